@@ -1,0 +1,206 @@
+"""zoo.yaml and ``--set`` overrides -> one validated run config (a plain dict).
+
+Where the config comes from, first found wins: ``--config FILE``, ``$ZOO_CONFIG``, ``./zoo.yaml``
+or a parent folder's, then the ``zoo.yaml`` shipped with zoo itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError, UnknownNameError
+
+FILENAME = "zoo.yaml"
+SECTIONS = ("dataset", "model", "optimizer")  # mappings with a registered `name` and its options
+DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+# Scalar keys of a run: (expected type, description used in errors).
+SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "description": (str, "a string"),
+    "epochs": (int, "a positive integer"),
+    "batch_size": (int, "a positive integer"),
+    "valid_batch_size": (int, "a positive integer"),
+    "shuffle": (bool, "true or false"),
+    "seed": (int, "an integer"),
+    "device": (str, "auto, cpu, cuda, cuda:N or mps"),
+}
+KEYS = (*SECTIONS, *SCALARS)
+
+
+def shipped_config() -> Path:
+    """The zoo.yaml that ships with zoo: inside an installed wheel, or at the checkout's root."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / FILENAME, here.parents[1] / FILENAME):
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"no {FILENAME} found: pass --config FILE or set ZOO_CONFIG")
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path:
+    """The config file to use (see the module docstring for the order)."""
+    for given, source in ((explicit, "--config"), (os.environ.get("ZOO_CONFIG"), "ZOO_CONFIG")):
+        if given:
+            path = Path(given).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"config file {path} ({source}) does not exist")
+            return path
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / FILENAME).is_file():
+            return folder / FILENAME
+    return shipped_config()
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Read and check a config file: ``{"defaults": {...}, "runs": {name: {...}}}``."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    doc = {} if doc is None else doc
+    _expect_mapping(doc, str(path))
+    for key in doc:
+        if key not in ("defaults", "runs"):
+            raise ConfigError(f"{path}: unknown top-level key '{key}' (expected defaults, runs)")
+    defaults = doc.get("defaults") or {}
+    runs = doc.get("runs") or {}
+    _expect_mapping(defaults, f"{path}: defaults")
+    _expect_mapping(runs, f"{path}: runs")
+    for name, run in runs.items():
+        _expect_mapping(run or {}, f"{path}: runs.{name}")
+        _check_keys(run or {}, f"runs.{name}")
+    _check_keys(defaults, "defaults")
+    return {"path": path, "defaults": defaults, "runs": {k: v or {} for k, v in runs.items()}}
+
+
+def resolve(
+    doc: Mapping[str, Any],
+    name: str,
+    *,
+    is_model: Callable[[str], bool] = lambda _: False,
+    models: Iterable[str] = (),
+    overrides: Iterable[str] = (),
+    options: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The run config for ``name``: a run in ``doc``, else a registered model with the defaults;
+    then ``--set`` ``overrides`` and CLI ``options`` (e.g. ``{"epochs": 3}``)."""
+    runs = doc["runs"]
+    if name in runs:
+        config = merge(doc["defaults"], runs[name])
+    elif is_model(name):
+        config = merge(doc["defaults"], {"model": {"name": name}})
+    else:
+        known = [*runs, *models]
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        hint = f" — did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        raise UnknownNameError(
+            f"'{name}' is neither a run in {doc['path']} nor a registered model{hint} "
+            "(zoo list runs / zoo list models)"
+        )
+    for override in overrides:
+        keys, value = parse_override(override)
+        set_path(config, keys, value)
+    for key, value in (options or {}).items():
+        if value is not None:
+            config[key] = value
+    validate(config)
+    ordered = {key: config[key] for key in ("description", *KEYS) if key in config}
+    return {"name": name, **ordered}
+
+
+def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``update`` over ``base``; a section naming a different ``name`` replaces the base one."""
+    out = copy.deepcopy(dict(base))
+    for key, value in update.items():
+        old = out.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            same = "name" not in value or value.get("name") == old.get("name")
+            out[key] = merge(old, value) if same else copy.deepcopy(dict(value))
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"optimizer.lr=0.1"`` -> ``(["optimizer", "lr"], 0.1)``; the value is parsed as YAML."""
+    key, sep, raw = text.partition("=")
+    keys = key.strip().split(".")
+    if not sep or not all(keys):
+        raise ConfigError(f"--set '{text}': expected KEY=VALUE, e.g. --set optimizer.lr=0.1")
+    if keys[0] not in KEYS:
+        raise ConfigError(f"--set '{text}': {_unknown_key(keys[0], KEYS)}")
+    if keys[0] in SCALARS and len(keys) > 1:
+        raise ConfigError(f"--set '{text}': '{keys[0]}' has no sub-keys")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set '{text}': the value is not valid YAML") from exc
+    return keys, value
+
+
+def set_path(config: dict[str, Any], keys: list[str], value: Any) -> None:
+    node = config
+    for i, key in enumerate(keys[:-1]):
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            parent = ".".join(keys[: i + 1])
+            raise ConfigError(f"--set {'.'.join(keys)}: '{parent}' is not a mapping")
+        node = child
+    node[keys[-1]] = value
+
+
+def validate(config: Mapping[str, Any]) -> None:
+    """Check a resolved run: known keys, the right types, a name in each section."""
+    _check_keys(config, "config")
+    for section in SECTIONS:
+        value = config.get(section)
+        if not isinstance(value, Mapping) or not isinstance(value.get("name"), str):
+            raise ConfigError(
+                f"{section}: expected a mapping with a 'name', e.g. "
+                f"{section}: {{name: ...}} (got {value!r})"
+            )
+    for key, (kind, expected) in SCALARS.items():
+        if key not in config or (
+            key in ("description", "valid_batch_size") and config[key] is None
+        ):
+            if key in ("epochs", "batch_size"):
+                raise ConfigError(f"{key}: missing; expected {expected}")
+            continue
+        value = config[key]
+        bad = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+        if not bad and key in ("epochs", "batch_size", "valid_batch_size"):
+            bad = value < 1
+        if not bad and key == "device":
+            bad = not DEVICE.match(value)
+        if bad:
+            raise ConfigError(f"{key}: expected {expected}, got {value!r}")
+
+
+def _check_keys(run: Mapping[str, Any], where: str) -> None:
+    for key in run:
+        if key not in KEYS:
+            raise ConfigError(f"{where}: {_unknown_key(key, KEYS)}")
+
+
+def _unknown_key(key: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(key), list(known), n=1)
+    hint = f" — did you mean '{close[0]}'?" if close else ""
+    return f"unknown key '{key}'{hint} (known: {', '.join(known)})"
+
+
+def _expect_mapping(value: Any, where: str) -> None:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")

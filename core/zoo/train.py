@@ -1,0 +1,167 @@
+"""fit / evaluate: the seed's training loop with validation, made fast for in-memory data.
+
+A split that is a ``TensorDataset`` is moved to the device once and batched by slicing (or by a
+``randperm`` when shuffling), which is what a hand-written loop does; any other ``Dataset`` goes
+through a ``DataLoader``. Same seed, same device -> the same numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from .errors import ConfigError
+
+Progress = Callable[[int, str], Any]  # (number of batches, label) -> context with .update(n)
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; an unavailable device is a clear error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' is not available here: use --device cpu (or auto)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device 'mps' is not available here: use --device cpu (or auto)")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    with contextlib.suppress(ImportError):
+        import numpy
+
+        numpy.random.seed(seed % 2**32)
+
+
+class Batches:
+    """(x, y) batches of a split on ``device``: slicing for tensors in memory, else a DataLoader."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int,
+        device: torch.device,
+        *,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.device = device
+        self.tensors: tuple[torch.Tensor, ...] | None = None
+        if isinstance(dataset, TensorDataset) and len(dataset.tensors) == 2:
+            self.tensors = tuple(t.to(device) for t in dataset.tensors)  # moved once
+            self.size = len(self.tensors[0])
+        else:
+            self.loader = DataLoader(
+                dataset, batch_size=batch_size, shuffle=shuffle, generator=generator
+            )
+            self.size = len(dataset)  # type: ignore[arg-type]
+
+    def __len__(self) -> int:
+        return (self.size + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        if self.tensors is None:
+            for x, y in self.loader:
+                yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+            return
+        x, y = self.tensors
+        if self.shuffle:
+            order = torch.randperm(self.size, generator=self.generator).to(self.device)
+            for start in range(0, self.size, self.batch_size):
+                index = order[start : start + self.batch_size]
+                yield x[index], y[index]
+        else:
+            for start in range(0, self.size, self.batch_size):
+                yield x[start : start + self.batch_size], y[start : start + self.batch_size]
+
+
+def train_epoch(
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches: Batches, progress: Any = None
+) -> float:
+    """One pass over ``batches``; returns the mean training loss per sample."""
+    model.train()
+    losses = []
+    step_every = max(1, len(batches) // 100)  # redraw the bar ~100 times an epoch, not per step
+    for i, (x, y) in enumerate(batches, 1):
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach() * len(y))  # no .item(): no sync per step
+        if progress is not None and i % step_every == 0:
+            progress.update(step_every)
+    if progress is not None:
+        progress.update(len(batches) % step_every)
+    return (torch.stack(losses).sum() / batches.size).item()
+
+
+def evaluate(model: torch.nn.Module, batches: Batches) -> tuple[float, float]:
+    """Mean cross-entropy per sample and accuracy over every sample of ``batches``."""
+    model.eval()
+    loss_sum = torch.zeros((), device=batches.device)
+    correct = torch.zeros((), device=batches.device, dtype=torch.long)
+    with torch.inference_mode():
+        for x, y in batches:
+            out = model(x)
+            loss_sum += F.cross_entropy(out, y, reduction="sum")
+            correct += (out.argmax(dim=1) == y).sum()
+    return (loss_sum / batches.size).item(), (correct / batches.size).item()
+
+
+def fit(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train: Dataset,
+    valid: Dataset,
+    *,
+    epochs: int,
+    batch_size: int,
+    valid_batch_size: int | None = None,
+    shuffle: bool = True,
+    device: torch.device | str = "cpu",
+    seed: int = 0,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    progress: Progress | None = None,
+) -> list[dict[str, Any]]:
+    """Train for ``epochs`` and validate after each; returns one metrics dict per epoch."""
+    device = torch.device(device)
+    shuffler = torch.Generator().manual_seed(seed)  # its own stream: model init does not move it
+    train_batches = Batches(train, batch_size, device, shuffle=shuffle, generator=shuffler)
+    valid_batches = Batches(valid, valid_batch_size or batch_size * 2, device)
+    history = []
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        bar = progress(len(train_batches), f"epoch {epoch}/{epochs}") if progress else None
+        with bar if bar is not None else contextlib.nullcontext():
+            train_loss = train_epoch(model, optimizer, train_batches, bar)
+        train_seconds = time.perf_counter() - start
+        val_loss, val_acc = evaluate(model, valid_batches)
+        row = {
+            "epoch": epoch,
+            "train_loss": round(train_loss, 6),
+            "val_loss": round(val_loss, 6),
+            "val_acc": round(val_acc, 6),
+            "epoch_seconds": round(time.perf_counter() - start, 3),
+            "samples_per_s": round(train_batches.size / train_seconds, 1),
+        }
+        history.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
+    return history

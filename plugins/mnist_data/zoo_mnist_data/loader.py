@@ -1,0 +1,167 @@
+"""Fetch, verify and safely read ``mnist.pkl.gz`` into torch tensors."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import pickle
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+import zoo
+from torch.utils.data import TensorDataset
+from zoo.download import cache_path, fetch, verify
+
+GZIP_MAGIC = b"\x1f\x8b"
+PIXELS = 28 * 28
+
+# Everything a pickled numpy array needs, under numpy 1's and numpy 2's module names; nothing else.
+_ALLOWED = {
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("_codecs", "encode"),  # how protocol 2 stores bytes from Python 3; wrapped below
+}
+
+
+def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
+    """``_codecs.encode`` limited to what pickle uses it for: turning latin-1 text into bytes."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"refused _codecs.encode with encoding {encoding!r}")
+    return text.encode("latin-1")
+
+
+class ArrayUnpickler(pickle.Unpickler):
+    """An unpickler that can rebuild numpy arrays and nothing else: a pickle that asks for any
+    other global (``os.system``, ``builtins.eval``...) is refused before anything runs."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(
+                f"refused to load {module}.{name}: only numpy arrays are allowed in this file"
+            )
+        if module == "_codecs":
+            return _latin1_encode
+        module = module.replace("numpy.core.", "numpy._core.") if _NUMPY2 else module
+        return getattr(__import__(module, fromlist=[name]), name)
+
+
+_NUMPY2 = int(np.__version__.split(".")[0]) >= 2
+
+
+def read_pickle(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The ``[(x, y), ...]`` splits of an MNIST-layout ``.pkl.gz``, checked for shape and dtype."""
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+        raise zoo.DataError(
+            f"{path} is not a complete gzip file ({exc}); delete it or fetch it again"
+        ) from exc
+    try:
+        splits = ArrayUnpickler(io.BytesIO(raw), encoding="latin-1").load()
+    except pickle.UnpicklingError as exc:
+        raise zoo.DataError(f"{path}: {exc}") from exc
+    except Exception as exc:  # a malformed stream: any error the pickle machine raises
+        raise zoo.DataError(
+            f"{path} is not a valid MNIST pickle ({type(exc).__name__}: {exc})"
+        ) from exc
+    if not isinstance(splits, (tuple, list)) or len(splits) < 2:
+        raise zoo.DataError(
+            f"{path}: expected (train, valid, test) splits, got {type(splits).__name__}"
+        )
+    names = ("train", "valid", "test")
+    return [_check_split(split, names[i], path) for i, split in enumerate(splits[:3])]
+
+
+def _check_split(split, name: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(split, (tuple, list)) or len(split) != 2:
+        raise zoo.DataError(f"{path}: the {name} split is not an (images, labels) pair")
+    x, y = split
+    if not (
+        isinstance(x, np.ndarray) and x.ndim == 2 and x.shape[1] == PIXELS and x.dtype.kind == "f"
+    ):
+        shape = getattr(x, "shape", None)
+        dtype = getattr(x, "dtype", type(x).__name__)
+        raise zoo.DataError(
+            f"{path}: {name} images should be float [N, {PIXELS}], got {dtype} {shape}"
+        )
+    if not (isinstance(y, np.ndarray) and y.shape == (len(x),) and y.dtype.kind in "iu"):
+        shape = getattr(y, "shape", None)
+        dtype = getattr(y, "dtype", type(y).__name__)
+        raise zoo.DataError(
+            f"{path}: {name} labels should be integers [{len(x)}], got {dtype} {shape}"
+        )
+    return x, y
+
+
+def load_mnist(
+    url: str | list[str],
+    path: str | None,
+    sha256: str | None,
+    cache_dir: str | None,
+    progress: bool = True,
+) -> zoo.Splits:
+    if path is not None:
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise zoo.DataError(f"dataset.path {file} does not exist (expected mnist.pkl.gz)")
+        verify(file, sha256)
+        arrays = read_pickle(file)
+    else:
+        arrays = _download_and_read(
+            [url] if isinstance(url, str) else list(url), sha256, cache_dir, progress
+        )
+    tensors = [
+        TensorDataset(
+            torch.from_numpy(np.asarray(x, dtype=np.float32)),
+            torch.from_numpy(np.asarray(y, dtype=np.int64)),
+        )
+        for x, y in arrays
+    ]
+    return zoo.Splits(
+        train=tensors[0],
+        valid=tensors[1],
+        test=tensors[2] if len(tensors) > 2 else None,
+        num_classes=10,
+        input_shape=(1, 28, 28),
+    )
+
+
+def _download_and_read(
+    urls: list[str], sha256: str | None, cache_dir: str | None, progress: bool
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    if not urls:
+        raise zoo.DataError("dataset.url is empty: give a URL or dataset.path")
+    failures = []
+    for url in urls:
+        try:
+            file = fetch(
+                url, cache_dir=cache_dir, sha256=sha256, magic=GZIP_MAGIC, progress=progress
+            )
+        except zoo.DataError as exc:
+            failures.append(str(exc))
+            continue
+        try:
+            return read_pickle(file)
+        except zoo.DataError as exc:
+            # Never keep a file that cannot be used: the next try must fetch it afresh.
+            _forget(cache_path(url, cache_dir))
+            failures.append(str(exc))
+    hint = (
+        "use --set dataset.path=FILE for a local copy of mnist.pkl.gz, "
+        "or --set dataset.url=URL for a mirror"
+    )
+    raise zoo.DataError("; ".join(failures) + f" — {hint}")
+
+
+def _forget(path: Path) -> None:
+    for stale in (path, path.with_name(path.name + ".sha256")):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
