@@ -130,14 +130,14 @@ class Registry:
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            choices = ", ".join(e.qualified_name for e in found)
+            choices = ", ".join(sorted(e.qualified_name for e in found))
             raise AmbiguousNameError(
                 f"{self.kind} '{name}' is registered by {len(found)} plugins: use one of {choices}"
             )
         raise UnknownNameError(self.unknown_message(name))
 
     def unknown_message(self, name: str, also: Iterable[str] = ()) -> str:
-        known = sorted({*self._entries, *(e.qualified_name for e in self.entries()), *also})
+        known = sorted({*self.names(), *also})
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         hint = f" — did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         plural = next(k for k, v in KINDS.items() if v == self.kind)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import zoo
 from torch.utils.data import TensorDataset
+
+import zoo
 from zoo.download import cache_path, fetch, verify
 
 GZIP_MAGIC = b"\x1f\x8b"

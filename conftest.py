@@ -1,0 +1,123 @@
+"""Fixtures shared by the core's and the plugins' tests: an isolated $ZOO_HOME, small generated
+MNIST-format files, and a real HTTP server on 127.0.0.1 to download them from."""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import pickle
+import threading
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def zoo_home(tmp_path, monkeypatch):
+    """Every test gets its own cache and no config from the environment."""
+    home = tmp_path / "zoo-home"
+    monkeypatch.setenv("ZOO_HOME", str(home))
+    for var in ("ZOO_CONFIG", "ZOO_DEBUG", "ZOO_STRICT_PLUGINS"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+def make_mnist_arrays(n_train=256, n_valid=64, n_test=32, seed=0):
+    """MNIST-shaped splits that a model can learn: each class lights up its own 4x4 patch."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+
+    def split(n):
+        y = rng.integers(0, 10, size=n).astype(np.int64)
+        x = rng.uniform(0, 0.3, size=(n, 28, 28)).astype(np.float32)
+        for i, label in enumerate(y):
+            row, col = divmod(int(label), 5)
+            x[i, 4 + 10 * row : 8 + 10 * row, 2 + 5 * col : 6 + 5 * col] = 1.0
+        return x.reshape(n, 784), y
+
+    return split(n_train), split(n_valid), split(n_test)
+
+
+def write_pickle_gz(path: Path, obj, protocol=2) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wb") as f:
+        pickle.dump(obj, f, protocol=protocol)
+    return path
+
+
+@pytest.fixture
+def mnist_file(tmp_path):
+    """A small, valid ``mnist.pkl.gz`` in the seed's layout."""
+    return write_pickle_gz(tmp_path / "files" / "mnist.pkl.gz", make_mnist_arrays())
+
+
+class Server:
+    """A threaded ``http.server`` on 127.0.0.1 serving files from ``root`` and canned ``routes``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.routes: dict[str, tuple[int, bytes, str]] = {}
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, directory=str(server.root), **kwargs)
+
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                server.requests.append(self.path)
+                if self.path in server.routes:
+                    status, body, content_type = server.routes[self.path]
+                    self.send_response(status)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/{path.lstrip('/')}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server(mnist_file):
+    """Serves ``mnist_file``'s folder; ``server.url("mnist.pkl.gz")`` is a good download."""
+    s = Server(mnist_file.parent)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def closed_port_url():
+    """A URL on 127.0.0.1 where nothing listens."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/mnist.pkl.gz"
+
+
+@pytest.fixture
+def mnist_arrays():
+    """``mnist_arrays(n_train=..., ...)`` -> the three (x, y) splits, see make_mnist_arrays."""
+    return make_mnist_arrays
+
+
+@pytest.fixture
+def pickle_gz():
+    """``pickle_gz(path, obj, protocol=2)`` writes a gzipped pickle."""
+    return write_pickle_gz

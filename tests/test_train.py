@@ -1,0 +1,116 @@
+"""The training loop: fast path and DataLoader path agree, runs repeat exactly, devices resolve."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.data import Dataset, TensorDataset
+
+import zoo
+from zoo import train
+
+
+class PlainDataset(Dataset):
+    """Not a TensorDataset: takes the DataLoader path."""
+
+    def __init__(self, ds: TensorDataset) -> None:
+        self.ds = ds
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+    def __getitem__(self, i):
+        return self.ds[i]
+
+
+def data(mnist_arrays):
+    (x, y), (xv, yv), _ = mnist_arrays(n_train=200, n_valid=50)
+    return (
+        TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+        TensorDataset(torch.from_numpy(xv), torch.from_numpy(yv)),
+    )
+
+
+def fit(train_ds, valid_ds, *, shuffle, epochs=2, seed=0):
+    train.seed_everything(seed)
+    model = torch.nn.Linear(784, 10)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    history = train.fit(
+        model,
+        opt,
+        train_ds,
+        valid_ds,
+        epochs=epochs,
+        batch_size=32,
+        valid_batch_size=64,
+        shuffle=shuffle,
+        seed=seed,
+    )
+    return history, model
+
+
+def test_it_learns_and_reports_every_metric(mnist_arrays):
+    history, _ = fit(*data(mnist_arrays), shuffle=True, epochs=3)
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert set(history[0]) == {
+        "epoch",
+        "train_loss",
+        "val_loss",
+        "val_acc",
+        "epoch_seconds",
+        "samples_per_s",
+    }
+    assert history[-1]["val_loss"] < history[0]["train_loss"]
+    assert history[-1]["val_acc"] > 0.9
+
+
+def test_fast_path_matches_the_dataloader_path(mnist_arrays):
+    train_ds, valid_ds = data(mnist_arrays)
+    fast, fast_model = fit(train_ds, valid_ds, shuffle=False)
+    slow, slow_model = fit(PlainDataset(train_ds), PlainDataset(valid_ds), shuffle=False)
+    for a, b in zip(fast, slow, strict=True):
+        for key in ("train_loss", "val_loss", "val_acc"):
+            assert a[key] == pytest.approx(b[key], abs=1e-5)
+    torch.testing.assert_close(fast_model.weight, slow_model.weight)
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(mnist_arrays):
+    train_ds, valid_ds = data(mnist_arrays)
+    strip = lambda h: [(r["train_loss"], r["val_loss"], r["val_acc"]) for r in h]  # noqa: E731
+    first, _ = fit(train_ds, valid_ds, shuffle=True)
+    again, _ = fit(train_ds, valid_ds, shuffle=True)
+    other, _ = fit(train_ds, valid_ds, shuffle=True, seed=1)
+    assert strip(first) == strip(again)
+    assert strip(first) != strip(other)
+
+
+def test_validation_counts_every_sample_once(mnist_arrays):
+    _, valid_ds = data(mnist_arrays)  # 50 samples: batches of 16, 16, 16, 2
+    model = torch.nn.Linear(784, 10)
+    batches = train.Batches(valid_ds, 16, torch.device("cpu"))
+    loss, acc = train.evaluate(model, batches)
+    x, y = valid_ds.tensors
+    with torch.no_grad():
+        out = model(x)
+    assert loss == pytest.approx(torch.nn.functional.cross_entropy(out, y).item(), rel=1e-5)
+    assert acc == pytest.approx((out.argmax(1) == y).float().mean().item())
+
+
+def test_shuffled_batches_cover_every_sample_once_per_epoch():
+    ds = TensorDataset(torch.arange(10).float(), torch.arange(10))
+    batches = train.Batches(
+        ds, 3, torch.device("cpu"), shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
+    epoch1 = torch.cat([y for _, y in batches])
+    epoch2 = torch.cat([y for _, y in batches])
+    assert sorted(epoch1.tolist()) == list(range(10)) == sorted(epoch2.tolist())
+    assert epoch1.tolist() != epoch2.tolist()
+    assert len(batches) == 4
+
+
+def test_devices():
+    assert train.select_device("cpu").type == "cpu"
+    assert train.select_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(zoo.ConfigError, match="use --device cpu"):
+            train.select_device("cuda")
