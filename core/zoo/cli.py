@@ -240,7 +240,7 @@ def show(name: str, config_file: str | None, overrides: tuple[str, ...]) -> None
 
     cfg = _resolve(name, config_file, overrides)
     check_options(cfg)
-    click.echo(yaml.safe_dump(cfg, sort_keys=False).rstrip())
+    click.echo(yaml.safe_dump(cfg, sort_keys=False, width=1000).rstrip())
     for section in config.SECTIONS:
         entry = getattr(api, f"get_{section}")(cfg[section]["name"])
         takes = ", ".join(f"{k}={_default(v)}" for k, v in entry.options().items() if k != "params")

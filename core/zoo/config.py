@@ -103,7 +103,7 @@ def resolve(
     elif is_model(name):
         config = merge(doc["defaults"], {"model": {"name": name}})
     else:
-        known = [*runs, *models]
+        known = sorted({*runs, *models})
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         hint = f" — did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownNameError(

@@ -115,7 +115,7 @@ def execute(
     from . import train
 
     config = run.config
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(dict(config), sort_keys=False))
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(dict(config), sort_keys=False, width=1000))
     with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as metrics:
 
         def record(row: dict[str, Any]) -> None:
