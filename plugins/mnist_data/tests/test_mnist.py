@@ -83,11 +83,17 @@ def test_a_list_of_urls_is_tried_in_order(server, closed_port_url):
     [
         (404, b"not here", "text/plain", "answered 404"),
         (200, b"<html>rate limited</html>", "text/html", "did not return the expected file"),
-        (200, gzip.compress(b"x" * 1000)[:20], "application/gzip", "not a complete gzip file"),
+        (200, "half", "application/gzip", "not a complete gzip file"),
+        (200, gzip.compress(b"x" * 1000), "application/gzip", "not a valid MNIST pickle"),
     ],
-    ids=["404", "html-with-200", "truncated-gzip"],
+    ids=["404", "html-with-200", "truncated-gzip", "gzip-of-garbage"],
 )
-def test_broken_downloads_are_refused_and_not_kept(server, status, body, content_type, expected):
+def test_broken_downloads_are_refused_and_not_kept(
+    server, mnist_file, status, body, content_type, expected
+):
+    if body == "half":
+        whole = mnist_file.read_bytes()
+        body = whole[: len(whole) // 2]
     server.routes["/bad.pkl.gz"] = (status, body, content_type)
     url = server.url("bad.pkl.gz")
     with pytest.raises(zoo.DataError, match=expected):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import io
 import pickle
 import zlib
 from pathlib import Path
@@ -34,8 +33,12 @@ _ALLOWED = {
 def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
     """``_codecs.encode`` limited to what pickle uses it for: turning latin-1 text into bytes."""
     if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
-        raise pickle.UnpicklingError(f"refused _codecs.encode with encoding {encoding!r}")
+        raise Refused(f"refused to load _codecs.encode with encoding {encoding!r}")
     return text.encode("latin-1")
+
+
+class Refused(pickle.UnpicklingError):
+    """The pickle asked for something other than a numpy array."""
 
 
 class ArrayUnpickler(pickle.Unpickler):
@@ -44,7 +47,7 @@ class ArrayUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str):
         if (module, name) not in _ALLOWED:
-            raise pickle.UnpicklingError(
+            raise Refused(
                 f"refused to load {module}.{name}: only numpy arrays are allowed in this file"
             )
         if module == "_codecs":
@@ -59,15 +62,14 @@ _NUMPY2 = int(np.__version__.split(".")[0]) >= 2
 def read_pickle(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     """The ``[(x, y), ...]`` splits of an MNIST-layout ``.pkl.gz``, checked for shape and dtype."""
     try:
+        # Unpickle straight from the gzip stream, as the tutorial does: no second copy in memory.
         with gzip.open(path, "rb") as f:
-            raw = f.read()
+            splits = ArrayUnpickler(f, encoding="latin-1").load()
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
         raise zoo.DataError(
             f"{path} is not a complete gzip file ({exc}); delete it or fetch it again"
         ) from exc
-    try:
-        splits = ArrayUnpickler(io.BytesIO(raw), encoding="latin-1").load()
-    except pickle.UnpicklingError as exc:
+    except Refused as exc:
         raise zoo.DataError(f"{path}: {exc}") from exc
     except Exception as exc:  # a malformed stream: any error the pickle machine raises
         raise zoo.DataError(
