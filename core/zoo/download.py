@@ -125,6 +125,7 @@ def _download(
         actual = digest.hexdigest()
         if sha256 and actual != sha256.lower():
             raise DataError(f"{url} has sha256 {actual}, expected {sha256.lower()}; not cached")
+        _make_readable(tmp)
         os.replace(tmp, path)
         return actual
     finally:
@@ -171,7 +172,15 @@ def _write_atomic(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        _make_readable(Path(tmp))
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _make_readable(path: Path) -> None:
+    """mkstemp makes files only their owner can read; a cache file gets the usual permissions."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)

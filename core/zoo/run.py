@@ -14,7 +14,7 @@ import yaml
 
 from . import api
 from .config import SECTIONS
-from .errors import ConfigError
+from .errors import ConfigError, UnknownNameError
 
 RUNS_DIR = Path("runs")
 
@@ -27,7 +27,10 @@ def section_options(config: Mapping[str, Any], section: str) -> dict[str, Any]:
 def check_options(config: Mapping[str, Any]) -> None:
     """Every section names a registered entry that takes the options given (no torch needed)."""
     for section in SECTIONS:
-        entry = getattr(api, f"get_{section}")(config[section]["name"])
+        try:
+            entry = getattr(api, f"get_{section}")(config[section]["name"])
+        except UnknownNameError as exc:
+            raise UnknownNameError(f"{section}.name: {exc}") from exc
         for key in section_options(config, section):
             if not entry.accepts(key):
                 takes = ", ".join(k for k in entry.options() if k != "params") or "no options"
