@@ -54,15 +54,21 @@ class Entry:
         params = _signature(self.factory).parameters.values()
         return option in self.options() or any(p.kind == p.VAR_KEYWORD for p in params)
 
-    def create(self, *args: Any, context: Mapping[str, Any] | None = None, **options: Any) -> Any:
-        """Call the factory. ``context`` values (e.g. ``num_classes``) are passed only to a
-        factory that names them; an option the factory does not take is a :class:`ConfigError`."""
+    def check(self, options: Iterable[str], where: str = "") -> None:
+        """Raise :class:`ConfigError` for an option the factory does not take; ``where`` prefixes
+        the message with the config key, e.g. ``"model."``."""
         for key in options:
             if not self.accepts(key):
                 takes = ", ".join(k for k in self.options() if k != "params") or "no options"
+                prefix = f"{where}{key}: " if where else ""
                 raise ConfigError(
-                    f"{self.kind} '{self.name}' has no option '{key}' (it takes: {takes})"
+                    f"{prefix}{self.kind} '{self.name}' has no option '{key}' (it takes: {takes})"
                 )
+
+    def create(self, *args: Any, context: Mapping[str, Any] | None = None, **options: Any) -> Any:
+        """Call the factory. ``context`` values (e.g. ``num_classes``) are passed only to a
+        factory that names them; an option the factory does not take is a :class:`ConfigError`."""
+        self.check(options)
         named = self.options()
         extra = {k: v for k, v in (context or {}).items() if k in named and k not in options}
         try:

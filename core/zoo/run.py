@@ -31,13 +31,7 @@ def check_options(config: Mapping[str, Any]) -> None:
             entry = getattr(api, f"get_{section}")(config[section]["name"])
         except UnknownNameError as exc:
             raise UnknownNameError(f"{section}.name: {exc}") from exc
-        for key in section_options(config, section):
-            if not entry.accepts(key):
-                takes = ", ".join(k for k in entry.options() if k != "params") or "no options"
-                raise ConfigError(
-                    f"{section}.{key}: {section} '{entry.name}' has no option '{key}' "
-                    f"(it takes: {takes})"
-                )
+        entry.check(section_options(config, section), where=f"{section}.")
 
 
 def check_out(out: str | Path) -> Path:
