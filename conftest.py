@@ -30,7 +30,8 @@ def make_mnist_arrays(n_train=256, n_valid=64, n_test=32, seed=0):
 
     def split(n):
         y = rng.integers(0, 10, size=n).astype(np.int64)
-        x = rng.uniform(0, 0.3, size=(n, 28, 28)).astype(np.float32)
+        # pixels k/255, as real MNIST's are
+        x = rng.integers(0, 77, size=(n, 28, 28)).astype(np.float32) / np.float32(255)
         for i, label in enumerate(y):
             row, col = divmod(int(label), 5)
             x[i, 4 + 10 * row : 8 + 10 * row, 2 + 5 * col : 6 + 5 * col] = 1.0
@@ -57,7 +58,8 @@ class Server:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.routes: dict[str, tuple[int, bytes, str]] = {}
+        # path -> (status, body, content type), or a function of the request handler
+        self.routes: dict[str, object] = {}
         self.requests: list[str] = []
         server = self
 
@@ -67,8 +69,12 @@ class Server:
 
             def do_GET(self):  # noqa: N802 (http.server's naming)
                 server.requests.append(self.path)
-                if self.path in server.routes:
-                    status, body, content_type = server.routes[self.path]
+                route = server.routes.get(self.path)
+                if callable(route):
+                    route(self)
+                    return
+                if route is not None:
+                    status, body, content_type = route
                     self.send_response(status)
                     self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(body)))
@@ -80,7 +86,11 @@ class Server:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class HTTPServer(http.server.ThreadingHTTPServer):
+            daemon_threads = True  # a handler that stalls on purpose must not block teardown
+            block_on_close = False
+
+        self.httpd = HTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
@@ -121,3 +131,37 @@ def mnist_arrays():
 def pickle_gz():
     """``pickle_gz(path, obj, protocol=2)`` writes a gzipped pickle."""
     return write_pickle_gz
+
+
+def make_idx(images_or_labels, magic_dims=None) -> bytes:
+    """The bytes of an IDX ubyte file holding ``images_or_labels`` (a uint8 array)."""
+    import numpy as np
+
+    array = np.asarray(images_or_labels, dtype=np.uint8)
+    dims = magic_dims if magic_dims is not None else array.shape
+    header = bytes([0, 0, 8, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+    return header + array.tobytes()
+
+
+@pytest.fixture
+def idx_dir(tmp_path, mnist_arrays):
+    """A folder with the four official IDX files, gzipped: 120 train and 30 test images."""
+    import numpy as np
+
+    (x, y), _, (xt, yt) = mnist_arrays(n_train=120, n_valid=1, n_test=30)
+    folder = tmp_path / "idx"
+    folder.mkdir()
+    for name, array in {
+        "train-images-idx3-ubyte": (x * 255).round().astype(np.uint8).reshape(-1, 28, 28),
+        "train-labels-idx1-ubyte": y,
+        "t10k-images-idx3-ubyte": (xt * 255).round().astype(np.uint8).reshape(-1, 28, 28),
+        "t10k-labels-idx1-ubyte": yt,
+    }.items():
+        (folder / f"{name}.gz").write_bytes(gzip.compress(make_idx(array)))
+    return folder
+
+
+@pytest.fixture
+def idx_bytes():
+    """``idx_bytes(array, dims=None)``: an IDX file's bytes (``dims`` may lie, for tests)."""
+    return make_idx

@@ -180,6 +180,11 @@ def _summary(cfg: dict[str, Any]) -> str:
     )
 
 
+from .data_commands import data  # noqa: E402 (a command group of its own module)
+
+cli.add_command(data)
+
+
 # --- zoo list / show / plugins ---------------------------------------------------------------
 
 LIST_KINDS = (*KINDS, "runs")

@@ -21,6 +21,7 @@ class Splits:
     test: Any = None
     num_classes: int | None = None
     input_shape: tuple[int, ...] | None = None
+    classes: tuple[str, ...] | None = None  # a name per class index, when the dataset has them
 
 
 def zoo_home() -> Path:

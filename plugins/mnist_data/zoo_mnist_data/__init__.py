@@ -1,31 +1,116 @@
-"""MNIST as the seed downloads it: ``mnist.pkl.gz``, 50,000 train / 10,000 valid / 10,000 test
-images of 28x28 handwritten digits, flattened to 784 floats in [0, 1].
+"""MNIST and Fashion-MNIST: 50,000 train / 10,000 valid / 10,000 test images of 28x28, flattened
+to 784 floats in [0, 1], as the seed uses them.
 
-The file is a pickle, and a pickle can run code: it is read with an unpickler that only rebuilds
-numpy arrays (see ``.loader``). Registration does not import torch or numpy.
+``mnist`` reads the tutorial's ``mnist.pkl.gz`` (``format: pickle``, the default) or the official
+IDX files (``format: idx``); ``fashion_mnist`` reads IDX files, from a system copy when there is
+one. Downloads are verified and cached; the pickle is read with an unpickler that only rebuilds
+numpy arrays. Registering the datasets imports neither torch nor numpy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import zoo
 
-#: The seed's URL (the PyTorch tutorial's copy of the file).
-URL = "https://github.com/pytorch/tutorials/raw/main/_static/mnist.pkl.gz"
+#: The tutorial's copy of the pickle (the seed's URL).
+MNIST_URLS = {
+    "pickle": ["https://github.com/pytorch/tutorials/raw/main/_static/mnist.pkl.gz"],
+    "idx": ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"],
+}
+FASHION_URLS = {
+    "idx": [
+        "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    ]
+}
+#: Debian's dataset-fashion-mnist package puts the official files here.
+FASHION_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
+DIGITS = tuple(str(d) for d in range(10))
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 
 def mnist(
-    url: str | list[str] = URL,
+    url: str | list[str] | None = None,
+    format: str = "pickle",
     path: str | None = None,
-    sha256: str | None = None,
+    sha256: str | Mapping[str, str] | None = None,
     cache_dir: str | None = None,
+    offline: bool | None = None,
     progress: bool = True,
+    retries: int = 3,
+    timeout: float = 30.0,
 ) -> zoo.Splits:
-    """MNIST digits from the seed's mnist.pkl.gz: 50k train, 10k valid, 10k test."""
-    from .loader import load_mnist
+    """MNIST digits, from the seed's mnist.pkl.gz or the official IDX files."""
+    from . import loader
 
-    return load_mnist(url=url, path=path, sha256=sha256, cache_dir=cache_dir, progress=progress)
+    spec = loader.spec_from_options(
+        "mnist",
+        format=format,
+        url=url,
+        default_urls=MNIST_URLS,
+        offline=offline,
+        path=path,
+        sha256=sha256,
+        cache_dir=cache_dir,
+        progress=progress,
+        retries=retries,
+        timeout=timeout,
+        classes=DIGITS,
+    )
+    return loader.load(spec)
+
+
+def fashion_mnist(
+    url: str | list[str] | None = None,
+    path: str | None = None,
+    sha256: Mapping[str, str] | None = None,
+    cache_dir: str | None = None,
+    offline: bool | None = None,
+    progress: bool = True,
+    retries: int = 3,
+    timeout: float = 30.0,
+    system_dir: str | None = FASHION_SYSTEM_DIR,
+) -> zoo.Splits:
+    """Zalando's Fashion-MNIST: 10 kinds of clothing, MNIST's format and sizes."""
+    from . import loader
+
+    spec = loader.spec_from_options(
+        "fashion_mnist",
+        format="idx",
+        url=url,
+        default_urls=FASHION_URLS,
+        offline=offline,
+        path=path,
+        sha256=sha256,
+        cache_dir=cache_dir,
+        progress=progress,
+        retries=retries,
+        timeout=timeout,
+        classes=FASHION_CLASSES,
+        system_dir=system_dir,
+    )
+    return loader.load(spec)
 
 
 @zoo.hookimpl
 def register_datasets(register):
-    register("mnist", mnist, num_classes=10, input_shape=(1, 28, 28))
+    register("mnist", mnist, num_classes=10, input_shape=(1, 28, 28), classes=DIGITS)
+    register(
+        "fashion_mnist",
+        fashion_mnist,
+        num_classes=10,
+        input_shape=(1, 28, 28),
+        classes=FASHION_CLASSES,
+    )

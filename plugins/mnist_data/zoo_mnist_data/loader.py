@@ -1,170 +1,395 @@
-"""Fetch, verify and safely read ``mnist.pkl.gz`` into torch tensors."""
+"""Find the files of an MNIST-style dataset, verified, and turn them into ``zoo.Splits``.
+
+Where the files come from, first that applies: ``path`` (a local file or folder, no network), a
+system copy (e.g. Debian's ``/usr/share/datasets/fashion-mnist``), then each URL in turn (a cached
+download counts, and with ``ZOO_OFFLINE=1`` nothing else does). After the first load the arrays
+are kept as a ``.npz`` of uint8 beside the downloads, derived from the verified files and hashed
+the same way, so later runs skip gzip and unpickling.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-import pickle
-import zlib
+import hashlib
+import io
+import os
+import sys
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch.utils.data import TensorDataset
 
 import zoo
-from zoo.download import cache_path, fetch, verify
+from zoo import cache
+from zoo.download import cache_path, fetch, is_offline
 
-GZIP_MAGIC = b"\x1f\x8b"
-PIXELS = 28 * 28
+from . import idx
+from .safe_pickle import read_pickle
 
-# Everything a pickled numpy array needs, under numpy 1's and numpy 2's module names; nothing else.
-_ALLOWED = {
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.numeric", "_frombuffer"),
-    ("numpy._core.numeric", "_frombuffer"),
-    ("_codecs", "encode"),  # how protocol 2 stores bytes from Python 3; wrapped below
-}
+FORMATS = ("pickle", "idx")
+PREPARED_VERSION = "1"  # bump when the .npz layout changes: old copies are then ignored
 
 
-def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
-    """``_codecs.encode`` limited to what pickle uses it for: turning latin-1 text into bytes."""
-    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
-        raise Refused(f"refused to load _codecs.encode with encoding {encoding!r}")
-    return text.encode("latin-1")
+@dataclass
+class Spec:
+    """What one dataset call asked for."""
 
+    name: str
+    format: str
+    urls: list[str]
+    path: str | None = None
+    sha256: str | Mapping[str, str] | None = None
+    cache_dir: str | None = None
+    system_dir: str | None = None
+    offline: bool = False
+    progress: bool = True
+    retries: int = 3
+    timeout: float = 30.0
+    classes: tuple[str, ...] | None = None
+    folder: Path = field(init=False)
 
-class Refused(pickle.UnpicklingError):
-    """The pickle asked for something other than a numpy array."""
-
-
-class ArrayUnpickler(pickle.Unpickler):
-    """An unpickler that can rebuild numpy arrays and nothing else: a pickle that asks for any
-    other global (``os.system``, ``builtins.eval``...) is refused before anything runs."""
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in _ALLOWED:
-            raise Refused(
-                f"refused to load {module}.{name}: only numpy arrays are allowed in this file"
-            )
-        if module == "_codecs":
-            return _latin1_encode
-        module = module.replace("numpy.core.", "numpy._core.") if _NUMPY2 else module
-        return getattr(__import__(module, fromlist=[name]), name)
-
-
-_NUMPY2 = int(np.__version__.split(".")[0]) >= 2
-
-
-def read_pickle(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The ``[(x, y), ...]`` splits of an MNIST-layout ``.pkl.gz``, checked for shape and dtype."""
-    try:
-        # Unpickle straight from the gzip stream, as the tutorial does: no second copy in memory.
-        with gzip.open(path, "rb") as f:
-            splits = ArrayUnpickler(f, encoding="latin-1").load()
-    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
-        raise zoo.DataError(
-            f"{path} is not a complete gzip file ({exc}); delete it or fetch it again"
-        ) from exc
-    except Refused as exc:
-        raise zoo.DataError(f"{path}: {exc}") from exc
-    except Exception as exc:  # a malformed stream: any error the pickle machine raises
-        raise zoo.DataError(
-            f"{path} is not a valid MNIST pickle ({type(exc).__name__}: {exc})"
-        ) from exc
-    if not isinstance(splits, (tuple, list)) or len(splits) < 2:
-        raise zoo.DataError(
-            f"{path}: expected (train, valid, test) splits, got {type(splits).__name__}"
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise zoo.ConfigError(f"dataset.format: expected pickle or idx, got {self.format!r}")
+        self.folder = (
+            Path(self.cache_dir).expanduser() if self.cache_dir else cache.dataset_dir(self.name)
         )
-    names = ("train", "valid", "test")
-    return [_check_split(split, names[i], path) for i, split in enumerate(splits[:3])]
+
+    def pin(self, role: str) -> str | None:
+        """The pinned sha256 of a file: one string for the pickle, a mapping for IDX files."""
+        if isinstance(self.sha256, Mapping):
+            return self.sha256.get(idx.FILES.get(role, role)) or self.sha256.get(role)
+        return self.sha256
 
 
-def _check_split(split, name: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
-    if not isinstance(split, (tuple, list)) or len(split) != 2:
-        raise zoo.DataError(f"{path}: the {name} split is not an (images, labels) pair")
-    x, y = split
-    if not (
-        isinstance(x, np.ndarray) and x.ndim == 2 and x.shape[1] == PIXELS and x.dtype.kind == "f"
-    ):
-        shape = getattr(x, "shape", None)
-        dtype = getattr(x, "dtype", type(x).__name__)
-        raise zoo.DataError(
-            f"{path}: {name} images should be float [N, {PIXELS}], got {dtype} {shape}"
+@dataclass
+class Source:
+    """Verified local files, by role, and where they came from."""
+
+    files: dict[str, Path]
+    digests: dict[str, str]
+    origin: str
+
+
+def load(spec: Spec) -> zoo.Splits:
+    start = time.perf_counter()
+    source = recorded(spec)  # the quick way: the records of earlier downloads, no re-hashing...
+    arrays = cached_prepared(spec, source) if source is not None else None
+    if arrays is None:  # ...else find and verify the files, and prepare them
+        source = locate(spec)
+        arrays = prepared(spec, source)
+    splits = to_splits(arrays, spec.classes)
+    if spec.progress:
+        print(
+            f"zoo: {spec.name} loaded from {source.origin} in {time.perf_counter() - start:.2f} s",
+            file=sys.stderr,
         )
-    if not (isinstance(y, np.ndarray) and y.shape == (len(x),) and y.dtype.kind in "iu"):
-        shape = getattr(y, "shape", None)
-        dtype = getattr(y, "dtype", type(y).__name__)
-        raise zoo.DataError(
-            f"{path}: {name} labels should be integers [{len(x)}], got {dtype} {shape}"
-        )
-    return x, y
+    return splits
 
 
-def load_mnist(
-    url: str | list[str],
-    path: str | None,
-    sha256: str | None,
-    cache_dir: str | None,
-    progress: bool = True,
-) -> zoo.Splits:
-    if path is not None:
-        file = Path(path).expanduser()
-        if not file.is_file():
-            raise zoo.DataError(f"dataset.path {file} does not exist (expected mnist.pkl.gz)")
-        verify(file, sha256)
-        arrays = read_pickle(file)
+# --- where the files come from ------------------------------------------------------------------
+
+
+def roles(spec: Spec) -> list[str]:
+    return ["pickle"] if spec.format == "pickle" else list(idx.FILES)
+
+
+def locate(spec: Spec) -> Source:
+    if spec.path is not None:
+        return _local(spec, Path(spec.path).expanduser(), "dataset.path")
+    if spec.system_dir and _complete(spec, Path(spec.system_dir)):
+        return _local(spec, Path(spec.system_dir), "the system copy")
+    if not spec.urls:
+        raise zoo.DataError(f"{spec.name}: no dataset.url and no dataset.path to load from")
+    failures = []
+    for url in spec.urls:
+        try:
+            return _download(spec, url)
+        except zoo.DataError as exc:
+            failures.append((url, str(exc)))
+    if spec.offline:
+        looked = ", ".join([str(spec.folder)] + ([spec.system_dir] if spec.system_dir else []))
+        hint = f"looked in {looked}; run once with the network, or give --set dataset.path=..."
     else:
-        arrays = _download_and_read(
-            [url] if isinstance(url, str) else list(url), sha256, cache_dir, progress
-        )
-    tensors = [
-        TensorDataset(
-            torch.from_numpy(np.asarray(x, dtype=np.float32)),
-            torch.from_numpy(np.asarray(y, dtype=np.int64)),
-        )
-        for x, y in arrays
-    ]
+        hint = "use --set dataset.url=URL for a mirror, or --set dataset.path=... for a local copy"
+    if len(failures) == 1:
+        raise zoo.DataError(f"{failures[0][1]} — {hint}")
+    lines = "\n".join(f"  {url}: {error}" for url, error in failures)
+    raise zoo.DataError(
+        f"could not get {spec.name} from any of its {len(failures)} sources:\n{lines}\n{hint}"
+    )
+
+
+def recorded(spec: Spec) -> Source | None:
+    """The first URL whose files are all in the cache, by their records alone. The files are not
+    re-hashed here: only a prepared copy derived from them is used, and it is verified itself."""
+    if spec.path is not None or (spec.system_dir and _complete(spec, Path(spec.system_dir))):
+        return None
+    for url in spec.urls:
+        files = {}
+        for role in roles(spec):
+            candidates = _urls(url, role, spec.format)
+            found = [cache_path(u, spec.folder) for u in candidates]
+            found = [p for p in found if _recorded_ok(p, spec.pin(role))]
+            if not found:
+                break
+            files[role] = found[0]
+        else:
+            digests = {role: cache.read_record(p).sha256 for role, p in files.items()}
+            return Source(files, digests, url)
+    return None
+
+
+def _recorded_ok(path: Path, pin: str | None) -> bool:
+    record = cache.read_record(path)
+    return record is not None and (not pin or record.sha256 == pin.lower())
+
+
+def _urls(url: str, role: str, format: str) -> list[str]:
+    """The URLs a file of ``role`` is fetched from: the pickle's own, or an IDX base + name."""
+    if format == "pickle":
+        return [url]
+    base = url if url.endswith("/") else url + "/"
+    return [f"{base}{idx.FILES[role]}.gz", f"{base}{idx.FILES[role]}"]
+
+
+def _local(spec: Spec, path: Path, what: str) -> Source:
+    if spec.format == "pickle":
+        if not path.is_file():
+            raise zoo.DataError(f"{what} {path} does not exist (expected an mnist.pkl.gz)")
+        files = {"pickle": path}
+    else:
+        if not path.is_dir():
+            raise zoo.DataError(f"{what} {path} is not a folder holding the four IDX files")
+        files = {}
+        for role, name in idx.FILES.items():
+            found = _find_idx(path, name)
+            if found is None:
+                raise zoo.DataError(f"{what} {path} has no {name} or {name}.gz")
+            files[role] = found
+    digests = {role: cache.verify(file, spec.pin(role)) for role, file in files.items()}
+    return Source(files, digests, f"{path}")
+
+
+def _find_idx(folder: Path, name: str) -> Path | None:
+    for candidate in (folder / f"{name}.gz", folder / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _complete(spec: Spec, folder: Path) -> bool:
+    return spec.format == "idx" and all(_find_idx(folder, n) for n in idx.FILES.values())
+
+
+def _download(spec: Spec, url: str) -> Source:
+    options = dict(
+        progress=spec.progress,
+        offline=spec.offline,
+        retries=spec.retries,
+        timeout=(10.0, spec.timeout),
+    )
+    files = {}
+    for role in roles(spec):
+        gz, *plain = _urls(url, role, spec.format)
+        try:
+            files[role] = fetch(
+                gz, spec.folder, sha256=spec.pin(role), magic=idx.GZIP_MAGIC, **options
+            )
+        except zoo.DataError as gz_failure:
+            if not plain:
+                raise
+            try:  # mirrors that serve the IDX files uncompressed
+                files[role] = fetch(
+                    plain[0], spec.folder, sha256=spec.pin(role), magic=idx.magic(role), **options
+                )
+            except zoo.DataError:
+                raise gz_failure from None
+    digests = {role: cache.read_record(path).sha256 for role, path in files.items()}
+    return Source(files, digests, url)
+
+
+# --- the prepared copy --------------------------------------------------------------------------
+
+
+def prepared_path(spec: Spec, source: Source) -> Path:
+    """The prepared copy's name: derived from the source files' sha256, so new data, new copy."""
+    key = " ".join([PREPARED_VERSION, spec.format, *(source.digests[r] for r in roles(spec))])
+    return spec.folder / f"prepared-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npys"
+
+
+def cached_prepared(spec: Spec, source: Source) -> dict[str, np.ndarray] | None:
+    """The arrays of a verified prepared copy, or ``None``. One read: hashed, then viewed."""
+    path = prepared_path(spec, source)
+    record = cache.read_record(path)
+    if record is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != record.sha256:
+        return None
+    return read_arrays(data)
+
+
+def prepared(spec: Spec, source: Source) -> dict[str, np.ndarray]:
+    """The dataset's arrays: from the prepared copy, else parsed from the verified source files
+    and written as a new prepared copy."""
+    path = prepared_path(spec, source)
+    with cache.locked(path):
+        cache.clean_stale(path)
+        arrays = cached_prepared(spec, source)
+        if arrays is not None:
+            return arrays
+        try:
+            arrays = _parse(spec, source)
+        except zoo.DataError:
+            _forget_downloads(spec, source)  # a file that cannot be used is never kept
+            raise
+        tmp = cache.temp_file(path)
+        try:
+            with open(tmp, "wb") as f:
+                write_arrays(f, arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            cache.commit(tmp, path, f"prepared from {source.origin}")
+        finally:
+            tmp.unlink(missing_ok=True)
+    return arrays
+
+
+# A prepared copy is numpy's own .npy records one after another, in this order: read back as
+# views of one buffer (no copy), and never with allow_pickle.
+ARRAYS = ("x_train", "y_train", "x_valid", "y_valid", "x_test", "y_test", "scale")
+
+
+def write_arrays(f, arrays: Mapping[str, np.ndarray]) -> None:
+    for name in ARRAYS:
+        np.lib.format.write_array(f, np.asarray(arrays[name], order="C"), allow_pickle=False)
+
+
+def read_arrays(data: bytes) -> dict[str, np.ndarray] | None:
+    """The arrays of a prepared copy, or ``None`` if it is not one."""
+    fmt = np.lib.format
+    stream = io.BytesIO(data)
+    arrays = {}
+    try:
+        for name in ARRAYS:
+            version = fmt.read_magic(stream)
+            read_header = (
+                fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            )
+            shape, fortran, dtype = read_header(stream)
+            if dtype.hasobject or fortran:
+                return None
+            count = int(np.prod(shape))
+            arrays[name] = np.reshape(np.frombuffer(data, dtype, count, stream.tell()), shape)
+            stream.seek(stream.tell() + count * dtype.itemsize)
+    except ValueError:
+        return None
+    return arrays
+
+
+def _forget_downloads(spec: Spec, source: Source) -> None:
+    for path in source.files.values():
+        if path.parent == spec.folder:
+            cache.forget(path)
+
+
+def _parse(spec: Spec, source: Source) -> dict[str, np.ndarray]:
+    if spec.format == "pickle":
+        splits = read_pickle(source.files["pickle"])
+        if len(splits) < 3:
+            splits.append((np.zeros((0, 784), np.float32), np.zeros(0, np.int64)))
+        (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = splits
+        xs, scale = _as_uint8([x_train, x_valid, x_test])
+    else:
+        images, labels, test_images, test_labels = idx.read_all(source.files)
+        n_valid = 10_000 if len(images) >= 20_000 else len(images) // 6
+        n_train = len(images) - n_valid  # 60,000 -> the seed's 50,000 / 10,000
+        flat = images.reshape(len(images), -1)
+        xs = [flat[:n_train], flat[n_train:], test_images.reshape(len(test_images), -1)]
+        y_train, y_valid, y_test = labels[:n_train], labels[n_train:], test_labels
+        scale = np.float32(255)
+    for name, y in (("train", y_train), ("valid", y_valid), ("test", y_test)):
+        if y.size and (y.min() < 0 or y.max() > 9):
+            raise zoo.DataError(
+                f"{spec.name}: {name} labels run {y.min()}..{y.max()}, expected 0..9"
+            )
+    return {
+        "x_train": xs[0],
+        "y_train": np.asarray(y_train, np.uint8),
+        "x_valid": xs[1],
+        "y_valid": np.asarray(y_valid, np.uint8),
+        "x_test": xs[2],
+        "y_test": np.asarray(y_test, np.uint8),
+        "scale": np.asarray(scale, np.float32),
+    }
+
+
+def _as_uint8(xs: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.float32]:
+    """Pixels stored as uint8 when ``uint8 / scale`` gives back exactly the same float32 values
+    (for 255 or 256); otherwise kept as float32 (scale 0)."""
+    for scale in (np.float32(255), np.float32(256)):
+        quantised = [np.clip(np.rint(x * scale), 0, 255).astype(np.uint8) for x in xs]
+        if all(
+            np.array_equal(q.astype(np.float32) / scale, x)
+            for q, x in zip(quantised, xs, strict=True)
+        ):
+            return quantised, scale
+    return [np.asarray(x, np.float32) for x in xs], np.float32(0)
+
+
+def to_splits(arrays: Mapping[str, np.ndarray], classes: tuple[str, ...] | None) -> zoo.Splits:
+    import torch
+    from torch.utils.data import TensorDataset
+
+    scale = float(arrays["scale"])
+
+    def tensor(name: str, dtype: torch.dtype) -> torch.Tensor:
+        array = arrays[name]
+        if array.dtype == np.float32:  # kept as floats: the tensor must own writable memory
+            return torch.from_numpy(array.copy())
+        with warnings.catch_warnings():  # a read-only view, only ever read: converted below
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.from_numpy(array).to(dtype)
+
+    def split(name: str) -> TensorDataset:
+        x = tensor(f"x_{name}", torch.float32)
+        if scale:
+            x.div_(scale)  # the same float32 division the check in _as_uint8 made
+        return TensorDataset(x, tensor(f"y_{name}", torch.int64))
+
+    test = split("test") if len(arrays["y_test"]) else None
     return zoo.Splits(
-        train=tensors[0],
-        valid=tensors[1],
-        test=tensors[2] if len(tensors) > 2 else None,
+        train=split("train"),
+        valid=split("valid"),
+        test=test,
         num_classes=10,
         input_shape=(1, 28, 28),
+        classes=classes,
     )
 
 
-def _download_and_read(
-    urls: list[str], sha256: str | None, cache_dir: str | None, progress: bool
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    if not urls:
-        raise zoo.DataError("dataset.url is empty: give a URL or dataset.path")
-    failures = []
-    for url in urls:
-        try:
-            file = fetch(
-                url, cache_dir=cache_dir, sha256=sha256, magic=GZIP_MAGIC, progress=progress
-            )
-        except zoo.DataError as exc:
-            failures.append(str(exc))
-            continue
-        try:
-            return read_pickle(file)
-        except zoo.DataError as exc:
-            # Never keep a file that cannot be used: the next try must fetch it afresh.
-            _forget(cache_path(url, cache_dir))
-            failures.append(str(exc))
-    hint = (
-        "use --set dataset.path=FILE for a local copy of mnist.pkl.gz, "
-        "or --set dataset.url=URL for a mirror"
+def spec_from_options(
+    name: str,
+    *,
+    format: str,
+    url,
+    default_urls: Mapping[str, list[str]],
+    offline: bool | None,
+    **options,
+) -> Spec:
+    urls = (
+        default_urls.get(format, [])
+        if url is None
+        else [url]
+        if isinstance(url, str)
+        else list(url)
     )
-    raise zoo.DataError("; ".join(failures) + f" — {hint}")
-
-
-def _forget(path: Path) -> None:
-    for stale in (path, path.with_name(path.name + ".sha256")):
-        with contextlib.suppress(FileNotFoundError):
-            stale.unlink()
+    return Spec(
+        name, format, urls, offline=is_offline() if offline is None else bool(offline), **options
+    )

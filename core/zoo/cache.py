@@ -1,0 +1,157 @@
+"""zoo's on-disk cache: files with their sha256 recorded beside them, written atomically, under
+a lock so that two processes filling the same cache end with one good file.
+
+Layout: ``$ZOO_HOME/datasets/<dataset>/<file>`` and ``<file>.sha256`` ("<hash>  <source>\\n").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .data import zoo_home
+from .errors import DataError
+
+SIDECAR = ".sha256"
+PARTIAL = ".part"
+
+
+def dataset_dir(name: str) -> Path:
+    """Where dataset ``name`` keeps its downloads and prepared copies."""
+    return zoo_home() / "datasets" / name
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sidecar(path: Path) -> Path:
+    return path.with_name(path.name + SIDECAR)
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the sidecar of a cached file says."""
+
+    sha256: str
+    source: str
+
+
+def read_record(path: Path) -> Record | None:
+    try:
+        digest, _, source = sidecar(path).read_text(encoding="utf-8").strip().partition("  ")
+    except OSError:
+        return None
+    return Record(digest, source) if len(digest) == 64 else None
+
+
+def check(path: Path, expected: str | None = None) -> str | None:
+    """The sha256 of a cached file when it matches its record (and ``expected``, when given);
+    ``None`` when it is missing, unrecorded or changed."""
+    record = read_record(path)
+    if record is None or not path.is_file():
+        return None
+    actual = sha256_of(path)
+    if actual != record.sha256 or (expected and actual != expected.lower()):
+        return None
+    return actual
+
+
+def verify(path: Path, expected: str | None = None) -> str:
+    """Hash ``path`` and check it against ``expected`` when given; returns the hash."""
+    actual = sha256_of(path)
+    if expected and actual != expected.lower():
+        raise DataError(f"{path} has sha256 {actual}, expected {expected.lower()}")
+    return actual
+
+
+def forget(path: Path) -> None:
+    """Remove a cached file and its record."""
+    for stale in (path, sidecar(path)):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+
+
+def temp_file(path: Path) -> Path:
+    """A new empty temporary file beside ``path`` (same filesystem: ``os.replace`` is atomic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=PARTIAL)
+    os.close(fd)
+    return Path(name)
+
+
+def commit(tmp: Path, path: Path, source: str, digest: str | None = None) -> str:
+    """Move a complete, fsync'd ``tmp`` into place at ``path`` and record its sha256 last, so a
+    kill at any moment leaves no file, or a complete one (an unrecorded file is never trusted)."""
+    digest = digest or sha256_of(tmp)
+    _make_readable(tmp)
+    os.replace(tmp, path)
+    write_atomic(sidecar(path), f"{digest}  {source}\n".encode())
+    return digest
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = temp_file(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        _make_readable(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def clean_stale(path: Path) -> None:
+    """Remove temp files a killed writer of ``path`` left behind (call with the lock held)."""
+    for stale in path.parent.glob(f".{path.name}.*{PARTIAL}"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock for writing ``path``; other processes wait for it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_name(f".{path.name}.lock")
+    with open(lock, "a+b") as f:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks, the atomic rename still protects
+            yield
+            return
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def entries(root: Path | None = None) -> list[tuple[str, Path, Record | None]]:
+    """Every cached file as ``(dataset, path, record)``, sorted."""
+    root = root or zoo_home() / "datasets"
+    found = []
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()):
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith(".") or path.name.endswith(SIDECAR) or not path.is_file():
+                continue
+            found.append((folder.name, path, read_record(path)))
+    return found
+
+
+def _make_readable(path: Path) -> None:
+    """mkstemp makes files only their owner can read; a cache file gets the usual permissions."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)

@@ -1,0 +1,159 @@
+"""Hostile and broken input, each served by a real http.server on 127.0.0.1 and fetched with
+`zoo data fetch`: one clear error, a non-zero exit, no traceback, nothing run, and a cache that
+still takes the good file from the same URL afterwards."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from zoo.cli import cli
+
+
+class RunsCode:
+    """A pickle payload that calls a function when loaded, as an attacker's would."""
+
+    def __init__(self, func, arg):
+        self.func, self.arg = func, arg
+
+    def __reduce__(self):
+        return self.func, (self.arg,)
+
+
+def gz_pickle(obj) -> bytes:
+    return gzip.compress(pickle.dumps(obj, protocol=2))
+
+
+def payload(func, marker):
+    code = f"touch {marker}" if func is os.system else f"open({str(marker)!r}, 'w')"
+    return RunsCode(func, code)
+
+
+def evil(func, where):
+    def make(arrays, marker):
+        train, valid, test = arrays
+        bad = payload(func, marker)
+        return gz_pickle(bad if where == "top" else (train, (valid[0], bad), test))
+
+    return make
+
+
+def reshaped(change):
+    def make(arrays, marker):
+        (x, y), valid, test = arrays
+        return gz_pickle((change(x, y), valid, test))
+
+    return make
+
+
+def forever_503(handler):
+    handler.send_response(503)
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
+
+
+def stalls(good: bytes):
+    def route(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(good)))
+        handler.end_headers()
+        handler.wfile.write(good[: len(good) // 2])
+        handler.wfile.flush()
+        time.sleep(3)  # longer than the client's read timeout in this test
+
+    return route
+
+
+PICKLE_CASES = {
+    "os.system-top-level": evil(os.system, "top"),
+    "os.system-nested": evil(os.system, "nested"),
+    "eval-top-level": evil(eval, "top"),
+    "eval-nested": evil(eval, "nested"),
+    "truncated-gzip": lambda arrays, marker: gz_pickle(arrays)[:5000],
+    "html-with-200": lambda arrays, marker: (200, b"<html>Rate limit exceeded</html>", "text/html"),
+    "404": lambda arrays, marker: (404, b"Not Found", "text/plain"),
+    "503-forever": lambda arrays, marker: forever_503,
+    "stalls-mid-body": lambda arrays, marker: stalls(gz_pickle(arrays)),
+    "783-columns": reshaped(lambda x, y: (x[:, :783], y)),
+    "string-labels": reshaped(lambda x, y: (x, y.astype(str))),
+    "float-labels": reshaped(lambda x, y: (x, y.astype(np.float32))),
+}
+EXPECTED = {
+    "os.system-top-level": "refused to load posix.system",
+    "os.system-nested": "refused to load posix.system",
+    "eval-top-level": "refused to load __builtin__.eval",
+    "eval-nested": "refused to load __builtin__.eval",
+    "truncated-gzip": "not a complete gzip file",
+    "html-with-200": "did not return the expected file (got text/html)",
+    "404": "the server answered 404",
+    "503-forever": "the server answered 503",
+    "stalls-mid-body": "the server stopped answering",
+    "783-columns": "train images should be float [N, 784], got float32 (256, 783)",
+    "string-labels": "train labels should be integers [256], got <U21",
+    "float-labels": "train labels should be integers [256], got float32",
+}
+
+
+def fetch(*args):
+    return CliRunner().invoke(cli, ["data", "fetch", *args])
+
+
+def assert_clean_failure(result, expected):
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # a ClickException, not a crash
+    assert "Traceback" not in result.output
+    assert result.output.startswith("Error: ") and expected in result.output, result.output
+
+
+@pytest.mark.parametrize("case", list(PICKLE_CASES))
+def test_hostile_pickle_downloads(case, server, mnist_arrays, mnist_file, tmp_path):
+    marker = tmp_path / "pwned"
+    made = PICKLE_CASES[case](mnist_arrays(), marker)
+    server.routes["/mirror/mnist.pkl.gz"] = (
+        made if isinstance(made, tuple) or callable(made) else (200, made, "application/gzip")
+    )
+    url = server.url("mirror/mnist.pkl.gz")
+    options = ["--set", f"url={url}", "--set", "progress=false"]
+    if case == "stalls-mid-body":
+        options += ["--set", "timeout=0.5", "--set", "retries=0"]
+    assert_clean_failure(fetch("mnist", *options), EXPECTED[case])
+    assert not marker.exists()
+    # The same URL now serves the good file, and the same cache takes it.
+    server.routes["/mirror/mnist.pkl.gz"] = (200, mnist_file.read_bytes(), "application/gzip")
+    good = fetch("mnist", *options[:4])
+    assert good.exit_code == 0, good.output
+    assert "mnist: 256 train, 64 valid, 32 test" in good.output
+
+
+@pytest.mark.parametrize("case", ["wrong-magic", "length-disagrees-with-header"])
+def test_hostile_idx_downloads(case, server, idx_dir, idx_bytes):
+    name = "train-labels-idx1-ubyte"
+    good = {p.name: p.read_bytes() for p in idx_dir.iterdir()}
+    for file, body in good.items():
+        server.routes[f"/idx/{file}"] = (200, body, "application/gzip")
+    labels = np.zeros(120, np.uint8)
+    if case == "wrong-magic":
+        bad = b"\x00\x00\x08\x03" + idx_bytes(labels)[4:]  # an images header on labels
+        expected = "wrong magic number 00000803"
+    else:
+        bad = idx_bytes(labels, magic_dims=(121,))
+        expected = "the header says 121 = 121 bytes but the file holds 120"
+    server.routes[f"/idx/{name}.gz"] = (200, gzip.compress(bad), "application/gzip")
+    options = [
+        "--set",
+        f"url={server.url('idx/')}",
+        "--set",
+        "format=idx",
+        "--set",
+        "progress=false",
+    ]
+    assert_clean_failure(fetch("mnist", *options), expected)
+    server.routes[f"/idx/{name}.gz"] = (200, good[f"{name}.gz"], "application/gzip")
+    result = fetch("mnist", *options)
+    assert result.exit_code == 0 and "mnist: 100 train, 20 valid, 30 test" in result.output
