@@ -9,10 +9,13 @@ the same way, so later runs skip gzip and unpickling.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import mmap
 import os
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -75,12 +78,14 @@ class Source:
 
 def load(spec: Spec) -> zoo.Splits:
     start = time.perf_counter()
-    source = recorded(spec)  # the quick way: the records of earlier downloads, no re-hashing...
-    arrays = cached_prepared(spec, source) if source is not None else None
-    if arrays is None:  # ...else find and verify the files, and prepare them
-        source = locate(spec)
-        arrays = prepared(spec, source)
-    splits = to_splits(arrays, spec.classes)
+    # The quick way: a prepared copy, found from the records of earlier downloads (no re-hashing
+    # of those) or from local files (hashed: they have no record)...
+    local = spec.path is not None or _system_copy(spec)
+    source = locate(spec) if local else recorded(spec)
+    splits = quick_splits(spec, source) if source is not None else None
+    if splits is None:  # ...else find and verify the files, and prepare them
+        source = source if local else locate(spec)
+        splits = to_splits(prepared(spec, source), spec.classes)
     if spec.progress:
         print(
             f"zoo: {spec.name} loaded from {source.origin} in {time.perf_counter() - start:.2f} s",
@@ -99,7 +104,7 @@ def roles(spec: Spec) -> list[str]:
 def locate(spec: Spec) -> Source:
     if spec.path is not None:
         return _local(spec, Path(spec.path).expanduser(), "dataset.path")
-    if spec.system_dir and _complete(spec, Path(spec.system_dir)):
+    if _system_copy(spec):
         return _local(spec, Path(spec.system_dir), "the system copy")
     if not spec.urls:
         raise zoo.DataError(f"{spec.name}: no dataset.url and no dataset.path to load from")
@@ -125,8 +130,6 @@ def locate(spec: Spec) -> Source:
 def recorded(spec: Spec) -> Source | None:
     """The first URL whose files are all in the cache, by their records alone. The files are not
     re-hashed here: only a prepared copy derived from them is used, and it is verified itself."""
-    if spec.path is not None or (spec.system_dir and _complete(spec, Path(spec.system_dir))):
-        return None
     for url in spec.urls:
         files = {}
         for role in roles(spec):
@@ -180,8 +183,12 @@ def _find_idx(folder: Path, name: str) -> Path | None:
     return None
 
 
-def _complete(spec: Spec, folder: Path) -> bool:
-    return spec.format == "idx" and all(_find_idx(folder, n) for n in idx.FILES.values())
+def _system_copy(spec: Spec) -> bool:
+    """Whether a complete system copy (e.g. Debian's) of the IDX files is there."""
+    folder = Path(spec.system_dir) if spec.system_dir else None
+    return bool(
+        folder and spec.format == "idx" and all(_find_idx(folder, n) for n in idx.FILES.values())
+    )
 
 
 def _download(spec: Spec, url: str) -> Source:
@@ -235,6 +242,33 @@ def cached_prepared(spec: Spec, source: Source) -> dict[str, np.ndarray] | None:
     return read_arrays(data)
 
 
+def quick_splits(spec: Spec, source: Source) -> zoo.Splits | None:
+    """Splits from a prepared copy, made into tensors while a second thread hashes it (both
+    release the GIL): nothing is returned unless the hash matches the copy's record."""
+    path = prepared_path(spec, source)
+    record = cache.read_record(path)
+    if record is None:
+        return None
+    try:
+        with open(path, "rb") as f:  # mapped, not copied: the tensors below are new memory
+            data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+    digest: list[str] = []
+    hasher = threading.Thread(target=lambda: digest.append(hashlib.sha256(data).hexdigest()))
+    hasher.start()
+    arrays = None
+    try:
+        arrays = read_arrays(data)
+        splits = to_splits(arrays, spec.classes) if arrays is not None else None
+    finally:
+        hasher.join()
+        del arrays  # the views must go before the map can close
+        with contextlib.suppress(BufferError):  # else it closes when the last view goes
+            data.close()
+    return splits if digest == [record.sha256] else None
+
+
 def prepared(spec: Spec, source: Source) -> dict[str, np.ndarray]:
     """The dataset's arrays: from the prepared copy, else parsed from the verified source files
     and written as a new prepared copy."""
@@ -271,7 +305,7 @@ def write_arrays(f, arrays: Mapping[str, np.ndarray]) -> None:
         np.lib.format.write_array(f, np.asarray(arrays[name], order="C"), allow_pickle=False)
 
 
-def read_arrays(data: bytes) -> dict[str, np.ndarray] | None:
+def read_arrays(data: bytes | mmap.mmap) -> dict[str, np.ndarray] | None:
     """The arrays of a prepared copy, or ``None`` if it is not one."""
     fmt = np.lib.format
     stream = io.BytesIO(data)
