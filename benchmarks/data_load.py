@@ -40,8 +40,9 @@ print(time.perf_counter() - t)
 
 
 def timed(code: str, env: dict[str, str]) -> float:
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -75,15 +76,20 @@ def main() -> None:
     system = fresh_home()
     for _ in range(args.repeat):
         cases.setdefault("seed: gzip + pickle.load", []).append(
-            timed(SEED.format(path=str(pickle_file)), os.environ.copy()))
+            timed(SEED.format(path=str(pickle_file)), os.environ.copy())
+        )
         cases.setdefault("zoo mnist, first load (download + parse)", []).append(
-            timed(ZOO.format(name="mnist", options={"url": url}), fresh_home()))
+            timed(ZOO.format(name="mnist", options={"url": url}), fresh_home())
+        )
         cases.setdefault("zoo mnist, cached", []).append(
-            timed(ZOO.format(name="mnist", options={"url": url}), warm))
+            timed(ZOO.format(name="mnist", options={"url": url}), warm)
+        )
         cases.setdefault("zoo fashion_mnist from the system copy, first", []).append(
-            timed(ZOO.format(name="fashion_mnist", options={}), fresh_home()))
+            timed(ZOO.format(name="fashion_mnist", options={}), fresh_home())
+        )
         cases.setdefault("zoo fashion_mnist from the system copy, cached", []).append(
-            timed(ZOO.format(name="fashion_mnist", options={}), system))
+            timed(ZOO.format(name="fashion_mnist", options={}), system)
+        )
     # The first run in `warm` and `system` filled their caches: those are not cached loads.
     for key in ("zoo mnist, cached", "zoo fashion_mnist from the system copy, cached"):
         cases[key] = cases[key][1:] or cases[key]

@@ -185,3 +185,67 @@ def test_show_prints_the_resolved_config_as_yaml():
 def test_a_registered_model_without_a_run_uses_the_defaults():
     cfg = yaml.safe_load(invoke("show", "logistic_scratch").output)
     assert cfg["model"]["name"] == "logistic_scratch"
+
+
+def test_run_skips_a_dead_mirror(server, tmp_path, closed_port_url):
+    urls = f"dataset.url=[{closed_port_url}, {server.url('mnist.pkl.gz')}]"
+    result = zoo_cmd(
+        "run", "logistic", "--epochs", "1", "--set", urls, "--out", "out", cwd=tmp_path, check=True
+    )
+    assert "best val_loss" in result.stdout
+
+
+def test_run_from_an_idx_mirror(server, idx_dir, tmp_path, closed_port_url):
+    server.root = idx_dir.parent  # serves tmp/idx/ as http://127.0.0.1:port/idx/
+    urls = f"dataset.url=[{closed_port_url.rsplit('/', 1)[0]}/, {server.url('idx/')}]"
+    result = zoo_cmd(
+        "run",
+        "logistic",
+        "--epochs",
+        "1",
+        "--set",
+        urls,
+        "--set",
+        "dataset.format=idx",
+        "--out",
+        "out",
+        cwd=tmp_path,
+        check=True,
+    )
+    assert "100 train / 20 valid samples" in result.stdout
+
+
+def test_offline_run_from_a_system_copy(idx_dir, tmp_path):
+    result = zoo_cmd(
+        "run",
+        "logistic",
+        "--epochs",
+        "1",
+        "--set",
+        "dataset.name=fashion_mnist",
+        "--set",
+        f"dataset.system_dir={idx_dir}",
+        "--out",
+        "out",
+        cwd=tmp_path,
+        env={"ZOO_OFFLINE": "1"},
+        check=True,
+    )
+    assert "dataset fashion_mnist" in result.stdout and "best val_loss" in result.stdout
+    assert f"fashion_mnist loaded from {idx_dir}" in result.stderr
+
+
+def test_data_commands(server, tmp_path, zoo_home):
+    url = server.url("mnist.pkl.gz")
+    fetched = zoo_cmd("data", "fetch", "mnist", "--set", f"url={url}", cwd=tmp_path, check=True)
+    assert "mnist: 256 train, 64 valid, 32 test" in fetched.stdout
+    listed = zoo_cmd("data", "list", cwd=tmp_path, check=True).stdout
+    assert "mnist.pkl.gz" in listed and url in listed and "prepared from" in listed
+    assert zoo_cmd("data", "verify", cwd=tmp_path, check=True).stdout.count("ok ") == 2
+    pickle_file = next((zoo_home / "datasets" / "mnist").glob("*-mnist.pkl.gz"))
+    pickle_file.write_bytes(b"changed")
+    verify = zoo_cmd("data", "verify", cwd=tmp_path)
+    assert verify.returncode == 1 and "CHANGED     mnist/" in verify.stdout
+    removed = zoo_cmd("data", "rm", "mnist", cwd=tmp_path, check=True)
+    assert "removed" in removed.stdout and not (zoo_home / "datasets" / "mnist").exists()
+    assert zoo_cmd("data", "rm", "mnist", cwd=tmp_path).returncode == 1
