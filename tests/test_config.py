@@ -134,3 +134,8 @@ def test_the_shipped_config_has_the_seeds_runs():
         assert cfg["optimizer"] == {"name": "sgd", "lr": 0.05, "momentum": 0.9}
         assert (cfg["epochs"], cfg["batch_size"], cfg["shuffle"]) == (10, 64, True)
         assert cfg["valid_batch_size"] == 128
+
+
+def test_scientific_notation_is_a_number(doc):
+    cfg = config.resolve(doc, "logistic", overrides=["optimizer.lr=1e-3"])
+    assert cfg["optimizer"]["lr"] == 0.001

@@ -24,6 +24,7 @@ from .api import (
     list_models,
     list_optimizers,
     list_plugins,
+    load_run,
 )
 from .data import Splits, zoo_home
 from .errors import (
@@ -63,5 +64,6 @@ __all__ = [
     "list_models",
     "list_optimizers",
     "list_plugins",
+    "load_run",
     "zoo_home",
 ]

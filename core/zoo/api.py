@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from .errors import ConfigError
 from .plugins import PluginInfo, Zoo, build_zoo
 from .registry import Entry
 
@@ -92,9 +93,26 @@ def get_layer(name: str) -> Entry:
     return current().registries["layers"].get(name)
 
 
-def create_model(name: str, **options: Any) -> Any:
-    """Build the model ``name`` (an ``nn.Module``) with the factory's options."""
+def create_model(name: str, weights: str | None = None, **options: Any) -> Any:
+    """Build the model ``name`` (an ``nn.Module``) with the factory's options; with
+    ``weights=RUN_DIR``, the model that run trained, with its last weights, in eval mode."""
+    if weights is not None:
+        if options:
+            raise ConfigError(
+                f"create_model('{name}', weights=...) takes the run's options, "
+                f"not {sorted(options)}"
+            )
+        from .inference import load_run
+
+        return load_run(weights, model=name)
     return get_model(name).create(**options)
+
+
+def load_run(run_dir: Any, weights: str = "last", device: str = "cpu") -> Any:
+    """The model a run directory trained, with its ``last`` or ``best`` weights, in eval mode."""
+    from .inference import load_run as load
+
+    return load(run_dir, weights=weights, device=device)
 
 
 def create_dataset(name: str, **options: Any) -> Any:

@@ -35,6 +35,21 @@ SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
 KEYS = (*SECTIONS, *SCALARS)
 
 
+class Loader(yaml.SafeLoader):
+    """YAML as people write it: ``1e-3`` is a float (YAML 1.1 alone reads it as a string)."""
+
+
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=Loader)  # noqa: S506 (a SafeLoader)
+
+
 def shipped_config() -> Path:
     """The zoo.yaml that ships with zoo: inside an installed wheel, or at the checkout's root."""
     here = Path(__file__).resolve().parent
@@ -62,7 +77,7 @@ def find_config(explicit: str | os.PathLike[str] | None = None, cwd: Path | None
 def load(path: Path) -> dict[str, Any]:
     """Read and check a config file: ``{"defaults": {...}, "runs": {name: {...}}}``."""
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -145,7 +160,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if keys[0] in SCALARS and len(keys) > 1:
         raise ConfigError(f"--set '{text}': '{keys[0]}' has no sub-keys")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = parse_yaml(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
         raise ConfigError(f"--set '{text}': the value is not valid YAML") from exc
     return keys, value

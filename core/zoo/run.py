@@ -1,22 +1,18 @@
-"""Assemble a run from its resolved config: dataset, model and optimizer from the registries, then
-train, writing ``config.yaml`` and ``metrics.jsonl`` into the run directory."""
+"""Assemble a run from its resolved config and train it: dataset, model and optimizer from the
+registries; after every epoch a checkpoint, a metrics line and the curves; ``resume`` picks a run
+up from its last complete checkpoint and ends exactly where an uninterrupted run would."""
 
 from __future__ import annotations
 
-import json
-import time
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from . import api
+from . import api, runs
 from .config import SECTIONS
-from .errors import ConfigError, UnknownNameError
-
-RUNS_DIR = Path("runs")
+from .errors import UnknownNameError, ZooError
 
 
 def section_options(config: Mapping[str, Any], section: str) -> dict[str, Any]:
@@ -34,42 +30,17 @@ def check_options(config: Mapping[str, Any]) -> None:
         entry.check(section_options(config, section), where=f"{section}.")
 
 
-def check_out(out: str | Path) -> Path:
-    """``--out`` must be a new or empty directory: a run never overwrites another's files."""
-    path = Path(out)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise ConfigError(f"--out {path} exists and is not empty: choose a new directory")
-    return path
-
-
-def make_run_dir(name: str, out: str | Path | None = None) -> Path:
-    """``out``, which must be new or empty, else a fresh ``runs/<name>/<YYYYmmdd-HHMMSS>``."""
-    if out is not None:
-        path = check_out(out)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = RUNS_DIR / name.replace(":", "-") / stamp
-    for suffix in range(1000):  # two runs in the same second get -1, -2, ...
-        path = base.with_name(f"{stamp}-{suffix}") if suffix else base
-        try:
-            path.mkdir(parents=True)
-            return path
-        except FileExistsError:
-            continue
-    raise ConfigError(f"cannot create a run directory under {base.parent}")
-
-
 @dataclass
 class Prepared:
     """Everything a run needs, built before its run directory is made: a mistake in the config
     or a failed download leaves no half-made run behind."""
 
-    config: Mapping[str, Any]
+    config: dict[str, Any]
     splits: Any
     model: Any
     optimizer: Any
     device: Any
+    shuffler: Any
 
     def summary(self) -> str:
         params = sum(p.numel() for p in self.model.parameters())
@@ -78,50 +49,94 @@ class Prepared:
             f"{params:,} parameters, device {self.device}"
         )
 
+    def model_info(self) -> dict[str, Any]:
+        """What rebuilds the model without the dataset (see zoo.inference.load_run)."""
+        return {
+            "model": self.config["model"]["name"],
+            "options": section_options(self.config, "model"),
+            "num_classes": self.splits.num_classes,
+            "input_shape": list(self.splits.input_shape) if self.splits.input_shape else None,
+            "classes": list(self.splits.classes) if self.splits.classes else None,
+            "dataset": self.config["dataset"]["name"],
+        }
 
-def prepare(config: Mapping[str, Any]) -> Prepared:
-    """Build the dataset, model (seeded) and optimizer ``config`` names."""
+
+def model_context(num_classes: int | None, input_shape: Any) -> dict[str, Any]:
+    context = {
+        "num_classes": num_classes,
+        "input_shape": tuple(input_shape) if input_shape else None,
+    }
+    return {k: v for k, v in context.items() if v is not None}
+
+
+def prepare(config: Mapping[str, Any], device: str | None = None) -> Prepared:
+    """Build the dataset, the model (seeded) and the optimizer ``config`` names."""
+    import torch
+
     from . import train  # torch is imported here, when there is training to do
 
+    config = dict(config)
     check_options(config)
-    device = train.select_device(config.get("device", "auto"))
+    device = train.select_device(device or config.get("device", "auto"))
     splits = api.get_dataset(config["dataset"]["name"]).create(**section_options(config, "dataset"))
-    train.seed_everything(config.get("seed", 0))
-    context = {"num_classes": splits.num_classes, "input_shape": splits.input_shape}
-    context = {k: v for k, v in context.items() if v is not None}
+    seed = config.get("seed", 0)
+    train.seed_everything(seed)
     model = (
         api.get_model(config["model"]["name"])
-        .create(context=context, **section_options(config, "model"))
+        .create(
+            context=model_context(splits.num_classes, splits.input_shape),
+            **section_options(config, "model"),
+        )
         .to(device)
     )
     optimizer = api.get_optimizer(config["optimizer"]["name"]).create(
         model.parameters(), **section_options(config, "optimizer")
     )
-    return Prepared(config, splits, model, optimizer, device)
+    shuffler = torch.Generator().manual_seed(seed)  # its own stream: model init does not move it
+    return Prepared(config, splits, model, optimizer, device, shuffler)
 
 
-def execute(
+def start(run: Prepared, run_dir: Path) -> None:
+    """The files a new run writes before its first epoch."""
+    runs.write_start(run_dir, run.config, run.model_info(), str(run.device))
+
+
+def train(
     run: Prepared,
     run_dir: Path,
     *,
+    history: list[dict[str, Any]] | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     progress: Any = None,
+    keep_last: int = 1,
+    plot: bool = True,
 ) -> list[dict[str, Any]]:
-    """Train a prepared run; ``config.yaml`` is written first and ``metrics.jsonl`` gets a line
-    as each epoch ends."""
-    from . import train
+    """Train to ``config["epochs"]``; after each epoch: checkpoint, then metrics, then curves."""
+    from . import checkpoint, train
 
     config = run.config
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(dict(config), sort_keys=False, width=1000))
-    with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as metrics:
+    history = list(history or [])
+    plotter = _Plotter(run_dir) if plot else None
 
-        def record(row: dict[str, Any]) -> None:
-            metrics.write(json.dumps(row) + "\n")
-            metrics.flush()
-            if on_epoch is not None:
-                on_epoch(row)
+    def epoch_done(row: dict[str, Any]) -> None:
+        history.append(row)
+        checkpoint.save(
+            run_dir,
+            row["epoch"],
+            run.model,
+            run.optimizer,
+            run.shuffler,
+            history,
+            keep_last=keep_last,
+        )
+        runs.append_metrics(run_dir, row)
+        if plotter is not None:
+            plotter.draw(list(history))
+        if on_epoch is not None:
+            on_epoch(row)
 
-        return train.fit(
+    try:
+        train.fit(
             run.model,
             run.optimizer,
             run.splits.train,
@@ -131,7 +146,73 @@ def execute(
             valid_batch_size=config.get("valid_batch_size"),
             shuffle=config.get("shuffle", True),
             device=run.device,
-            seed=config.get("seed", 0),
-            on_epoch=record,
+            shuffler=run.shuffler,
+            history=list(history),
+            on_epoch=epoch_done,
             progress=progress,
         )
+    finally:
+        if plotter is not None:
+            plotter.wait()
+    return history
+
+
+def resume(
+    run_dir: Path,
+    *,
+    epochs: int | None = None,
+    device: str | None = None,
+) -> tuple[Prepared, list[dict[str, Any]]]:
+    """A prepared run restored to its last complete checkpoint: weights, optimizer, every random
+    stream, and ``metrics.jsonl`` cut back to the checkpoint's epochs."""
+    from . import checkpoint
+
+    run_dir = Path(run_dir)
+    config = runs.read_config(run_dir)
+    point = checkpoint.last(run_dir)
+    if point is None:
+        raise ZooError(
+            f"{run_dir} has no complete checkpoint to resume from: start it again with zoo run"
+        )
+    if epochs is not None and epochs != config["epochs"]:
+        config["epochs"] = epochs
+        runs.write_start(run_dir, config, runs.read_model_info(run_dir), device or "auto")
+    run = prepare(config, device=device)
+    state = checkpoint.load_state(point)
+    checkpoint.load_weights(run.model, point.weights, run.device)
+    run.optimizer.load_state_dict(state["optimizer"])
+    checkpoint.set_rng_state(state["rng"], run.shuffler)
+    history = state["history"]
+    runs.rewrite_metrics(run_dir, history)  # drop rows of an epoch whose checkpoint never landed
+    checkpoint.prune(run_dir, keep_last=None)  # only what a killed save left half-written
+    for stale in run_dir.rglob(".*.part"):  # temp files of writes a kill cut short
+        stale.unlink(missing_ok=True)
+    return run, history
+
+
+class _Plotter:
+    """Redraws curves.png in a background thread, so that training does not wait for
+    matplotlib; at most one drawing at a time, and ``wait`` lets the last one finish."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def draw(self, history: list[dict[str, Any]]) -> None:
+        self.wait()
+        self.thread = threading.Thread(target=self._draw, args=(history,), daemon=True)
+        self.thread.start()
+
+    def _draw(self, history: list[dict[str, Any]]) -> None:
+        from . import plots
+
+        try:
+            plots.curves(history, self.run_dir / "curves.png", title=str(self.run_dir))
+        except Exception as exc:  # a plot is never worth a lost run
+            self.error = exc
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None

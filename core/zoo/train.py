@@ -8,6 +8,7 @@ through a ``DataLoader``. Same seed, same device -> the same numbers.
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from .errors import ConfigError
+from .errors import ConfigError, ZooError
 
 Progress = Callable[[int, str], Any]  # (number of batches, label) -> context with .update(n)
 
@@ -92,24 +93,32 @@ class Batches:
                 yield x[start : start + self.batch_size], y[start : start + self.batch_size]
 
 
+class Diverged(ZooError):
+    """The loss became NaN or infinite."""
+
+
 def train_epoch(
     model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches: Batches, progress: Any = None
 ) -> float:
     """One pass over ``batches``; returns the mean training loss per sample."""
     model.train()
-    losses = []
-    step_every = max(1, len(batches) // 100)  # redraw the bar ~100 times an epoch, not per step
+    total = torch.zeros((), device=batches.device)
+    seen = 0
+    step_every = max(1, len(batches) // 50)  # redraw the bar ~50 times an epoch, not per step
+    start = time.perf_counter()
     for i, (x, y) in enumerate(batches, 1):
         loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        losses.append(loss.detach() * len(y))  # no .item(): no sync per step
-        if progress is not None and i % step_every == 0:
-            progress.update(step_every)
-    if progress is not None:
-        progress.update(len(batches) % step_every)
-    return (torch.stack(losses).sum() / batches.size).item()
+        total += loss.detach() * len(y)  # no .item(): no sync with the device per step
+        seen += len(y)
+        if progress is not None and (i % step_every == 0 or i == len(batches)):
+            rate = seen / max(time.perf_counter() - start, 1e-9)
+            progress.update(
+                i - progress.n, loss=f"{total.item() / seen:.4f}", samples_per_s=f"{rate:,.0f}"
+            )
+    return (total / max(seen, 1)).item()
 
 
 def evaluate(model: torch.nn.Module, batches: Batches) -> tuple[float, float]:
@@ -137,22 +146,37 @@ def fit(
     shuffle: bool = True,
     device: torch.device | str = "cpu",
     seed: int = 0,
+    shuffler: torch.Generator | None = None,
+    history: list[dict[str, Any]] | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
-    """Train for ``epochs`` and validate after each; returns one metrics dict per epoch."""
+    """Train until ``epochs`` and validate after each; returns one metrics dict per epoch.
+
+    ``history`` holds the rows of epochs already done (a resumed run starts after them) and
+    ``shuffler`` the generator the training order is drawn from (its own stream, so that model
+    initialisation does not move it; a resumed run passes it restored).
+    """
     device = torch.device(device)
-    shuffler = torch.Generator().manual_seed(seed)  # its own stream: model init does not move it
+    shuffler = shuffler if shuffler is not None else torch.Generator().manual_seed(seed)
     train_batches = Batches(train, batch_size, device, shuffle=shuffle, generator=shuffler)
     valid_batches = Batches(valid, valid_batch_size or batch_size * 2, device)
-    history = []
-    for epoch in range(1, epochs + 1):
+    history = list(history or [])
+    for epoch in range(len(history) + 1, epochs + 1):
         start = time.perf_counter()
         bar = progress(len(train_batches), f"epoch {epoch}/{epochs}") if progress else None
         with bar if bar is not None else contextlib.nullcontext():
             train_loss = train_epoch(model, optimizer, train_batches, bar)
         train_seconds = time.perf_counter() - start
         val_loss, val_acc = evaluate(model, valid_batches)
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            bad = train_loss if not math.isfinite(train_loss) else val_loss
+            lr = optimizer.param_groups[0].get("lr")
+            raise Diverged(
+                f"the loss became {bad} in epoch {epoch}: the learning rate ({lr}) "
+                "is probably too high, try --set optimizer.lr=... (the last good "
+                "checkpoint is kept)"
+            )
         row = {
             "epoch": epoch,
             "train_loss": round(train_loss, 6),

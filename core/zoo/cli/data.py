@@ -6,8 +6,8 @@ import shutil
 
 import click
 
-from . import api, cache, config
-from .errors import ConfigError
+from .. import api, cache, config
+from ..errors import ConfigError
 
 
 @click.group()

@@ -1,0 +1,40 @@
+"""The ``zoo`` command. The only place where errors become exit codes: a :class:`ZooError` is
+printed as one line (``ZOO_DEBUG=1`` shows the traceback) and exits with status 1.
+
+Nothing imported at the top of these modules imports torch: ``zoo --help``, ``zoo list`` and
+``zoo plugins`` stay fast. Training imports it when it starts.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import click
+
+from .catalog import list_, plugins, show
+from .common import CONTEXT, ZooGroup, show_warning
+from .data import data
+from .training import eval_, plot, predict, resume, run, runs_, show_samples
+
+
+@click.group(cls=ZooGroup, context_settings=CONTEXT)
+@click.version_option(package_name="zoo", prog_name="zoo")
+def cli() -> None:
+    """zoo: a plugin-based model zoo for PyTorch.
+
+    \b
+      zoo run logistic          train the seed's logistic regression on MNIST
+      zoo list                  every model, dataset, optimizer, layer and run
+      zoo show cnn              the resolved config of a run, as YAML
+      zoo runs                  past runs, with their best results
+      zoo plugins               installed plugins and what each registered
+    """
+
+
+for command in (run, resume, eval_, predict, runs_, plot, show_samples, list_, show, plugins, data):
+    cli.add_command(command)
+
+
+def main() -> None:
+    warnings.showwarning = show_warning
+    cli(prog_name="zoo")

@@ -1,0 +1,98 @@
+"""``zoo list``, ``zoo show`` and ``zoo plugins``: what zoo knows. None of them imports torch."""
+
+from __future__ import annotations
+
+import fnmatch
+import inspect
+from typing import Any
+
+import click
+
+from .. import api, config
+from ..registry import KINDS
+from .common import config_option, resolve, set_option
+
+LIST_KINDS = (*KINDS, "runs")
+
+
+@click.command(name="list")
+@click.argument("kind_or_pattern", required=False, metavar="[KIND]")
+@click.argument("pattern", required=False)
+@config_option
+def list_(kind_or_pattern: str | None, pattern: str | None, config_file: str | None) -> None:
+    """List what zoo knows: KIND is models, datasets, optimizers, layers or runs (default: all).
+
+    PATTERN filters names with shell-style wildcards, e.g. zoo list models '*cnn*'.
+    """
+    if kind_or_pattern in LIST_KINDS:
+        kinds: tuple[str, ...] = (kind_or_pattern,)
+    elif pattern is None:  # `zoo list '*cnn*'`: a pattern over every kind
+        kinds, pattern = LIST_KINDS, kind_or_pattern
+    else:
+        raise click.UsageError(
+            f"unknown kind '{kind_or_pattern}' (expected one of {', '.join(LIST_KINDS)})"
+        )
+    for kind in kinds:
+        if kind == "runs":
+            doc = config.load(config.find_config(config_file))
+            rows = [
+                (name, run.get("description", ""), doc["path"].name)
+                for name, run in sorted(doc["runs"].items())
+                if pattern is None or fnmatch.fnmatchcase(name, pattern)
+            ]
+        else:
+            registry = api.current().registries[kind]
+            rows = [
+                (registry.display_name(e), e.description, e.plugin)
+                for e in registry.entries()
+                if pattern is None or registry.display_name(e) in registry.names(pattern)
+            ]
+        if len(kinds) > 1 and not rows:
+            continue
+        click.echo(f"{kind} ({len(rows)})")
+        width = max((len(r[0]) for r in rows), default=0)
+        source_width = max((len(r[2]) for r in rows), default=0)
+        for name, description, source in rows:
+            click.echo(f"  {name:<{width}}  {source:<{source_width}}  {description}")
+
+
+@click.command()
+@click.argument("name")
+@config_option
+@set_option
+def show(name: str, config_file: str | None, overrides: tuple[str, ...]) -> None:
+    """Print the fully resolved config of run NAME as YAML (what `zoo run NAME` would use)."""
+    import yaml
+
+    from ..run import check_options
+
+    cfg = resolve(name, config_file, overrides)
+    check_options(cfg)
+    click.echo(yaml.safe_dump(cfg, sort_keys=False, width=1000).rstrip())
+    for section in config.SECTIONS:
+        entry = getattr(api, f"get_{section}")(cfg[section]["name"])
+        takes = ", ".join(f"{k}={_default(v)}" for k, v in entry.options().items() if k != "params")
+        click.echo(f"# {section} '{entry.name}' ({entry.plugin}) options: {takes or 'none'}")
+
+
+def _default(value: Any) -> str:
+    return "required" if value is inspect.Parameter.empty else repr(value)
+
+
+@click.command()
+def plugins() -> None:
+    """List installed plugins: entry point, distribution, version and what each registered."""
+    infos = api.list_plugins()
+    width = max((len(i.name) for i in infos), default=0)
+    source_width = max((len(i.source) for i in infos), default=0)
+    for info in infos:
+        if info.status == "loaded":
+            what = (
+                "; ".join(
+                    f"{kind}: {', '.join(sorted(names))}" for kind, names in info.registered.items()
+                )
+                or "nothing registered"
+            )
+        else:
+            what = info.error or ""
+        click.echo(f"{info.name:<{width}}  {info.source:<{source_width}}  {info.status:<6}  {what}")

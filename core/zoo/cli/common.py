@@ -1,0 +1,107 @@
+"""What the command modules share: the error-to-exit-code group, options, config resolution."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from typing import Any
+
+import click
+
+from .. import api, config
+from ..errors import ZooError
+from ..plugins import PluginWarning
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class ZooGroup(click.Group):
+    """Turns zoo's own errors into one clear line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ZooError as exc:
+            if os.environ.get("ZOO_DEBUG") == "1":
+                raise
+            raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt:
+            click.echo("\nzoo: interrupted", err=True)
+            ctx.exit(130)
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Plugin warnings as one line; everything else as Python prints it."""
+    if issubclass(category, PluginWarning):
+        click.echo(f"zoo: warning: {message}", err=True)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
+
+config_option = click.option(
+    "--config",
+    "config_file",
+    metavar="FILE",
+    help="Config file (default: $ZOO_CONFIG, ./zoo.yaml or a parent's, then zoo's own).",
+)
+set_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config key, e.g. --set optimizer.lr=0.1 (the value is YAML). Repeatable.",
+)
+progress_option = click.option("--no-progress", is_flag=True, help="No progress bars.")
+
+
+def resolve(
+    name: str,
+    config_file: str | None,
+    overrides: tuple[str, ...],
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The run config for NAME: a run of the config file, or a registered model."""
+    doc = config.load(config.find_config(config_file))
+    models = api.current().registries["models"]
+    return config.resolve(
+        doc,
+        name,
+        is_model=models.__contains__,
+        models=models.names(),
+        overrides=overrides,
+        options=options,
+    )
+
+
+class Bar:
+    """A tqdm progress bar on stderr with live postfix values; silent when stderr is not a
+    terminal or with --no-progress (no control characters in logs)."""
+
+    def __init__(self, total: int, label: str, hidden: bool) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=total,
+            desc=f"  {label}",
+            leave=False,
+            file=sys.stderr,
+            disable=hidden or not sys.stderr.isatty(),
+            dynamic_ncols=True,
+            bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total} {postfix}",
+        )
+        self.n = 0
+
+    def update(self, n: int, **postfix: Any) -> None:
+        self.n += n
+        if postfix:
+            self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(n)
+
+    def __enter__(self) -> Bar:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.bar.close()

@@ -1,0 +1,411 @@
+"""Runs you can keep: the run directory, checkpoints that survive SIGKILL, exact resume, eval,
+predict, plots and the guards. Training runs in real subprocesses of the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import zoo
+
+EXACT = ("epoch", "train_loss", "val_loss", "val_acc")
+
+
+def zoo_cmd(*args, cwd, env=None, check=True, **kwargs):
+    result = subprocess.run(
+        [sys.executable, "-m", "zoo", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **kwargs,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"zoo {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def metrics(run_dir):
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [tuple(row[k] for k in EXACT) for row in rows]
+
+
+def weights(run_dir):
+    marker = json.loads((run_dir / "checkpoint.json").read_text())
+    return load_file(run_dir / marker["folder"] / "model.safetensors")
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """A data file and a cache shared by this module's runs."""
+    import gzip
+    import pickle
+
+    from conftest import make_mnist_arrays
+
+    folder = tmp_path_factory.mktemp("runs")
+    data = folder / "mnist.pkl.gz"
+    with gzip.open(data, "wb") as f:
+        pickle.dump(make_mnist_arrays(), f, protocol=2)
+    return folder, data
+
+
+@pytest.fixture
+def train_args(shared, monkeypatch):
+    folder, data = shared
+    monkeypatch.setenv("ZOO_HOME", str(folder / "zoo-home"))
+    return ["--set", f"dataset.path={data}", "--epochs", "3", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def reference(shared):
+    """An uninterrupted 3-epoch cnn run, shuffled: what every resumed run must equal."""
+    folder, data = shared
+    zoo_cmd(
+        "run",
+        "cnn",
+        "--set",
+        f"dataset.path={data}",
+        "--epochs",
+        "3",
+        "--no-progress",
+        "--out",
+        "reference",
+        cwd=folder,
+        env={"ZOO_HOME": str(folder / "zoo-home")},
+    )
+    return folder / "reference"
+
+
+def test_the_run_directory_describes_itself(reference):
+    files = {p.name for p in reference.iterdir()}
+    assert {
+        "config.yaml",
+        "metrics.jsonl",
+        "env.json",
+        "model.json",
+        "checkpoint.json",
+        "best.safetensors",
+        "curves.png",
+        "checkpoints",
+    } <= files
+    env = json.loads((reference / "env.json").read_text())
+    assert env["torch"] == torch.__version__ and env["device"] == "cpu"
+    assert env["plugins"]["cnn"] == {
+        "distribution": "zoo-cnn",
+        "version": "0.1.0",
+        "status": "loaded",
+    }
+    assert (reference / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in (reference / "checkpoints").iterdir()] == ["epoch-0003"]
+    state = torch.load(reference / "checkpoints" / "epoch-0003" / "state.pt", weights_only=True)
+    assert state["epoch"] == 3 and len(state["history"]) == 3
+
+
+# Where the run kills itself (SIGKILL, no cleanup) in a wrapper around the real CLI.
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from zoo import cache, checkpoint, runs
+    import safetensors.torch
+
+    point, epoch = sys.argv[1], int(sys.argv[2])
+
+    def die():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    saving = {}
+    real_save = checkpoint.save
+    def save(run_dir, n, *args, **kwargs):
+        saving["epoch"] = n
+        return real_save(run_dir, n, *args, **kwargs)
+    checkpoint.save = save
+
+    real_model = safetensors.torch.save_model
+    def save_model(model, filename, *args, **kwargs):
+        real_model(model, filename, *args, **kwargs)
+        if point == "mid-weights" and saving.get("epoch") == epoch:
+            die()  # the weights are in a temp file, not yet renamed
+    safetensors.torch.save_model = save_model
+
+    real_rng = checkpoint.rng_state
+    def rng_state(*args):
+        if point == "before-state" and saving.get("epoch") == epoch:
+            die()  # the weights are in place, the state is not
+        return real_rng(*args)
+    checkpoint.rng_state = rng_state
+
+    real_write = cache.write_atomic
+    def write_atomic(path, data):
+        if point == "before-marker" and path.name == "checkpoint.json" and \\
+                saving.get("epoch") == epoch:
+            die()  # both files are in place; the marker still names the previous checkpoint
+        return real_write(path, data)
+    cache.write_atomic = write_atomic
+
+    real_append = runs.append_metrics
+    def append_metrics(run_dir, row):
+        if point == "before-metrics" and row["epoch"] == epoch:
+            die()  # the checkpoint has landed, its metrics line has not
+        real_append(run_dir, row)
+        if point == "between-epochs" and row["epoch"] == epoch:
+            die()
+    runs.append_metrics = append_metrics
+
+    from zoo.cli import main
+    sys.argv = ["zoo", *sys.argv[3:]]
+    main()
+""")
+
+
+@pytest.mark.parametrize(
+    ("point", "epoch"),
+    [
+        ("between-epochs", 1),
+        ("mid-weights", 2),
+        ("before-state", 2),
+        ("before-marker", 3),
+        ("before-metrics", 2),
+        ("mid-weights", 1),
+    ],
+)
+def test_sigkill_at_any_point_then_resume_gives_exactly_the_same_run(
+    tmp_path, train_args, reference, point, epoch
+):
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILLER,
+            point,
+            str(epoch),
+            "run",
+            "cnn",
+            *train_args,
+            "--out",
+            "killed",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_dir = tmp_path / "killed"
+    result = zoo_cmd("resume", str(run_dir), "--no-progress", cwd=tmp_path, check=False)
+    if not (run_dir / "checkpoint.json").exists():  # killed inside the first save
+        assert result.returncode == 1 and "no complete checkpoint" in result.stderr
+        return
+    assert result.returncode == 0, result.stderr
+    assert metrics(run_dir) == metrics(reference)
+    for name, tensor in weights(reference).items():
+        assert torch.equal(weights(run_dir)[name], tensor), name
+    assert not list(run_dir.rglob("*.part"))
+    assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["epoch-0003"]
+
+
+def test_ctrl_c_keeps_the_last_checkpoint_and_says_how_to_resume(tmp_path, train_args, reference):
+    args = [
+        sys.executable,
+        "-m",
+        "zoo",
+        "run",
+        "cnn",
+        *train_args,
+        "--epochs",
+        "50",
+        "--out",
+        "interrupted",
+    ]
+    proc = subprocess.Popen(
+        args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    metrics_file = tmp_path / "interrupted" / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (
+        metrics_file.exists() and metrics_file.read_text().count("\n") >= 2
+    ):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert f"zoo resume {tmp_path / 'interrupted'}" in err or "zoo resume interrupted" in err
+    zoo_cmd("resume", "interrupted", "--epochs", "3", "--no-progress", cwd=tmp_path)
+    assert metrics(tmp_path / "interrupted") == metrics(reference)
+
+
+def test_resume_extends_a_finished_run(tmp_path, mnist_file, reference):
+    zoo_cmd(
+        "run",
+        "cnn",
+        "--set",
+        f"dataset.path={mnist_file}",
+        "--epochs",
+        "2",
+        "--no-progress",
+        "--out",
+        "short",
+        cwd=tmp_path,
+    )
+    done = zoo_cmd("resume", "short", cwd=tmp_path)
+    assert "is complete: 2 of 2 epochs" in done.stdout
+    zoo_cmd("resume", "short", "--epochs", "3", "--no-progress", cwd=tmp_path)
+    assert metrics(tmp_path / "short") == metrics(reference)
+
+
+def test_eval_reproduces_the_last_val_loss(tmp_path, reference):
+    out = zoo_cmd("eval", str(reference), cwd=tmp_path).stdout
+    last = json.loads((reference / "metrics.jsonl").read_text().splitlines()[-1])
+    assert f"loss {last['val_loss']:.4f}" in out
+    assert f"accuracy {last['val_acc']:.2%}" in out
+    test = zoo_cmd(
+        "eval", str(reference), "--split", "test", "--weights", "best", cwd=tmp_path
+    ).stdout
+    assert "on test (32 samples)" in test
+
+
+def test_predict_reads_any_picture(tmp_path, reference, mnist_arrays):
+    from PIL import Image
+
+    _, _, (x, y) = mnist_arrays()
+    paths = []
+    for i in range(4):  # dark ink on a light page, bigger, in colour: as a phone photo would be
+        ink = 255 - (x[i].reshape(28, 28) * 255).astype("uint8")
+        path = tmp_path / f"digit{i}.png"
+        Image.fromarray(ink).resize((90, 90)).convert("RGB").save(path)
+        paths.append(str(path))
+    out = zoo_cmd("predict", str(reference), *paths, "--top", "2", cwd=tmp_path).stdout
+    lines = out.strip().splitlines()
+    assert len(lines) == 4 and all(line.count("%") == 2 for line in lines)
+    from zoo.inference import read_image
+
+    model = zoo.load_run(reference)
+    for i, path in enumerate(paths):  # back to the dataset's own pixels: light on black, 28x28
+        pixels = read_image(path)
+        assert (pixels - torch.from_numpy(x[i : i + 1])).abs().mean() < 0.05
+        expected = model(torch.from_numpy(x[i : i + 1])).argmax().item()
+        assert lines[i].startswith(f"{path}: {expected} ")
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a picture")
+    result = zoo_cmd("predict", str(reference), str(bad), cwd=tmp_path, check=False)
+    assert result.returncode == 1 and "cannot read image" in result.stderr
+
+
+def test_load_run_and_create_model_with_weights(reference):
+    model = zoo.load_run(reference)
+    again = zoo.create_model("cnn", weights=str(reference))
+    assert not model.training
+    x = torch.rand(2, 784)
+    torch.testing.assert_close(model(x), again(x))
+    for name, tensor in weights(reference).items():
+        assert torch.equal(model.state_dict()[name], tensor)
+    with pytest.raises(zoo.ConfigError, match="trained model 'cnn', not 'logistic'"):
+        zoo.create_model("logistic", weights=str(reference))
+
+
+def test_runs_plot_and_show_samples(tmp_path, reference, mnist_file):
+    listing = zoo_cmd("runs", str(reference.parent), cwd=tmp_path).stdout
+    assert "3/3" in listing and str(reference) in listing
+    zoo_cmd("plot", str(reference), str(reference), "--out", "both.png", cwd=tmp_path)
+    assert (tmp_path / "both.png").read_bytes()[:4] == b"\x89PNG"
+    zoo_cmd(
+        "show-samples",
+        "mnist",
+        "--set",
+        f"path={mnist_file}",
+        "--count",
+        "8",
+        "--out",
+        "grid.png",
+        cwd=tmp_path,
+    )
+    assert (tmp_path / "grid.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_keep_last(tmp_path, train_args):
+    zoo_cmd("run", "cnn", *train_args, "--keep-last", "2", "--out", "kept", cwd=tmp_path)
+    kept = sorted(p.name for p in (tmp_path / "kept" / "checkpoints").iterdir())
+    assert kept == ["epoch-0002", "epoch-0003"]
+
+
+def test_a_diverging_loss_stops_with_a_learning_rate_hint(tmp_path, train_args):
+    result = zoo_cmd(
+        "run",
+        "logistic",
+        *train_args,
+        "--set",
+        "optimizer.lr=1e38",
+        "--out",
+        "nan",
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "the loss became" in result.stderr and "learning rate" in result.stderr
+    assert "zoo resume" in result.stderr
+
+
+def test_progress_has_no_control_characters_in_a_log(tmp_path, mnist_file):
+    result = zoo_cmd(
+        "run",
+        "logistic",
+        "--set",
+        f"dataset.path={mnist_file}",
+        "--epochs",
+        "1",
+        "--out",
+        "log",
+        cwd=tmp_path,
+    )
+    assert "\r" not in result.stdout + result.stderr
+    assert "\x1b" not in result.stdout + result.stderr
+
+
+def test_an_unwritable_run_dir_is_a_clear_error_at_the_start(tmp_path, mnist_file):
+    result = zoo_cmd(
+        "run",
+        "logistic",
+        "--set",
+        f"dataset.path={mnist_file}",
+        "--out",
+        "/proc/zoo-run",
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "cannot write the run directory /proc/zoo-run" in result.stderr
+
+
+def test_a_full_disk_at_a_save_is_a_clear_error(tmp_path, mnist_file):
+    zoo_cmd("data", "fetch", "mnist", "--set", f"path={mnist_file}", cwd=tmp_path)
+
+    def small_files():  # files past 12 KB cannot be written: the cnn's weights are 16 KB
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (12_000, 12_000))
+
+    result = zoo_cmd(
+        "run",
+        "cnn",
+        "--set",
+        f"dataset.path={mnist_file}",
+        "--epochs",
+        "1",
+        "--out",
+        "full",
+        cwd=tmp_path,
+        check=False,
+        preexec_fn=small_files,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "could not save the checkpoint of epoch 1" in result.stderr
+    assert not (tmp_path / "full" / "checkpoint.json").exists()
