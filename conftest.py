@@ -165,3 +165,33 @@ def idx_dir(tmp_path, mnist_arrays):
 def idx_bytes():
     """``idx_bytes(array, dims=None)``: an IDX file's bytes (``dims`` may lie, for tests)."""
     return make_idx
+
+
+def run_cli(*args, cwd, env=None, check=True):
+    """The zoo command in this process (torch is imported once, not per call), in folder
+    ``cwd`` with ``env`` added: a result with ``returncode``, ``stdout`` and ``stderr``."""
+    import os
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    from zoo.cli import cli
+
+    before, saved = os.getcwd(), {k: os.environ.get(k) for k in env or {}}
+    os.chdir(cwd)
+    os.environ.update(env or {})
+    try:
+        result = CliRunner().invoke(cli, [str(a) for a in args])
+    finally:
+        os.chdir(before)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    out = SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
+    if check and out.returncode != 0:
+        raise AssertionError(f"zoo {' '.join(map(str, args))} failed:\n{out.stdout}\n{out.stderr}")
+    return out

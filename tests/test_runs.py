@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import load_file
 
 import zoo
+from conftest import run_cli
 
 EXACT = ("epoch", "train_loss", "val_loss", "val_acc")
 
@@ -70,7 +71,7 @@ def train_args(shared, monkeypatch):
 def reference(shared):
     """An uninterrupted 3-epoch cnn run, shuffled: what every resumed run must equal."""
     folder, data = shared
-    zoo_cmd(
+    run_cli(
         "run",
         "cnn",
         "--set",
@@ -199,7 +200,7 @@ def test_sigkill_at_any_point_then_resume_gives_exactly_the_same_run(
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     run_dir = tmp_path / "killed"
-    result = zoo_cmd("resume", str(run_dir), "--no-progress", cwd=tmp_path, check=False)
+    result = run_cli("resume", run_dir, "--no-progress", cwd=tmp_path, check=False)
     if not (run_dir / "checkpoint.json").exists():  # killed inside the first save
         assert result.returncode == 1 and "no complete checkpoint" in result.stderr
         return
@@ -238,12 +239,12 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_says_how_to_resume(tmp_path, train
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert f"zoo resume {tmp_path / 'interrupted'}" in err or "zoo resume interrupted" in err
-    zoo_cmd("resume", "interrupted", "--epochs", "3", "--no-progress", cwd=tmp_path)
+    run_cli("resume", "interrupted", "--epochs", "3", "--no-progress", cwd=tmp_path)
     assert metrics(tmp_path / "interrupted") == metrics(reference)
 
 
 def test_resume_extends_a_finished_run(tmp_path, mnist_file, reference):
-    zoo_cmd(
+    run_cli(
         "run",
         "cnn",
         "--set",
@@ -255,18 +256,18 @@ def test_resume_extends_a_finished_run(tmp_path, mnist_file, reference):
         "short",
         cwd=tmp_path,
     )
-    done = zoo_cmd("resume", "short", cwd=tmp_path)
+    done = run_cli("resume", "short", cwd=tmp_path)
     assert "is complete: 2 of 2 epochs" in done.stdout
-    zoo_cmd("resume", "short", "--epochs", "3", "--no-progress", cwd=tmp_path)
+    run_cli("resume", "short", "--epochs", "3", "--no-progress", cwd=tmp_path)
     assert metrics(tmp_path / "short") == metrics(reference)
 
 
 def test_eval_reproduces_the_last_val_loss(tmp_path, reference):
-    out = zoo_cmd("eval", str(reference), cwd=tmp_path).stdout
+    out = run_cli("eval", str(reference), cwd=tmp_path).stdout
     last = json.loads((reference / "metrics.jsonl").read_text().splitlines()[-1])
     assert f"loss {last['val_loss']:.4f}" in out
     assert f"accuracy {last['val_acc']:.2%}" in out
-    test = zoo_cmd(
+    test = run_cli(
         "eval", str(reference), "--split", "test", "--weights", "best", cwd=tmp_path
     ).stdout
     assert "on test (32 samples)" in test
@@ -282,7 +283,7 @@ def test_predict_reads_any_picture(tmp_path, reference, mnist_arrays):
         path = tmp_path / f"digit{i}.png"
         Image.fromarray(ink).resize((90, 90)).convert("RGB").save(path)
         paths.append(str(path))
-    out = zoo_cmd("predict", str(reference), *paths, "--top", "2", cwd=tmp_path).stdout
+    out = run_cli("predict", str(reference), *paths, "--top", "2", cwd=tmp_path).stdout
     lines = out.strip().splitlines()
     assert len(lines) == 4 and all(line.count("%") == 2 for line in lines)
     from zoo.inference import read_image
@@ -295,7 +296,7 @@ def test_predict_reads_any_picture(tmp_path, reference, mnist_arrays):
         assert lines[i].startswith(f"{path}: {expected} ")
     bad = tmp_path / "notes.txt"
     bad.write_text("not a picture")
-    result = zoo_cmd("predict", str(reference), str(bad), cwd=tmp_path, check=False)
+    result = run_cli("predict", str(reference), str(bad), cwd=tmp_path, check=False)
     assert result.returncode == 1 and "cannot read image" in result.stderr
 
 
@@ -312,11 +313,11 @@ def test_load_run_and_create_model_with_weights(reference):
 
 
 def test_runs_plot_and_show_samples(tmp_path, reference, mnist_file):
-    listing = zoo_cmd("runs", str(reference.parent), cwd=tmp_path).stdout
+    listing = run_cli("runs", str(reference.parent), cwd=tmp_path).stdout
     assert "3/3" in listing and str(reference) in listing
-    zoo_cmd("plot", str(reference), str(reference), "--out", "both.png", cwd=tmp_path)
+    run_cli("plot", str(reference), str(reference), "--out", "both.png", cwd=tmp_path)
     assert (tmp_path / "both.png").read_bytes()[:4] == b"\x89PNG"
-    zoo_cmd(
+    run_cli(
         "show-samples",
         "mnist",
         "--set",
@@ -331,13 +332,13 @@ def test_runs_plot_and_show_samples(tmp_path, reference, mnist_file):
 
 
 def test_keep_last(tmp_path, train_args):
-    zoo_cmd("run", "cnn", *train_args, "--keep-last", "2", "--out", "kept", cwd=tmp_path)
+    run_cli("run", "cnn", *train_args, "--keep-last", "2", "--out", "kept", cwd=tmp_path)
     kept = sorted(p.name for p in (tmp_path / "kept" / "checkpoints").iterdir())
     assert kept == ["epoch-0002", "epoch-0003"]
 
 
 def test_a_diverging_loss_stops_with_a_learning_rate_hint(tmp_path, train_args):
-    result = zoo_cmd(
+    result = run_cli(
         "run",
         "logistic",
         *train_args,
@@ -354,7 +355,7 @@ def test_a_diverging_loss_stops_with_a_learning_rate_hint(tmp_path, train_args):
 
 
 def test_progress_has_no_control_characters_in_a_log(tmp_path, mnist_file):
-    result = zoo_cmd(
+    result = run_cli(
         "run",
         "logistic",
         "--set",
@@ -370,7 +371,7 @@ def test_progress_has_no_control_characters_in_a_log(tmp_path, mnist_file):
 
 
 def test_an_unwritable_run_dir_is_a_clear_error_at_the_start(tmp_path, mnist_file):
-    result = zoo_cmd(
+    result = run_cli(
         "run",
         "logistic",
         "--set",
@@ -385,7 +386,7 @@ def test_an_unwritable_run_dir_is_a_clear_error_at_the_start(tmp_path, mnist_fil
 
 
 def test_a_full_disk_at_a_save_is_a_clear_error(tmp_path, mnist_file):
-    zoo_cmd("data", "fetch", "mnist", "--set", f"path={mnist_file}", cwd=tmp_path)
+    run_cli("data", "fetch", "mnist", "--set", f"path={mnist_file}", cwd=tmp_path)
 
     def small_files():  # files past 12 KB cannot be written: the cnn's weights are 16 KB
         import resource
