@@ -4,7 +4,8 @@ up from its last complete checkpoint and ends exactly where an uninterrupted run
 
 from __future__ import annotations
 
-import threading
+import contextlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,28 +192,42 @@ def resume(
 
 
 class _Plotter:
-    """Redraws curves.png in a background thread, so that training does not wait for
-    matplotlib; at most one drawing at a time, and ``wait`` lets the last one finish."""
+    """Redraws curves.png in a helper process (``python -m zoo.plots``), started with the run so
+    that importing matplotlib overlaps loading the data. A thread would hold the GIL while it
+    draws and stall the training loop; the process runs at a lower priority instead. A failed
+    plot is never worth a failed run: errors are ignored."""
 
     def __init__(self, run_dir: Path) -> None:
-        self.run_dir = run_dir
-        self.thread: threading.Thread | None = None
-        self.error: BaseException | None = None
+        import subprocess
+        import sys
+
+        self.path = run_dir / "curves.png"
+        self.title = str(run_dir)
+        try:
+            self.process: Any = subprocess.Popen(
+                [sys.executable, "-m", "zoo.plots"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+        except OSError:
+            self.process = None
 
     def draw(self, history: list[dict[str, Any]]) -> None:
-        self.wait()
-        self.thread = threading.Thread(target=self._draw, args=(history,), daemon=True)
-        self.thread.start()
-
-    def _draw(self, history: list[dict[str, Any]]) -> None:
-        from . import plots
-
+        if self.process is None:
+            return
+        request = {"path": str(self.path), "title": self.title, "history": history}
         try:
-            plots.curves(history, self.run_dir / "curves.png", title=str(self.run_dir))
-        except Exception as exc:  # a plot is never worth a lost run
-            self.error = exc
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+        except OSError:
+            self.process = None
 
     def wait(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
+        """Let the last drawing finish."""
+        if self.process is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+            self.process.wait()
+            self.process = None
