@@ -195,3 +195,44 @@ def run_cli(*args, cwd, env=None, check=True):
     if check and out.returncode != 0:
         raise AssertionError(f"zoo {' '.join(map(str, args))} failed:\n{out.stdout}\n{out.stderr}")
     return out
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    """A temp site dir on sys.path (and PYTHONPATH, for subprocesses) to install plugins into;
+    ``site.install(dist, entry_point, source)`` writes a package and its dist-info, the files
+    ``pip install --target`` would."""
+    import os
+    import sys
+
+    from zoo import api
+
+    folder = tmp_path / "site"
+    folder.mkdir()
+    modules: list[str] = []
+
+    def install(dist: str, entry_point: str, source: str, version: str = "1.0") -> None:
+        module = "zoo_" + dist.replace("-", "_")
+        (folder / module).mkdir()
+        (folder / module / "__init__.py").write_text(source)
+        info = folder / f"{module}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: zoo-{dist}\nVersion: {version}\n"
+        )
+        (info / "entry_points.txt").write_text(f"[zoo]\n{entry_point} = {module}\n")
+        (info / "RECORD").write_text("")
+        modules.append(module)
+        api.reset()
+
+    from types import SimpleNamespace
+
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")])
+    )
+    api.reset()
+    yield SimpleNamespace(path=folder, install=install)
+    api.reset()
+    for module in modules:
+        sys.modules.pop(module, None)

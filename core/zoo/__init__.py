@@ -35,12 +35,13 @@ from .errors import (
     UnknownNameError,
     ZooError,
 )
-from .hookspecs import hookimpl, hookspec
+from .hookspecs import HOOKSPEC_VERSION, hookimpl, hookspec
 from .registry import Entry
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "HOOKSPEC_VERSION",
     "AmbiguousNameError",
     "ConfigError",
     "DataError",

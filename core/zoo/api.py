@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from .errors import ConfigError
-from .plugins import PluginInfo, Zoo, build_zoo
+from .plugins import PluginInfo, PluginWarning, Zoo, build_zoo
 from .registry import Entry
 
 _lock = threading.Lock()
@@ -25,7 +26,21 @@ def current() -> Zoo:
     with _lock:
         if _current is None:
             _current = build_zoo()
+            _use_found_config(_current)
         return _current
+
+
+def _use_found_config(zoo: Zoo) -> None:
+    """Register the declarative models of the config file zoo would use from here."""
+    from . import config
+
+    try:
+        path = config.find_config()
+        zoo.use_config(path, config.load(path)["models"])
+    except ConfigError as exc:  # `zoo run` reports a broken file itself; here it only warns
+        warnings.warn(
+            f"the models of the config file were not loaded: {exc}", PluginWarning, stacklevel=3
+        )
 
 
 @contextlib.contextmanager

@@ -88,9 +88,14 @@ def load(path: Path) -> dict[str, Any]:
     doc = {} if doc is None else doc
     _expect_mapping(doc, str(path))
     for key in doc:
-        if key not in ("defaults", "runs"):
-            raise ConfigError(f"{path}: unknown top-level key '{key}' (expected defaults, runs)")
-    defaults = doc.get("defaults") or {}
+        if key not in ("defaults", "runs", "models"):
+            raise ConfigError(
+                f"{path}: unknown top-level key '{key}' (expected defaults, runs, models)"
+            )
+    defaults = doc.get("defaults")
+    if defaults is None:  # a file of models or runs only: zoo's own defaults apply
+        shipped = shipped_config()
+        defaults = load(shipped)["defaults"] if path.resolve() != shipped.resolve() else {}
     runs = doc.get("runs") or {}
     _expect_mapping(defaults, f"{path}: defaults")
     _expect_mapping(runs, f"{path}: runs")
@@ -98,7 +103,34 @@ def load(path: Path) -> dict[str, Any]:
         _expect_mapping(run or {}, f"{path}: runs.{name}")
         _check_keys(run or {}, f"runs.{name}")
     _check_keys(defaults, "defaults")
-    return {"path": path, "defaults": defaults, "runs": {k: v or {} for k, v in runs.items()}}
+    models = doc.get("models") or {}
+    _expect_mapping(models, f"{path}: models")
+    for name, model in models.items():
+        _check_model(model, f"{path}: models.{name}")
+    return {
+        "path": path,
+        "defaults": defaults,
+        "runs": {k: v or {} for k, v in runs.items()},
+        "models": models,
+    }
+
+
+def _check_model(model: Any, where: str) -> None:
+    """A declarative model: ``{description?, sequential: [{layer: NAME, ...options}, ...]}``."""
+    _expect_mapping(model, where)
+    unknown = set(model) - {"description", "sequential"}
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key '{sorted(unknown)[0]}' (expected sequential, description)"
+        )
+    layers = model.get("sequential")
+    if not isinstance(layers, list) or not layers:
+        raise ConfigError(f"{where}: expected 'sequential:' with a list of layers")
+    for index, item in enumerate(layers):
+        if not isinstance(item, Mapping) or not isinstance(item.get("layer"), str):
+            raise ConfigError(
+                f"{where}, layer {index}: expected a mapping like {{layer: relu}}, got {item!r}"
+            )
 
 
 def resolve(

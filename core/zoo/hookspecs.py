@@ -7,10 +7,14 @@ registered what and can name it when something is wrong.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pluggy
 
 PROJECT_NAME = "zoo"
+#: The version of these hook specs. A plugin may declare the one it was written for as a module
+#: attribute ``ZOO_HOOKSPEC_VERSION``; a different one is reported when it loads.
+HOOKSPEC_VERSION = 1
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
@@ -36,3 +40,8 @@ def register_optimizers(register: Register) -> None:
 @hookspec
 def register_layers(register: Register) -> None:
     """``register(name, factory, **meta)``; ``factory(*args, **options)`` -> an ``nn.Module``."""
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add click commands or groups to ``zoo``: ``cli.add_command(command)``."""

@@ -27,7 +27,7 @@ from .registry import KINDS, Entry, Registry, describe
 
 ENTRY_POINT_GROUP = "zoo"
 #: Modules of the core that register through the same hooks as third-party plugins.
-BUILTIN_PLUGINS = {"builtin": "zoo.builtin.optimizers"}
+BUILTIN_PLUGINS = {"builtin": "zoo.builtin.optimizers", "layers": "zoo.builtin.layers"}
 
 
 class PluginWarning(UserWarning):
@@ -73,6 +73,12 @@ class Zoo:
             return info
         info = self._record(name, distribution, version)
         try:
+            declared = getattr(plugin, "ZOO_HOOKSPEC_VERSION", hookspecs.HOOKSPEC_VERSION)
+            if declared != hookspecs.HOOKSPEC_VERSION:
+                raise PluginError(
+                    f"it was written for zoo hook specs v{declared}, this zoo has "
+                    f"v{hookspecs.HOOKSPEC_VERSION}: install a zoo and a plugin that agree"
+                )
             self.pm.register(plugin, name=name)
             self.pm.check_pending()  # a misspelled hook name fails here, loudly
             entries = self._collect(name, info)
@@ -141,6 +147,9 @@ class Zoo:
             self.add_plugin(importlib.import_module(module), name, "zoo", version)
 
     def load_entry_points(self) -> None:
+        """Import and register every installed ``zoo`` entry point, except those switched off
+        by ``ZOO_PLUGINS`` (only these), ``ZOO_DISABLE_PLUGINS`` or ``zoo plugins disable``."""
+        only, disabled = enabled_filter()
         seen: set[tuple[str, str]] = set()
         for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             # The same distribution can be visible twice on sys.path (e.g. editable + --target).
@@ -150,12 +159,100 @@ class Zoo:
             dist = getattr(ep, "dist", None)
             distribution = dist.metadata["Name"] if dist is not None else None
             version = dist.version if dist is not None else None
+            if (only is not None and ep.name not in only) or ep.name in disabled:
+                self._record(ep.name, distribution, version).status = "disabled"
+                continue
             try:
                 module: ModuleType = ep.load()
             except Exception as exc:
                 self._fail(self._record(ep.name, distribution, version), exc)
                 continue
             self.add_plugin(module, ep.name, distribution, version)
+
+    def remove_plugin(self, name: str) -> None:
+        """Forget a plugin and everything it registered."""
+        self.plugins.pop(name, None)
+        if self.pm.has_plugin(name):
+            self.pm.unregister(name=name)
+        for registry in self.registries.values():
+            registry.remove_plugin(name)
+
+    def use_config(self, path: Any, models: dict[str, Any]) -> None:
+        """Register the declarative ``models:`` of the config file at ``path`` (replacing those
+        of any other config file) as the plugin ``config``."""
+        from .declarative import PLUGIN_NAME, ConfigModels
+
+        self.remove_plugin(PLUGIN_NAME)
+        if models:
+            self.add_plugin(ConfigModels(path, models), PLUGIN_NAME, str(path))
+
+    def failed(self) -> list[PluginInfo]:
+        return [info for info in self.plugins.values() if info.status == "failed"]
+
+    def add_commands(self, cli: Any) -> None:
+        """Let plugins add commands to the ``zoo`` group; one that fails is skipped with a
+        warning, and a plugin cannot replace a command zoo already has."""
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            before = dict(cli.commands)
+            try:
+                impl.function(cli=cli)
+                taken = [n for n in before if cli.commands.get(n) is not before[n]]
+                if taken:
+                    cli.commands.update({n: before[n] for n in taken})
+                    raise PluginError(f"it tried to replace the command(s) {', '.join(taken)}")
+            except Exception as exc:
+                for added in set(cli.commands) - set(before):
+                    del cli.commands[added]
+                info = self.plugins.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
+                warnings.warn(
+                    f"plugin '{info.name}' ({info.source}) could not add its commands: "
+                    f"{type(exc).__name__}: {exc}",
+                    PluginWarning,
+                    stacklevel=2,
+                )
+
+
+USER_CONFIG = "config.yaml"
+
+
+def user_config() -> dict[str, Any]:
+    """``$ZOO_HOME/config.yaml``: the user's own settings (e.g. ``disabled_plugins``)."""
+    import yaml
+
+    from .data import zoo_home
+
+    try:
+        loaded = yaml.safe_load((zoo_home() / USER_CONFIG).read_text()) or {}
+    except FileNotFoundError:
+        return {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise PluginError(f"cannot read {zoo_home() / USER_CONFIG}: {exc}") from exc
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def set_disabled(name: str, disabled: bool) -> None:
+    """Persist ``zoo plugins disable/enable NAME`` in the user config."""
+    import yaml
+
+    from . import cache
+    from .data import zoo_home
+
+    settings = user_config()
+    names = set(settings.get("disabled_plugins") or [])
+    names = names | {name} if disabled else names - {name}
+    settings["disabled_plugins"] = sorted(names)
+    path = zoo_home() / USER_CONFIG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_atomic(path, yaml.safe_dump(settings, sort_keys=False).encode())
+
+
+def enabled_filter() -> tuple[set[str] | None, set[str]]:
+    """(only these entry points, or None for all; entry points switched off)."""
+    only_text = os.environ.get("ZOO_PLUGINS")
+    only = None if only_text is None else {n.strip() for n in only_text.split(",") if n.strip()}
+    disabled = {n.strip() for n in os.environ.get("ZOO_DISABLE_PLUGINS", "").split(",")}
+    disabled |= set(user_config().get("disabled_plugins") or [])
+    return only, disabled - {""}
 
 
 def build_zoo(
@@ -170,6 +267,18 @@ def build_zoo(
         zoo.load_entry_points()
     for name, plugin in plugins:
         zoo.add_plugin(plugin, name)
+    notes = [
+        f"plugin '{i.name}' ({i.source}) failed to load and may be the one providing it "
+        "(zoo plugins says why)"
+        for i in zoo.failed()
+    ]
+    notes += [
+        f"plugin '{i.name}' is disabled (zoo plugins enable {i.name})"
+        for i in zoo.plugins.values()
+        if i.status == "disabled"
+    ]
+    for registry in zoo.registries.values():
+        registry.notes = notes
     return zoo
 
 

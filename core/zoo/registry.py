@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import AmbiguousNameError, ConfigError, PluginError, UnknownNameError
+from .errors import AmbiguousNameError, ConfigError, PluginError, UnknownNameError, ZooError
 
 #: The kinds of things plugins register, as (plural used by hooks and `zoo list`, singular).
 KINDS: dict[str, str] = {
@@ -73,6 +73,8 @@ class Entry:
         extra = {k: v for k, v in (context or {}).items() if k in named and k not in options}
         try:
             return self.factory(*args, **extra, **options)
+        except ZooError:
+            raise  # already says what is wrong
         except (TypeError, ValueError) as exc:
             shown = ", ".join(f"{k}={v!r}" for k, v in options.items()) or "default options"
             raise ConfigError(
@@ -99,6 +101,7 @@ class Registry:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: dict[str, list[Entry]] = {}
+        self.notes: list[str] = []  # e.g. plugins that failed to load: one may provide a name
 
     def add(self, entry: Entry) -> None:
         same = self._entries.setdefault(entry.name, [])
@@ -107,6 +110,12 @@ class Registry:
                 f"plugin '{entry.plugin}' registered {self.kind} '{entry.name}' twice"
             )
         same.append(entry)
+
+    def remove_plugin(self, plugin: str) -> None:
+        for name in list(self._entries):
+            self._entries[name] = [e for e in self._entries[name] if e.plugin != plugin]
+            if not self._entries[name]:
+                del self._entries[name]
 
     def entries(self) -> list[Entry]:
         return sorted((e for es in self._entries.values() for e in es), key=_sort_key)
@@ -147,7 +156,10 @@ class Registry:
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         hint = f" — did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         plural = next(k for k, v in KINDS.items() if v == self.kind)
-        return f"unknown {self.kind} '{name}'{hint} (zoo list {plural} shows all {len(self)})"
+        message = f"unknown {self.kind} '{name}'{hint} (zoo list {plural} shows all {len(self)})"
+        for note in self.notes:
+            message += f"; {note}"
+        return message
 
 
 def _sort_key(entry: Entry) -> tuple[str, str]:

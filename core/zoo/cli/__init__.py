@@ -11,6 +11,7 @@ import warnings
 
 import click
 
+from .authoring import new_plugin
 from .catalog import list_, plugins, show
 from .common import CONTEXT, ZooGroup, show_warning
 from .data import data
@@ -31,7 +32,20 @@ def cli() -> None:
     """
 
 
-for command in (run, resume, eval_, predict, runs_, plot, show_samples, list_, show, plugins, data):
+for command in (
+    run,
+    resume,
+    eval_,
+    predict,
+    runs_,
+    plot,
+    show_samples,
+    list_,
+    show,
+    plugins,
+    data,
+    new_plugin,
+):
     cli.add_command(command)
 
 

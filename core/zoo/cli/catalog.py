@@ -9,6 +9,9 @@ from typing import Any
 import click
 
 from .. import api, config
+from ..data import zoo_home
+from ..errors import PluginError
+from ..plugins import ENTRY_POINT_GROUP, USER_CONFIG, set_disabled
 from ..registry import KINDS
 from .common import config_option, resolve, set_option
 
@@ -79,9 +82,18 @@ def _default(value: Any) -> str:
     return "required" if value is inspect.Parameter.empty else repr(value)
 
 
-@click.command()
-def plugins() -> None:
-    """List installed plugins: entry point, distribution, version and what each registered."""
+@click.group(invoke_without_command=True)
+@click.pass_context
+def plugins(ctx: click.Context) -> None:
+    """Installed plugins: entry point, distribution, version, status and what each registered.
+
+    \b
+      zoo plugins disable NAME    skip an installed plugin (kept in $ZOO_HOME/config.yaml)
+      zoo plugins enable NAME     load it again
+    ZOO_PLUGINS=a,b loads only those; ZOO_DISABLE_PLUGINS=a,b skips those.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     infos = api.list_plugins()
     width = max((len(i.name) for i in infos), default=0)
     source_width = max((len(i.source) for i in infos), default=0)
@@ -95,4 +107,30 @@ def plugins() -> None:
             )
         else:
             what = info.error or ""
-        click.echo(f"{info.name:<{width}}  {info.source:<{source_width}}  {info.status:<6}  {what}")
+        click.echo(f"{info.name:<{width}}  {info.source:<{source_width}}  {info.status:<8}  {what}")
+
+
+@plugins.command()
+@click.argument("name")
+def disable(name: str) -> None:
+    """Stop loading the installed plugin NAME (until zoo plugins enable NAME)."""
+    _entry_point(name)
+    set_disabled(name, True)
+    click.echo(f"disabled plugin '{name}' (in {zoo_home() / USER_CONFIG})")
+
+
+@plugins.command()
+@click.argument("name")
+def enable(name: str) -> None:
+    """Load the installed plugin NAME again."""
+    _entry_point(name)
+    set_disabled(name, False)
+    click.echo(f"enabled plugin '{name}'")
+
+
+def _entry_point(name: str) -> None:
+    from importlib import metadata
+
+    names = sorted({ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)})
+    if name not in names:
+        raise PluginError(f"no installed plugin '{name}' (installed: {', '.join(names)})")

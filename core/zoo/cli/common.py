@@ -17,7 +17,26 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class ZooGroup(click.Group):
-    """Turns zoo's own errors into one clear line instead of a traceback."""
+    """Turns zoo's own errors into one clear line instead of a traceback, and adds the commands
+    of plugins (``register_commands``) when a command is not one of zoo's own."""
+
+    plugin_commands_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if not self.plugin_commands_added:
+            self.plugin_commands_added = True
+            api.current().add_commands(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None:
+            self._add_plugin_commands()
+            command = super().get_command(ctx, name)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -65,6 +84,7 @@ def resolve(
 ) -> dict[str, Any]:
     """The run config for NAME: a run of the config file, or a registered model."""
     doc = config.load(config.find_config(config_file))
+    api.current().use_config(doc["path"], doc["models"])  # the models of the file in use
     models = api.current().registries["models"]
     return config.resolve(
         doc,

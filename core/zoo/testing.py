@@ -1,0 +1,124 @@
+"""Helpers for testing zoo plugins, for their authors.
+
+from zoo.testing import check_plugin, only_plugins
+
+def test_my_plugin():
+    check_plugin("my_plugin")           # every model, dataset and optimizer it registers
+
+def test_alone():
+    with only_plugins("my_plugin"):     # a fresh plugin manager with just this plugin
+        assert zoo.list_models() == ["mlp"]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Mapping
+from importlib import metadata
+from types import ModuleType
+from typing import Any
+
+from . import api
+from .plugins import ENTRY_POINT_GROUP, Zoo, build_zoo
+
+TINY_BATCH = 3
+
+
+@contextlib.contextmanager
+def only_plugins(*plugins: str | ModuleType | Any, builtins: bool = True) -> Iterator[Zoo]:
+    """A fresh plugin manager holding only ``plugins`` (installed entry-point names, or modules
+    and objects with hook implementations) and, unless ``builtins=False``, zoo's own optimizers
+    and layers; it is the current one (``zoo.list_models()`` etc.) inside the block."""
+    pairs = []
+    installed = {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    for plugin in plugins:
+        if isinstance(plugin, str):
+            if plugin not in installed:
+                raise LookupError(
+                    f"no installed zoo plugin '{plugin}' "
+                    f"(installed: {', '.join(sorted(installed))})"
+                )
+            pairs.append((plugin, installed[plugin].load()))
+        else:
+            pairs.append((getattr(plugin, "__name__", type(plugin).__name__), plugin))
+    fresh = build_zoo(pairs, entry_points=False, builtins=builtins)
+    with api.using(fresh):
+        yield fresh
+
+
+def check_plugin(
+    plugin: str | ModuleType | Any,
+    dataset_options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, list[str]]:
+    """Assert that everything ``plugin`` registers works, with the other installed plugins
+    around it (a model may use another plugin's layers):
+
+    - every model does forward and backward on a tiny batch, giving finite gradients;
+    - every dataset returns ``zoo.Splits`` whose samples are ``(x, y)`` pairs (datasets are built
+      with ``dataset_options[name]``, e.g. a local ``path``, so the check needs no network);
+    - every optimizer takes a step that changes the parameters.
+
+    Returns what was checked, by kind.
+    """
+    name = plugin if isinstance(plugin, str) else getattr(plugin, "__name__", "plugin")
+    current = api.current()
+    if not isinstance(plugin, str) and name not in current.plugins:
+        current = build_zoo([(name, plugin)])
+    info = current.plugins.get(name)
+    assert info is not None, f"plugin '{name}' is not loaded"
+    assert info.status == "loaded", f"plugin '{name}' did not load: {info.error}"
+    with api.using(current):
+        for model in info.registered.get("models", []):
+            _check_model(f"{name}:{model}")
+        for dataset in info.registered.get("datasets", []):
+            _check_dataset(f"{name}:{dataset}", (dataset_options or {}).get(dataset, {}))
+        for optimizer in info.registered.get("optimizers", []):
+            _check_optimizer(f"{name}:{optimizer}")
+    return {kind: list(names) for kind, names in info.registered.items()}
+
+
+def _check_model(name: str) -> None:
+    import torch
+
+    entry = api.get_model(name)
+    options = entry.options()
+    shape = tuple(options.get("input_shape") or (1, 28, 28))
+    if not isinstance(shape, tuple) or not all(isinstance(d, int) for d in shape):
+        shape = (1, 28, 28)
+    classes = options.get("num_classes") if isinstance(options.get("num_classes"), int) else 10
+    model = entry.create(context={"num_classes": classes, "input_shape": shape})
+    assert isinstance(model, torch.nn.Module), f"model {name} is not an nn.Module"
+    x = torch.rand(TINY_BATCH, math.prod(shape))  # zoo's datasets give flat rows
+    out = model(x)
+    assert out.shape[0] == TINY_BATCH, f"model {name}: output {tuple(out.shape)} per batch of 3"
+    params = [p for p in model.parameters() if p.requires_grad]
+    assert params, f"model {name} has no trainable parameters"
+    target = torch.randint(0, out.shape[1], (TINY_BATCH,))
+    torch.nn.functional.cross_entropy(out, target).backward()
+    for p in params:
+        assert p.grad is not None and torch.isfinite(p.grad).all(), (
+            f"model {name}: a parameter got no finite gradient"
+        )
+
+
+def _check_dataset(name: str, options: Mapping[str, Any]) -> None:
+    from .data import Splits
+
+    splits = api.create_dataset(name, **options)
+    assert isinstance(splits, Splits), f"dataset {name} returned {type(splits).__name__}"
+    for split in ("train", "valid"):
+        data = getattr(splits, split)
+        assert len(data) > 0, f"dataset {name}: the {split} split is empty"
+        sample = data[0]
+        assert len(sample) == 2, f"dataset {name}: a {split} sample is not an (x, y) pair"
+
+
+def _check_optimizer(name: str) -> None:
+    import torch
+
+    param = torch.nn.Parameter(torch.ones(4))
+    optimizer = api.create_optimizer(name, [param])
+    (param**2).sum().backward()
+    optimizer.step()
+    assert not torch.equal(param.detach(), torch.ones(4)), f"optimizer {name} did not step"
