@@ -31,6 +31,7 @@ SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "shuffle": (bool, "true or false"),
     "seed": (int, "an integer"),
     "device": (str, "auto, cpu, cuda, cuda:N or mps"),
+    "threads": ((int, str), "auto or a positive integer"),
 }
 KEYS = (*SECTIONS, *SCALARS)
 
@@ -232,6 +233,8 @@ def validate(config: Mapping[str, Any]) -> None:
             bad = value < 1
         if not bad and key == "device":
             bad = not DEVICE.match(value)
+        if not bad and key == "threads":
+            bad = value != "auto" and (isinstance(value, str) or value < 1)
         if bad:
             raise ConfigError(f"{key}: expected {expected}, got {value!r}")
 

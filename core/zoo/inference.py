@@ -67,6 +67,7 @@ def evaluate_run(
         config_module.set_path(cfg, keys, value)
     config_module.validate({k: v for k, v in cfg.items() if k != "name"})
     device = train.select_device(device or cfg.get("device", "auto"))
+    train.set_threads(cfg.get("threads", "auto"), device)  # as in training: the same numbers
     splits = api.get_dataset(cfg["dataset"]["name"]).create(**section_options(cfg, "dataset"))
     data = getattr(splits, split, None)
     if data is None:

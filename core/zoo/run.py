@@ -79,6 +79,7 @@ def prepare(config: Mapping[str, Any], device: str | None = None) -> Prepared:
     config = dict(config)
     check_options(config)
     device = train.select_device(device or config.get("device", "auto"))
+    train.set_threads(config.get("threads", "auto"), device)
     splits = api.get_dataset(config["dataset"]["name"]).create(**section_options(config, "dataset"))
     seed = config.get("seed", 0)
     train.seed_everything(seed)

@@ -39,6 +39,14 @@ def select_device(name: str = "auto") -> torch.device:
     return device
 
 
+def set_threads(threads: int | str, device: torch.device) -> int:
+    """CPU threads for training: ``auto`` keeps torch's choice, a number sets it (on a small
+    machine, 1 thread can beat 2 on these small batches: benchmarks/speed.py measures both)."""
+    if threads != "auto":
+        torch.set_num_threads(int(threads))
+    return torch.get_num_threads()
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)
@@ -102,8 +110,7 @@ def train_epoch(
 ) -> float:
     """One pass over ``batches``; returns the mean training loss per sample."""
     model.train()
-    total = torch.zeros((), device=batches.device)
-    seen = 0
+    losses, sizes = [], []
     step_every = max(1, len(batches) // 50)  # redraw the bar ~50 times an epoch, not per step
     start = time.perf_counter()
     for i, (x, y) in enumerate(batches, 1):
@@ -111,14 +118,20 @@ def train_epoch(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total += loss.detach() * len(y)  # no .item(): no sync with the device per step
-        seen += len(y)
+        losses.append(loss.detach())  # no .item(): no sync with the device per step
+        sizes.append(len(y))
         if progress is not None and (i % step_every == 0 or i == len(batches)):
+            seen = sum(sizes)
             rate = seen / max(time.perf_counter() - start, 1e-9)
-            progress.update(
-                i - progress.n, loss=f"{total.item() / seen:.4f}", samples_per_s=f"{rate:,.0f}"
-            )
-    return (total / max(seen, 1)).item()
+            running = _mean(losses, sizes)
+            progress.update(i - progress.n, loss=f"{running:.4f}", samples_per_s=f"{rate:,.0f}")
+    return _mean(losses, sizes) if losses else float("nan")
+
+
+def _mean(losses: list[torch.Tensor], sizes: list[int]) -> float:
+    """The mean loss per sample of batches of the given sizes (one sync, at the end)."""
+    weights = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
+    return (torch.stack(losses) @ weights / weights.sum()).item()
 
 
 def evaluate(model: torch.nn.Module, batches: Batches) -> tuple[float, float]:
