@@ -236,3 +236,24 @@ def site(tmp_path, monkeypatch):
     api.reset()
     for module in modules:
         sys.modules.pop(module, None)
+
+
+def run_process(*args, cwd, env=None, check=False, **kwargs):
+    """``python -m zoo ARGS`` as a real process, as a user runs it (``env`` added)."""
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "zoo", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **kwargs,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"zoo {' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}"
+        )
+    return result

@@ -4,7 +4,6 @@ paths, click's CliRunner for the listings."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -13,20 +12,8 @@ import yaml
 from click.testing import CliRunner
 
 from conftest import run_cli
+from conftest import run_process as zoo_cmd
 from zoo.cli import cli
-
-
-def zoo_cmd(*args, cwd, env=None, check=False):
-    result = subprocess.run(
-        [sys.executable, "-m", "zoo", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"zoo {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def invoke(*args):

@@ -14,6 +14,7 @@ import pytest
 
 import zoo
 from conftest import run_cli
+from conftest import run_process as zoo_cmd
 from zoo import hookspecs
 
 BROKEN = "raise ImportError('needs the missing package frobnicate')\n"
@@ -65,16 +66,6 @@ ZOO_HOOKSPEC_VERSION = 2
 def register_models(register):
     register("future", object)
 """
-
-
-def zoo_cmd(*args, cwd, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "zoo", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def test_a_broken_plugin_never_breaks_the_other_commands(site, tmp_path):

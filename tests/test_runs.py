@@ -4,7 +4,6 @@ predict, plots and the guards. Training runs in real subprocesses of the real CL
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,22 +16,9 @@ from safetensors.torch import load_file
 
 import zoo
 from conftest import run_cli
+from conftest import run_process as zoo_cmd
 
 EXACT = ("epoch", "train_loss", "val_loss", "val_acc")
-
-
-def zoo_cmd(*args, cwd, env=None, check=True, **kwargs):
-    result = subprocess.run(
-        [sys.executable, "-m", "zoo", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        **kwargs,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"zoo {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def metrics(run_dir):
