@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -130,10 +131,15 @@ def _attempt(
             requests.Timeout,
             requests.exceptions.ChunkedEncodingError,
         ) as exc:
-            if _refused(exc):
+            if _caused_by(exc, ConnectionRefusedError):
                 raise DataError(
                     f"could not download {url}: connection refused "
                     "(no network, or the server is down)"
+                ) from exc
+            if _caused_by(exc, socket.gaierror):  # no DNS: no network, retrying will not help
+                host = urlsplit(url).hostname
+                raise DataError(
+                    f"could not download {url}: cannot resolve {host} (no network?)"
                 ) from exc
             raise _Transient(f"could not download {url}: {_reason(exc)}") from exc
         except requests.RequestException as exc:
@@ -194,8 +200,9 @@ def _retry_after(response) -> float | None:
         return None
 
 
-def _refused(exc: BaseException) -> bool:
-    """Whether a requests error is, underneath, a refused connection (not worth a retry)."""
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether a requests error is, underneath, a ``kind`` (a refused connection, a failed
+    name lookup: not worth a retry)."""
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
     while todo:
@@ -203,7 +210,7 @@ def _refused(exc: BaseException) -> bool:
         if e is None or id(e) in seen:
             continue
         seen.add(id(e))
-        if isinstance(e, ConnectionRefusedError):
+        if isinstance(e, kind):
             return True
         todo += [e.__cause__, e.__context__, getattr(e, "reason", None)]
         todo += [a for a in getattr(e, "args", ()) if isinstance(a, BaseException)]
