@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import api, runs
+from . import api, distributed, runs
 from .config import SECTIONS
 from .errors import UnknownNameError, ZooError
 
@@ -79,8 +79,14 @@ def prepare(config: Mapping[str, Any], device: str | None = None) -> Prepared:
     config = dict(config)
     check_options(config)
     device = train.select_device(device or config.get("device", "auto"))
+    if distributed.active():
+        device = distributed.init(device.type)
     train.set_threads(config.get("threads", "auto"), device)
+    if not distributed.is_main():
+        distributed.barrier()  # rank 0 downloads and prepares the data; the others wait...
     splits = api.get_dataset(config["dataset"]["name"]).create(**section_options(config, "dataset"))
+    if distributed.is_main():
+        distributed.barrier()  # ...then read it from the cache
     seed = config.get("seed", 0)
     train.seed_everything(seed)
     model = (
@@ -95,6 +101,12 @@ def prepare(config: Mapping[str, Any], device: str | None = None) -> Prepared:
         model.parameters(), **section_options(config, "optimizer")
     )
     shuffler = torch.Generator().manual_seed(seed)  # its own stream: model init does not move it
+    if distributed.active():  # same seed, same weights; DDP also broadcasts rank 0's
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(
+            model, device_ids=[device] if device.type == "cuda" else None
+        )
     return Prepared(config, splits, model, optimizer, device, shuffler)
 
 
@@ -118,24 +130,26 @@ def train(
 
     config = run.config
     history = list(history or [])
-    plotter = _Plotter(run_dir) if plot else None
+    plotter = _Plotter(run_dir) if plot and distributed.is_main() else None
 
     def epoch_done(row: dict[str, Any]) -> None:
         history.append(row)
-        checkpoint.save(
-            run_dir,
-            row["epoch"],
-            run.model,
-            run.optimizer,
-            run.shuffler,
-            history,
-            keep_last=keep_last,
-        )
-        runs.append_metrics(run_dir, row)
-        if plotter is not None:
-            plotter.draw(list(history))
-        if on_epoch is not None:
-            on_epoch(row)
+        if distributed.is_main():  # only rank 0 writes; every rank meets the barrier below
+            checkpoint.save(
+                run_dir,
+                row["epoch"],
+                getattr(run.model, "module", run.model),  # the model inside DDP
+                run.optimizer,
+                run.shuffler,
+                history,
+                keep_last=keep_last,
+            )
+            runs.append_metrics(run_dir, row)
+            if plotter is not None:
+                plotter.draw(list(history))
+            if on_epoch is not None:
+                on_epoch(row)
+        distributed.barrier()
 
     try:
         train.fit(

@@ -16,8 +16,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
+from . import distributed
 from .errors import ConfigError, ZooError
 
 Progress = Callable[[int, str], Any]  # (number of batches, label) -> context with .update(n)
@@ -57,7 +58,12 @@ def seed_everything(seed: int) -> None:
 
 
 class Batches:
-    """(x, y) batches of a split on ``device``: slicing for tensors in memory, else a DataLoader."""
+    """(x, y) batches of a split on ``device``: slicing for tensors in memory, else a DataLoader.
+
+    ``shard=(rank, world)`` keeps every ``world``-th sample from ``rank`` on (the same order on
+    every rank, so shards are disjoint); ``equal=True`` trims shards to one size, so that every
+    rank takes the same number of steps (for training; validation counts every sample once).
+    """
 
     def __init__(
         self,
@@ -67,38 +73,50 @@ class Batches:
         *,
         shuffle: bool = False,
         generator: torch.Generator | None = None,
+        shard: tuple[int, int] = (0, 1),
+        equal: bool = False,
     ) -> None:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
         self.device = device
+        self.rank, self.world = shard
+        self.dataset = dataset
         self.tensors: tuple[torch.Tensor, ...] | None = None
         if isinstance(dataset, TensorDataset) and len(dataset.tensors) == 2:
             self.tensors = tuple(t.to(device) for t in dataset.tensors)  # moved once
-            self.size = len(self.tensors[0])
-        else:
-            self.loader = DataLoader(
-                dataset, batch_size=batch_size, shuffle=shuffle, generator=generator
-            )
-            self.size = len(dataset)  # type: ignore[arg-type]
+        self.total = len(dataset)  # type: ignore[arg-type]
+        self.size = len(range(self.rank, self.total, self.world))
+        if equal:
+            self.size = self.total // self.world
 
     def __len__(self) -> int:
         return (self.size + self.batch_size - 1) // self.batch_size
 
+    def _order(self) -> torch.Tensor | None:
+        """This rank's sample indices for one epoch (``None``: all, in order)."""
+        order = torch.randperm(self.total, generator=self.generator) if self.shuffle else None
+        if self.world == 1:
+            return order
+        order = order if order is not None else torch.arange(self.total)
+        return order[self.rank :: self.world][: self.size]
+
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = self._order()
         if self.tensors is None:
-            for x, y in self.loader:
+            data = self.dataset if order is None else Subset(self.dataset, order.tolist())
+            for x, y in DataLoader(data, batch_size=self.batch_size):
                 yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             return
         x, y = self.tensors
-        if self.shuffle:
-            order = torch.randperm(self.size, generator=self.generator).to(self.device)
-            for start in range(0, self.size, self.batch_size):
-                index = order[start : start + self.batch_size]
-                yield x[index], y[index]
-        else:
+        if order is None:
             for start in range(0, self.size, self.batch_size):
                 yield x[start : start + self.batch_size], y[start : start + self.batch_size]
+            return
+        order = order.to(self.device)
+        for start in range(0, self.size, self.batch_size):
+            index = order[start : start + self.batch_size]
+            yield x[index], y[index]
 
 
 class Diverged(ZooError):
@@ -125,7 +143,13 @@ def train_epoch(
             rate = seen / max(time.perf_counter() - start, 1e-9)
             running = _mean(losses, sizes)
             progress.update(i - progress.n, loss=f"{running:.4f}", samples_per_s=f"{rate:,.0f}")
-    return _mean(losses, sizes) if losses else float("nan")
+    if not losses:
+        return float("nan")
+    if distributed.active():  # the mean over every rank's samples
+        weights = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
+        total, count = distributed.all_sum(torch.stack(losses) @ weights, weights.sum())
+        return (total / count).item()
+    return _mean(losses, sizes)
 
 
 def _mean(losses: list[torch.Tensor], sizes: list[int]) -> float:
@@ -144,6 +168,11 @@ def evaluate(model: torch.nn.Module, batches: Batches) -> tuple[float, float]:
             out = model(x)
             loss_sum += F.cross_entropy(out, y, reduction="sum")
             correct += (out.argmax(dim=1) == y).sum()
+    if distributed.active():  # exact over the whole split: each sample on exactly one rank
+        loss_sum, correct, count = distributed.all_sum(
+            loss_sum, correct, torch.tensor(float(batches.size), device=loss_sum.device)
+        )
+        return (loss_sum / count).item(), (correct / count).item()
     return (loss_sum / batches.size).item(), (correct / batches.size).item()
 
 
@@ -172,8 +201,12 @@ def fit(
     """
     device = torch.device(device)
     shuffler = shuffler if shuffler is not None else torch.Generator().manual_seed(seed)
-    train_batches = Batches(train, batch_size, device, shuffle=shuffle, generator=shuffler)
-    valid_batches = Batches(valid, valid_batch_size or batch_size * 2, device)
+    shard = (distributed.rank(), distributed.world_size())
+    per_rank = max(1, batch_size // shard[1])  # the global batch stays batch_size
+    train_batches = Batches(
+        train, per_rank, device, shuffle=shuffle, generator=shuffler, shard=shard, equal=True
+    )
+    valid_batches = Batches(valid, valid_batch_size or batch_size * 2, device, shard=shard)
     history = list(history or [])
     for epoch in range(len(history) + 1, epochs + 1):
         start = time.perf_counter()
@@ -196,7 +229,7 @@ def fit(
             "val_loss": round(val_loss, 6),
             "val_acc": round(val_acc, 6),
             "epoch_seconds": round(time.perf_counter() - start, 3),
-            "samples_per_s": round(train_batches.size / train_seconds, 1),
+            "samples_per_s": round(train_batches.size * shard[1] / train_seconds, 1),
         }
         history.append(row)
         if on_epoch is not None:

@@ -49,6 +49,13 @@ weights_option = click.option(
 )
 @keep_last_option
 @progress_option
+@click.option(
+    "--nproc-per-node",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Train in N processes on this machine (torch.distributed through torchrun, DDP).",
+)
 def run(
     name: str,
     config_file: str | None,
@@ -59,21 +66,49 @@ def run(
     out: str | None,
     keep_last: int,
     no_progress: bool,
+    nproc_per_node: int,
 ) -> None:
     """Train NAME: a run from zoo.yaml, or any registered model with the defaults."""
+    from .. import distributed
     from .. import run as runner
 
     cfg = resolve(name, config_file, overrides, {"epochs": epochs, "seed": seed, "device": device})
     runner.check_options(cfg)
-    click.echo(f"zoo run {name}: {_summary(cfg)}")
     if out is not None:
         runs.check_out(out)  # a taken --out fails before any download
+    if nproc_per_node > 1 and not distributed.active():
+        args = ["run", name, "--keep-last", str(keep_last)]
+        args += ["--config", config_file] if config_file else []
+        for flag, value in (
+            ("--epochs", epochs),
+            ("--seed", seed),
+            ("--device", device),
+            ("--out", out),
+        ):
+            args += [flag, str(value)] if value is not None else []
+        args += [item for override in overrides for item in ("--set", override)]
+        args += ["--no-progress"] if no_progress else []
+        distributed.launch(nproc_per_node, args)
+        return
+    main = distributed.is_main()
+    say = click.echo if main else (lambda *a, **k: None)
+    say(f"zoo run {name}: {_summary(cfg)}")
     prepared = runner.prepare(cfg)
-    click.echo(f"  {prepared.summary()}")
-    run_dir = runs.make_run_dir(name, out)
-    runner.start(prepared, run_dir)
-    click.echo(f"  writing {run_dir}")
-    _train(prepared, run_dir, [], keep_last, no_progress)
+    say(f"  {prepared.summary()}")
+    run_dir = Path(".")  # only rank 0 writes
+    if main:
+        run_dir = runs.make_run_dir(name, out)
+        runner.start(prepared, run_dir)
+        say(f"  writing {run_dir}")
+    if distributed.active():
+        say(f"  {distributed.world_size()} processes (ranks), global batch {cfg['batch_size']}")
+    try:
+        _train(prepared, run_dir, [], keep_last, no_progress or not main, say)
+        if distributed.active():
+            same = distributed.weights_in_sync(prepared.model)
+            say(f"  weights identical on all {distributed.world_size()} ranks: {same}")
+    finally:
+        distributed.cleanup()
 
 
 @click.command()
@@ -106,12 +141,17 @@ def resume(
 
 
 def _train(
-    prepared: Any, run_dir: Path, history: list[dict[str, Any]], keep_last: int, no_progress: bool
+    prepared: Any,
+    run_dir: Path,
+    history: list[dict[str, Any]],
+    keep_last: int,
+    no_progress: bool,
+    say: Any = click.echo,
 ) -> None:
     from .. import run as runner
 
     header = f"  {'epoch':>5}  {'train_loss':>10}  {'val_loss':>8}  {'val_acc':>7}  {'seconds':>7}"
-    click.echo(header)
+    say(header)
     for row in history:
         _echo_row(row)
     try:
@@ -136,7 +176,7 @@ def _train(
             "from the last good checkpoint)"
         ) from exc
     best = min(history, key=lambda r: r["val_loss"])
-    click.echo(
+    say(
         f"best val_loss {best['val_loss']:.4f} (epoch {best['epoch']}), "
         f"val_acc {best['val_acc']:.2%}; curves in {run_dir / 'curves.png'}"
     )

@@ -1,0 +1,98 @@
+"""Several processes through torchrun (torch.distributed, gloo on 127.0.0.1): metrics written
+once, weights equal on every rank, the same numbers as one process with the same global batch,
+and a rank that dies ends the run with an error instead of a hang."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import run_cli
+from conftest import run_process as zoo_cmd
+
+DIES = '''
+import os
+import zoo
+
+def dies(num_classes=10):
+    """A model whose second rank dies in its first forward pass."""
+    from torch import nn
+
+    class Dies(nn.Linear):
+        def forward(self, x):
+            if os.environ.get("RANK") == "1":
+                os._exit(3)
+            return super().forward(x.flatten(1))
+
+    return Dies(784, num_classes)
+
+@zoo.hookimpl
+def register_models(register):
+    register("dies", dies)
+'''
+
+
+def rows(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_two_processes_train_like_one_with_the_same_global_batch(tmp_path, mnist_file):
+    data = f"dataset.path={mnist_file}"
+    two = zoo_cmd(
+        "run",
+        "logistic",
+        "--nproc-per-node",
+        "2",
+        "--epochs",
+        "2",
+        "--set",
+        data,
+        "--set",
+        "shuffle=true",
+        "--out",
+        "two",
+        cwd=tmp_path,
+        check=True,
+    )
+    assert "2 processes (ranks), global batch 64" in two.stdout
+    assert "weights identical on all 2 ranks: True" in two.stdout
+    assert two.stdout.count("best val_loss") == 1  # only rank 0 prints
+    run_cli(
+        "run",
+        "logistic",
+        "--epochs",
+        "2",
+        "--set",
+        data,
+        "--set",
+        "shuffle=true",
+        "--out",
+        "one",
+        "--no-progress",
+        cwd=tmp_path,
+    )
+    distributed, single = rows(tmp_path / "two"), rows(tmp_path / "one")
+    assert [r["epoch"] for r in distributed] == [1, 2]  # written once, by rank 0
+    for a, b in zip(distributed, single, strict=True):
+        assert abs(a["val_loss"] - b["val_loss"]) < 0.05
+        assert abs(a["val_acc"] - b["val_acc"]) < 0.05
+    assert (tmp_path / "two" / "checkpoint.json").exists()
+
+
+def test_a_rank_that_dies_ends_the_run_with_an_error(site, tmp_path, mnist_file):
+    site.install("dies", "dies", DIES)
+    result = zoo_cmd(
+        "run",
+        "dies",
+        "--nproc-per-node",
+        "2",
+        "--epochs",
+        "1",
+        "--set",
+        f"dataset.path={mnist_file}",
+        "--out",
+        "died",
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 1
+    assert "Error: a rank of the 2-process run failed" in result.stderr
