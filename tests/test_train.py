@@ -114,3 +114,13 @@ def test_devices():
     if not torch.cuda.is_available():
         with pytest.raises(zoo.ConfigError, match="use --device cpu"):
             train.select_device("cuda")
+
+
+def test_bf16_mixed_precision_trains_on_the_cpu(mnist_arrays):
+    train_ds, valid_ds = data(mnist_arrays)
+    train.seed_everything(0)
+    model = torch.nn.Linear(784, 10)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    history = train.fit(model, opt, train_ds, valid_ds, epochs=3, batch_size=32, amp=True)
+    assert history[-1]["val_acc"] > 0.9
+    assert model.weight.dtype == torch.float32  # the weights stay full precision

@@ -32,6 +32,7 @@ SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "seed": (int, "an integer"),
     "device": (str, "auto, cpu, cuda, cuda:N or mps"),
     "threads": ((int, str), "auto or a positive integer"),
+    "amp": (bool, "true or false"),
 }
 KEYS = (*SECTIONS, *SCALARS)
 

@@ -74,7 +74,7 @@ def evaluate_run(
         raise DataError(f"dataset '{cfg['dataset']['name']}' has no {split} split")
     net = load_run(run_dir, weights, str(device))
     batches = train.Batches(data, cfg.get("valid_batch_size") or cfg["batch_size"] * 2, device)
-    loss, acc = train.evaluate(net, batches)
+    loss, acc = train.evaluate(net, batches, cfg.get("amp", False))
     return {"split": split, "weights": weights, "loss": loss, "acc": acc, "samples": len(data)}
 
 

@@ -165,6 +165,7 @@ def train(
             shuffler=run.shuffler,
             history=list(history),
             on_epoch=epoch_done,
+            amp=config.get("amp", False),
             progress=progress,
         )
     finally:

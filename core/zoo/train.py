@@ -123,8 +123,23 @@ class Diverged(ZooError):
     """The loss became NaN or infinite."""
 
 
+def autocast(device: torch.device, amp: bool) -> Any:
+    """bf16 mixed precision where the device supports it (``--amp``), else full precision."""
+    if not amp:
+        return contextlib.nullcontext()
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ConfigError("amp: this GPU has no bf16; run without --amp")
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"amp: not supported on {device.type}; run without --amp")
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
 def train_epoch(
-    model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches: Batches, progress: Any = None
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batches: Batches,
+    progress: Any = None,
+    amp: bool = False,
 ) -> float:
     """One pass over ``batches``; returns the mean training loss per sample."""
     model.train()
@@ -132,7 +147,8 @@ def train_epoch(
     step_every = max(1, len(batches) // 50)  # redraw the bar ~50 times an epoch, not per step
     start = time.perf_counter()
     for i, (x, y) in enumerate(batches, 1):
-        loss = F.cross_entropy(model(x), y)
+        with autocast(batches.device, amp):
+            loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -158,14 +174,14 @@ def _mean(losses: list[torch.Tensor], sizes: list[int]) -> float:
     return (torch.stack(losses) @ weights / weights.sum()).item()
 
 
-def evaluate(model: torch.nn.Module, batches: Batches) -> tuple[float, float]:
+def evaluate(model: torch.nn.Module, batches: Batches, amp: bool = False) -> tuple[float, float]:
     """Mean cross-entropy per sample and accuracy over every sample of ``batches``."""
     model.eval()
     loss_sum = torch.zeros((), device=batches.device)
     correct = torch.zeros((), device=batches.device, dtype=torch.long)
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(batches.device, amp):
         for x, y in batches:
-            out = model(x)
+            out = model(x).float()
             loss_sum += F.cross_entropy(out, y, reduction="sum")
             correct += (out.argmax(dim=1) == y).sum()
     if distributed.active():  # exact over the whole split: each sample on exactly one rank
@@ -192,6 +208,7 @@ def fit(
     history: list[dict[str, Any]] | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     progress: Progress | None = None,
+    amp: bool = False,
 ) -> list[dict[str, Any]]:
     """Train until ``epochs`` and validate after each; returns one metrics dict per epoch.
 
@@ -212,9 +229,9 @@ def fit(
         start = time.perf_counter()
         bar = progress(len(train_batches), f"epoch {epoch}/{epochs}") if progress else None
         with bar if bar is not None else contextlib.nullcontext():
-            train_loss = train_epoch(model, optimizer, train_batches, bar)
+            train_loss = train_epoch(model, optimizer, train_batches, bar, amp)
         train_seconds = time.perf_counter() - start
-        val_loss, val_acc = evaluate(model, valid_batches)
+        val_loss, val_acc = evaluate(model, valid_batches, amp)
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             bad = train_loss if not math.isfinite(train_loss) else val_loss
             lr = optimizer.param_groups[0].get("lr")

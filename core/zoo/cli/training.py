@@ -49,6 +49,7 @@ weights_option = click.option(
 )
 @keep_last_option
 @progress_option
+@click.option("--amp", is_flag=True, default=None, help="bf16 mixed precision (CPU, CUDA).")
 @click.option(
     "--nproc-per-node",
     type=click.IntRange(min=1),
@@ -66,13 +67,19 @@ def run(
     out: str | None,
     keep_last: int,
     no_progress: bool,
+    amp: bool | None,
     nproc_per_node: int,
 ) -> None:
     """Train NAME: a run from zoo.yaml, or any registered model with the defaults."""
     from .. import distributed
     from .. import run as runner
 
-    cfg = resolve(name, config_file, overrides, {"epochs": epochs, "seed": seed, "device": device})
+    cfg = resolve(
+        name,
+        config_file,
+        overrides,
+        {"epochs": epochs, "seed": seed, "device": device, "amp": amp or None},
+    )
     runner.check_options(cfg)
     if out is not None:
         runs.check_out(out)  # a taken --out fails before any download
@@ -88,6 +95,7 @@ def run(
             args += [flag, str(value)] if value is not None else []
         args += [item for override in overrides for item in ("--set", override)]
         args += ["--no-progress"] if no_progress else []
+        args += ["--amp"] if amp else []
         distributed.launch(nproc_per_node, args)
         return
     main = distributed.is_main()
