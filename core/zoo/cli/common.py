@@ -97,10 +97,11 @@ def resolve(
 
 
 class Bar:
-    """A tqdm progress bar on stderr with live postfix values; silent when stderr is not a
-    terminal or with --no-progress (no control characters in logs)."""
+    """A tqdm progress bar on stderr with live postfix values. The commands make none when
+    stderr is not a terminal or with --no-progress (no control characters in logs, and no
+    running loss computed for nobody)."""
 
-    def __init__(self, total: int, label: str, hidden: bool) -> None:
+    def __init__(self, total: int, label: str) -> None:
         from tqdm import tqdm
 
         self.bar = tqdm(
@@ -108,7 +109,6 @@ class Bar:
             desc=f"  {label}",
             leave=False,
             file=sys.stderr,
-            disable=hidden or not sys.stderr.isatty(),
             dynamic_ncols=True,
             bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total} {postfix}",
         )

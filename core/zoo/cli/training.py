@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -168,7 +169,7 @@ def _train(
             run_dir,
             history=history,
             on_epoch=_echo_row,
-            progress=lambda total, label: Bar(total, label, no_progress),
+            progress=None if no_progress or not sys.stderr.isatty() else Bar,
             keep_last=keep_last,
         )
     except KeyboardInterrupt:
