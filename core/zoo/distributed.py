@@ -102,4 +102,5 @@ def cleanup() -> None:
         import torch.distributed as dist
 
         if dist.is_initialized():
-            dist.destroy_process_group()
+            dist.barrier()  # leave together: a rank tearing down while another still talks
+            dist.destroy_process_group()  # aborts the process ("terminate called")
