@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from .. import api, config
-from ..errors import ZooError
+from ..errors import ConfigError, ZooError
 from ..plugins import PluginWarning
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -74,6 +74,25 @@ set_option = click.option(
     help="Override a config key, e.g. --set optimizer.lr=0.1 (the value is YAML). Repeatable.",
 )
 progress_option = click.option("--no-progress", is_flag=True, help="No progress bars.")
+
+
+def device_option(help: str) -> Any:
+    return click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), help=help)
+
+
+def dataset_options(name: str, overrides: tuple[str, ...]) -> dict[str, Any]:
+    """``--set url=...`` (or ``dataset.url=...``) for commands that take one dataset's options,
+    checked against the dataset's factory."""
+    options = {}
+    for override in overrides:
+        keys, value = config.parse_override(
+            override if override.startswith("dataset.") else f"dataset.{override}"
+        )
+        if len(keys) != 2:
+            raise ConfigError(f"--set {override}: expected a dataset option, e.g. url=...")
+        options[keys[1]] = value
+    api.get_dataset(name).check(options, where="dataset.")
+    return options
 
 
 def resolve(

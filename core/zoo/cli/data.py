@@ -6,8 +6,9 @@ import shutil
 
 import click
 
-from .. import api, cache, config
+from .. import api, cache
 from ..errors import ConfigError
+from .common import dataset_options
 
 
 @click.group()
@@ -41,15 +42,7 @@ def list_() -> None:
 )
 def fetch(name: str, overrides: tuple[str, ...]) -> None:
     """Download and verify dataset NAME (and prepare its fast copy) without training."""
-    options = {}
-    for override in overrides:
-        keys, value = config.parse_override(
-            override if override.startswith("dataset.") else f"dataset.{override}"
-        )
-        if len(keys) != 2:
-            raise ConfigError(f"--set {override}: expected a dataset option, e.g. url=...")
-        options[keys[1]] = value
-    api.get_dataset(name).check(options, where="dataset.")
+    options = dataset_options(name, overrides)
     splits = api.create_dataset(name, **options)
     sizes = ", ".join(
         f"{len(s):,} {what}"

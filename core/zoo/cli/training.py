@@ -12,7 +12,15 @@ import click
 
 from .. import runs
 from ..errors import ZooError
-from .common import Bar, config_option, progress_option, resolve, set_option
+from .common import (
+    Bar,
+    config_option,
+    dataset_options,
+    device_option,
+    progress_option,
+    resolve,
+    set_option,
+)
 
 keep_last_option = click.option(
     "--keep-last",
@@ -37,11 +45,7 @@ weights_option = click.option(
 @set_option
 @click.option("--epochs", type=click.IntRange(min=1), help="Number of epochs.")
 @click.option("--seed", type=int, help="Random seed (same seed, same device: same numbers).")
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda", "mps"]),
-    help="Where to train (auto: cuda, then mps, then cpu).",
-)
+@device_option("Where to train (auto: cuda, then mps, then cpu).")
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -123,11 +127,7 @@ def run(
 @click.command()
 @run_dir_argument
 @click.option("--epochs", type=click.IntRange(min=1), help="Train to this many epochs instead.")
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda", "mps"]),
-    help="Where to continue (the same device gives the same numbers).",
-)
+@device_option("Where to continue (the same device gives the same numbers).")
 @keep_last_option
 @progress_option
 def resume(
@@ -216,7 +216,7 @@ def _summary(cfg: dict[str, Any]) -> str:
 @click.option("--split", type=click.Choice(["valid", "test"]), default="valid", show_default=True)
 @weights_option
 @set_option
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]))
+@device_option("Where to evaluate (default: the run's).")
 def eval_(
     run_dir: str, split: str, weights: str, overrides: tuple[str, ...], device: str | None
 ) -> None:
@@ -324,14 +324,9 @@ def show_samples(
     dataset: str, overrides: tuple[str, ...], split: str, count: int, out: str | None
 ) -> None:
     """A grid of DATASET's images with their labels, as the seed's imshow."""
-    from .. import api, config, plots
+    from .. import api, plots
 
-    options = {}
-    for override in overrides:
-        keys, value = config.parse_override(
-            override if override.startswith("dataset.") else f"dataset.{override}"
-        )
-        options[keys[-1]] = value
+    options = dataset_options(dataset, overrides)
     splits = api.create_dataset(dataset, **options)
     data = getattr(splits, split)
     if data is None:

@@ -55,21 +55,20 @@ def mnist(
     """MNIST digits, from the seed's mnist.pkl.gz or the official IDX files."""
     from . import loader
 
-    spec = loader.spec_from_options(
+    return loader.load_dataset(
         "mnist",
-        format=format,
+        MNIST_URLS,
+        DIGITS,
         url=url,
-        default_urls=MNIST_URLS,
-        offline=offline,
+        format=format,
         path=path,
         sha256=sha256,
         cache_dir=cache_dir,
+        offline=offline,
         progress=progress,
         retries=retries,
         timeout=timeout,
-        classes=DIGITS,
     )
-    return loader.load(spec)
 
 
 def fashion_mnist(
@@ -86,22 +85,21 @@ def fashion_mnist(
     """Zalando's Fashion-MNIST: 10 kinds of clothing, MNIST's format and sizes."""
     from . import loader
 
-    spec = loader.spec_from_options(
+    return loader.load_dataset(
         "fashion_mnist",
-        format="idx",
+        FASHION_URLS,
+        FASHION_CLASSES,
         url=url,
-        default_urls=FASHION_URLS,
-        offline=offline,
+        format="idx",
         path=path,
         sha256=sha256,
         cache_dir=cache_dir,
+        offline=offline,
         progress=progress,
         retries=retries,
         timeout=timeout,
-        classes=FASHION_CLASSES,
         system_dir=system_dir,
     )
-    return loader.load(spec)
 
 
 @zoo.hookimpl

@@ -408,15 +408,17 @@ def to_splits(arrays: Mapping[str, np.ndarray], classes: tuple[str, ...] | None)
     )
 
 
-def spec_from_options(
+def load_dataset(
     name: str,
-    *,
-    format: str,
-    url,
     default_urls: Mapping[str, list[str]],
+    classes: tuple[str, ...],
+    *,
+    url: str | list[str] | None,
+    format: str,
     offline: bool | None,
     **options,
-) -> Spec:
+) -> zoo.Splits:
+    """What the dataset factories share: their options -> a Spec -> Splits."""
     urls = (
         default_urls.get(format, [])
         if url is None
@@ -424,6 +426,5 @@ def spec_from_options(
         if isinstance(url, str)
         else list(url)
     )
-    return Spec(
-        name, format, urls, offline=is_offline() if offline is None else bool(offline), **options
-    )
+    offline = is_offline() if offline is None else bool(offline)
+    return load(Spec(name, format, urls, offline=offline, classes=classes, **options))
