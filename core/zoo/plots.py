@@ -1,29 +1,257 @@
-"""Pictures of runs and data, drawn with matplotlib's Agg backend (no display needed): a run's
-loss and accuracy curves, several runs compared, and a grid of labelled samples."""
+"""Pictures of runs and data, drawn with Pillow: a run's loss and accuracy curves, several runs
+compared, and a grid of labelled samples.
+
+Pillow rather than matplotlib: a run redraws its curves.png after every epoch, in its own process,
+and Pillow does that in a few tens of milliseconds, where importing matplotlib alone took more
+than a second of the CPU that training needed (see benchmarks/speed.py). Everything is drawn at
+``SCALE`` times the size and scaled down, which smooths lines and text.
+"""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import cache
 
+COLORS = (  # matplotlib's tab10, so that runs keep the colours people know
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+INK = "#262626"
+GRID = "#e8e8e8"
+SCALE = 2
 
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    FigureCanvasAgg(figure)  # no pyplot: safe in a background thread, no display
-    return figure
+def ticks(low: float, high: float, *, integer: bool = False, target: int = 6) -> list[float]:
+    """Round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) covering [low, high]."""
+    span = high - low
+    if span <= 0:
+        return [low]
+    raw = span / target
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
+    if integer:
+        step = max(1.0, float(math.ceil(step)))
+    first = math.ceil(low / step - 1e-9)
+    last = math.floor(high / step + 1e-9)
+    return [round(i * step, 12) for i in range(first, last + 1)]
 
 
-def _save(figure, path: Path) -> Path:
-    with cache.atomic(path) as tmp:
-        figure.savefig(tmp, format="png")
-    return path
+def tick_label(value: float, step: float) -> str:
+    """``value`` with as many decimals as ``step`` needs (0.25 -> 2, 0.5 -> 1, 2 -> 0)."""
+    decimals = 0
+    while decimals < 6 and abs(step * 10**decimals - round(step * 10**decimals)) > 1e-6:
+        decimals += 1
+    return f"{value:.{decimals}f}"
+
+
+def _limits(values: Iterable[float]) -> tuple[float, float]:
+    """The data range with a 5% margin each side (a flat line gets a band around it)."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return 0.0, 1.0
+    low, high = min(finite), max(finite)
+    if high - low < 1e-12:
+        pad = abs(low) * 0.05 or 0.5
+        return low - pad, high + pad
+    margin = (high - low) * 0.05
+    return low - margin, high + margin
+
+
+class _Figure:
+    """A white canvas in logical pixels; drawn at SCALE times the size."""
+
+    def __init__(self, width: int, height: int) -> None:
+        from PIL import Image, ImageDraw, ImageFont
+
+        self.size = (width, height)
+        self.image = Image.new("RGB", (width * SCALE, height * SCALE), "white")
+        self.draw = ImageDraw.Draw(self.image)
+        self._fonts: dict[int, Any] = {}
+        self._font_factory = ImageFont.load_default
+
+    def font(self, size: int) -> Any:
+        if size not in self._fonts:
+            self._fonts[size] = self._font_factory(size=size * SCALE)
+        return self._fonts[size]
+
+    def text(self, xy, text: str, size: int = 11, anchor: str = "la", fill: str = INK) -> None:
+        x, y = xy
+        self.draw.text((x * SCALE, y * SCALE), text, font=self.font(size), fill=fill, anchor=anchor)
+
+    def text_width(self, text: str, size: int = 11) -> float:
+        return self.draw.textlength(text, font=self.font(size)) / SCALE
+
+    def vertical_text(self, center, text: str, size: int = 11) -> None:
+        """Text turned 90 degrees (a y-axis label), centred on ``center``."""
+        from PIL import Image, ImageDraw
+
+        font = self.font(size)
+        left, top, right, bottom = font.getbbox(text)
+        label = Image.new("L", (right - left + 2, bottom - top + 2), 0)
+        ImageDraw.Draw(label).text((-left + 1, -top + 1), text, font=font, fill=255)
+        label = label.rotate(90, expand=True)
+        x = round(center[0] * SCALE) - label.width // 2
+        y = round(center[1] * SCALE) - label.height // 2
+        self.image.paste(INK, (x, y, x + label.width, y + label.height), label)
+
+    def line(self, points, color: str, width: float = 1.5, dashed: bool = False) -> None:
+        points = [(x * SCALE, y * SCALE) for x, y in points]
+        pieces = _dashes(points, 6 * SCALE, 3.5 * SCALE) if dashed else [points]
+        for piece in pieces:
+            if len(piece) > 1:
+                self.draw.line(piece, fill=color, width=round(width * SCALE), joint="curve")
+
+    def dot(self, xy, color: str, radius: float = 2.5) -> None:
+        x, y, r = xy[0] * SCALE, xy[1] * SCALE, radius * SCALE
+        self.draw.ellipse((x - r, y - r, x + r, y + r), fill=color)
+
+    def rectangle(self, box, outline: str | None = INK, fill: str | None = None) -> None:
+        self.draw.rectangle(
+            [v * SCALE for v in box], outline=outline, fill=fill, width=max(1, SCALE // 2)
+        )
+
+    def save(self, path: Path) -> Path:
+        from PIL import Image
+
+        image = self.image.resize(self.size, Image.Resampling.LANCZOS)
+        with cache.atomic(path) as tmp:
+            image.save(tmp, format="PNG")
+        return path
+
+
+def _dashes(points, on: float, off: float) -> list[list[tuple[float, float]]]:
+    """A polyline cut into dashes ``on`` long with gaps ``off`` long."""
+    pieces: list[list[tuple[float, float]]] = []
+    current: list[tuple[float, float]] = [points[0]]
+    drawing, left = True, on
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        length = math.hypot(x1 - x0, y1 - y0)
+        done = 0.0
+        while length - done > left:
+            done += left
+            point = (x0 + (x1 - x0) * done / length, y0 + (y1 - y0) * done / length)
+            if drawing:
+                current.append(point)
+                pieces.append(current)
+            current = [point]
+            drawing, left = not drawing, off if drawing else on
+        left -= length - done
+        if drawing:
+            current.append((x1, y1))
+    if drawing:
+        pieces.append(current)
+    return pieces
+
+
+class _Axes:
+    """One panel: data limits, ticks, grid, lines and a legend inside ``box`` (logical px)."""
+
+    def __init__(self, figure: _Figure, box: tuple[float, float, float, float]) -> None:
+        self.figure = figure
+        self.box = box
+        self.series: list[dict[str, Any]] = []
+
+    def plot(self, xs, ys, color: str, label: str, dashed: bool = False, dots: bool = False):
+        pairs = [
+            (x, y) for x, y in zip(xs, ys, strict=True) if math.isfinite(x) and math.isfinite(y)
+        ]
+        self.series.append(
+            {"points": pairs, "color": color, "label": label, "dashed": dashed, "dots": dots}
+        )
+
+    def finish(self, title: str, xlabel: str, ylabel: str) -> None:
+        fig, (left, top, right, bottom) = self.figure, self.box
+        xs = [x for s in self.series for x, _ in s["points"]]
+        ys = [y for s in self.series for _, y in s["points"]]
+        xlim, ylim = _limits(xs), _limits(ys)
+
+        def at(x: float, y: float) -> tuple[float, float]:
+            return (
+                left + (x - xlim[0]) / (xlim[1] - xlim[0]) * (right - left),
+                bottom - (y - ylim[0]) / (ylim[1] - ylim[0]) * (bottom - top),
+            )
+
+        xticks = ticks(*xlim, integer=True)
+        yticks = ticks(*ylim, target=8)
+        ystep = yticks[1] - yticks[0] if len(yticks) > 1 else 1.0
+        for x in xticks:
+            px = at(x, 0)[0]
+            fig.line([(px, top), (px, bottom)], GRID, width=0.8)
+            fig.line([(px, bottom), (px, bottom + 4)], INK, width=0.8)
+            fig.text((px, bottom + 6), tick_label(x, 1), anchor="ma")
+        for y in yticks:
+            py = at(0, y)[1]
+            fig.line([(left, py), (right, py)], GRID, width=0.8)
+            fig.line([(left - 4, py), (left, py)], INK, width=0.8)
+            fig.text((left - 6, py), tick_label(y, ystep), anchor="rm")
+        for s in self.series:
+            points = [at(x, y) for x, y in s["points"]]
+            fig.line(points, s["color"], dashed=s["dashed"])
+            if s["dots"] or len(points) == 1:
+                for point in points:
+                    fig.dot(point, s["color"])
+        fig.rectangle(self.box)
+        fig.text(((left + right) / 2, top - 8), title, size=13, anchor="md")
+        fig.text(((left + right) / 2, bottom + 22), xlabel, anchor="ma")
+        widest = max((fig.text_width(tick_label(y, ystep)) for y in yticks), default=0)
+        fig.vertical_text((left - widest - 18, (top + bottom) / 2), ylabel)
+        self._legend([p for s in self.series for p in _along([at(x, y) for x, y in s["points"]])])
+
+    def _legend(self, points: list[tuple[float, float]]) -> None:
+        """Entries in the corner that hides the fewest data points."""
+        fig, (left, top, right, bottom) = self.figure, self.box
+        labels = [s["label"] for s in self.series]
+        width = max(fig.text_width(label, 10) for label in labels) + 44
+        height = 17 * len(labels) + 8
+        middle_x, middle_y = (left + right - width) / 2, (top + bottom - height) / 2
+        corners = [
+            (right - 8 - width, top + 8),
+            (left + 8, top + 8),
+            (right - 8 - width, bottom - 8 - height),
+            (left + 8, bottom - 8 - height),
+            (middle_x, top + 8),
+            (middle_x, bottom - 8 - height),
+            (right - 8 - width, middle_y),
+            (left + 8, middle_y),
+        ]
+
+        def hidden(corner: tuple[float, float]) -> int:
+            x, y = corner
+            return sum(
+                x - 6 <= px <= x + width + 6 and y - 6 <= py <= y + height + 6 for px, py in points
+            )
+
+        x, y = min(corners, key=hidden)
+        fig.rectangle((x, y, x + width, y + height), outline="#cccccc", fill="white")
+        for i, s in enumerate(self.series):
+            row = y + 12 + 17 * i
+            fig.line([(x + 8, row), (x + 32, row)], s["color"], dashed=s["dashed"])
+            if s["dots"]:
+                fig.dot((x + 20, row), s["color"])
+            fig.text((x + 38, row), s["label"], size=10, anchor="lm")
+
+
+def _along(points: list[tuple[float, float]], every: float = 4.0) -> list[tuple[float, float]]:
+    """Points every few pixels along a polyline (what a legend must not hide)."""
+    out = list(points[:1])
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        steps = max(1, int(math.hypot(x1 - x0, y1 - y0) / every))
+        out += [
+            (x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps) for i in range(1, steps + 1)
+        ]
+    return out
 
 
 def curves(history: Sequence[dict[str, Any]], path: Path, title: str = "") -> Path:
@@ -33,79 +261,43 @@ def curves(history: Sequence[dict[str, Any]], path: Path, title: str = "") -> Pa
 
 def compare(histories: dict[str, Sequence[dict[str, Any]]], path: Path) -> Path:
     """Each run's train loss (dashed) and val loss (solid) on the left, val accuracy right."""
-    figure = _figure(10, 4)
-    loss, acc = figure.subplots(1, 2)
+    titled = len(histories) == 1 and bool(next(iter(histories)))
+    figure = _Figure(1000, 400)
+    top = 52 if titled else 36
+    loss = _Axes(figure, (78, top, 480, 345))
+    acc = _Axes(figure, (588, top, 990, 345))
+    several = len(histories) > 1
     for index, (label, history) in enumerate(histories.items()):
-        color = f"C{index % 10}"
+        color = COLORS[index % len(COLORS)]
         epochs = [row["epoch"] for row in history]
-        loss.plot(
-            epochs,
-            [r["train_loss"] for r in history],
-            "--",
-            color=color,
-            label=f"{label} train" if len(histories) > 1 else "train",
-        )
-        loss.plot(
-            epochs,
-            [r["val_loss"] for r in history],
-            "-o",
-            color=color,
-            markersize=3,
-            label=f"{label} val" if len(histories) > 1 else "val",
-        )
-        acc.plot(
-            epochs,
-            [100 * r["val_acc"] for r in history],
-            "-o",
-            color=color,
-            markersize=3,
-            label=label or "val",
-        )
-    loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
-    acc.set(xlabel="epoch", ylabel="accuracy (%)", title="validation accuracy")
-    for axes in (loss, acc):
-        axes.grid(alpha=0.3)
-        axes.legend(fontsize="small")
-        axes.xaxis.get_major_locator().set_params(integer=True)
-    if len(histories) == 1 and next(iter(histories)):
-        figure.suptitle(next(iter(histories)), fontsize="small")
-    return _save(figure, path)
+        train = [row["train_loss"] for row in history]
+        val = [row["val_loss"] for row in history]
+        loss.plot(epochs, train, color, f"{label} train" if several else "train", dashed=True)
+        loss.plot(epochs, val, color, f"{label} val" if several else "val", dots=True)
+        accuracy = [100 * row["val_acc"] for row in history]
+        acc.plot(epochs, accuracy, color, label or "val", dots=True)
+    loss.finish("loss", "epoch", "cross-entropy loss")
+    acc.finish("validation accuracy", "epoch", "accuracy (%)")
+    if titled:
+        figure.text((500, 8), next(iter(histories)), size=10, anchor="ma")
+    return figure.save(path)
 
 
 def samples(images: Sequence[Any], labels: Sequence[str], path: Path, columns: int = 8) -> Path:
-    """A grid of 28x28 images (rows of 784 floats, as the seed's ``imshow``) with their labels."""
+    """A grid of 28x28 images (rows of 784 floats, as the seed's ``imshow``: each image scaled
+    from its own darkest to its lightest pixel) with their labels above them."""
+    from PIL import Image
+
+    cell, zoom, caption = 96, 3, 18
     rows = (len(images) + columns - 1) // columns
-    figure = _figure(columns * 1.2, rows * 1.35)
-    for i, axes in enumerate(figure.subplots(rows, columns, squeeze=False).flat):
-        axes.axis("off")
-        if i < len(images):
-            axes.imshow(images[i].reshape(28, 28), cmap="gray")
-            axes.set_title(labels[i], fontsize=8)
-    return _save(figure, path)
-
-
-def main() -> None:
-    """The helper a run draws its curves with: one JSON request per line on stdin,
-    ``{"path", "title", "history"}``; only the newest waiting request is drawn."""
-    import json
-    import os
-    import select
-    import sys
-
-    with contextlib.suppress(OSError):
-        os.nice(10)  # the training process comes first
-    import matplotlib  # noqa: F401  (imported now, while the run loads its data)
-
-    for line in sys.stdin:
-        while select.select([sys.stdin], [], [], 0)[0]:  # skip to the newest request
-            newer = sys.stdin.readline()
-            if not newer:
-                break
-            line = newer
-        request = json.loads(line)
-        with contextlib.suppress(Exception):
-            curves(request["history"], Path(request["path"]), title=request["title"])
-
-
-if __name__ == "__main__":
-    main()
+    figure = _Figure(columns * cell, rows * (cell + caption))
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        values = [float(v) for v in image.reshape(-1).tolist()]
+        low, high = min(values), max(values)
+        scale = 255 / (high - low) if high > low else 0.0
+        tile = Image.frombytes("L", (28, 28), bytes(round((v - low) * scale) for v in values))
+        tile = tile.resize((28 * zoom * SCALE, 28 * zoom * SCALE), Image.Resampling.NEAREST)
+        x, y = (i % columns) * cell, (i // columns) * (cell + caption)
+        figure.image.paste(tile, ((x + (cell - 28 * zoom) // 2) * SCALE, (y + caption) * SCALE))
+        figure.text((x + cell / 2, y + caption - 3), label, size=10, anchor="md")
+    return figure.save(path)

@@ -5,7 +5,6 @@ up from its last complete checkpoint and ends exactly where an uninterrupted run
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,7 +129,6 @@ def train(
 
     config = run.config
     history = list(history or [])
-    plotter = _Plotter(run_dir) if plot and distributed.is_main() else None
 
     def epoch_done(row: dict[str, Any]) -> None:
         history.append(row)
@@ -145,32 +143,28 @@ def train(
                 keep_last=keep_last,
             )
             runs.append_metrics(run_dir, row)
-            if plotter is not None:
-                plotter.draw(list(history))
+            if plot:
+                _draw_curves(run_dir, history)
             if on_epoch is not None:
                 on_epoch(row)
         distributed.barrier()
 
-    try:
-        train.fit(
-            run.model,
-            run.optimizer,
-            run.splits.train,
-            run.splits.valid,
-            epochs=config["epochs"],
-            batch_size=config["batch_size"],
-            valid_batch_size=config.get("valid_batch_size"),
-            shuffle=config.get("shuffle", True),
-            device=run.device,
-            shuffler=run.shuffler,
-            history=list(history),
-            on_epoch=epoch_done,
-            amp=config.get("amp", False),
-            progress=progress,
-        )
-    finally:
-        if plotter is not None:
-            plotter.wait()
+    train.fit(
+        run.model,
+        run.optimizer,
+        run.splits.train,
+        run.splits.valid,
+        epochs=config["epochs"],
+        batch_size=config["batch_size"],
+        valid_batch_size=config.get("valid_batch_size"),
+        shuffle=config.get("shuffle", True),
+        device=run.device,
+        shuffler=run.shuffler,
+        history=list(history),
+        on_epoch=epoch_done,
+        amp=config.get("amp", False),
+        progress=progress,
+    )
     return history
 
 
@@ -207,43 +201,10 @@ def resume(
     return run, history
 
 
-class _Plotter:
-    """Redraws curves.png in a helper process (``python -m zoo.plots``), started with the run so
-    that importing matplotlib overlaps loading the data. A thread would hold the GIL while it
-    draws and stall the training loop; the process runs at a lower priority instead. A failed
-    plot is never worth a failed run: errors are ignored."""
+def _draw_curves(run_dir: Path, history: list[dict[str, Any]]) -> None:
+    """curves.png, redrawn in a few tens of milliseconds (Pillow); a failed plot is never worth
+    a failed run, so drawing errors are ignored."""
+    from . import plots
 
-    def __init__(self, run_dir: Path) -> None:
-        import subprocess
-        import sys
-
-        self.path = run_dir / "curves.png"
-        self.title = str(run_dir)
-        try:
-            self.process: Any = subprocess.Popen(
-                [sys.executable, "-m", "zoo.plots"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                text=True,
-            )
-        except OSError:
-            self.process = None
-
-    def draw(self, history: list[dict[str, Any]]) -> None:
-        if self.process is None:
-            return
-        request = {"path": str(self.path), "title": self.title, "history": history}
-        try:
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.flush()
-        except OSError:
-            self.process = None
-
-    def wait(self) -> None:
-        """Let the last drawing finish."""
-        if self.process is not None:
-            with contextlib.suppress(OSError):
-                self.process.stdin.close()
-            self.process.wait()
-            self.process = None
+    with contextlib.suppress(Exception):
+        plots.curves(history, run_dir / "curves.png", title=str(run_dir))
