@@ -248,6 +248,22 @@ def test_resume_extends_a_finished_run(tmp_path, mnist_file, reference):
     assert metrics(tmp_path / "short") == metrics(reference)
 
 
+def test_fp16_runs_resume_exactly_with_their_loss_scale(tmp_path, train_args):
+    def run(*args):
+        return run_cli(*args, "--no-progress", cwd=tmp_path)
+
+    common = [*train_args[:2], "--amp", "fp16"]
+    run("run", "logistic", *common, "--epochs", "3", "--out", "whole")
+    run("run", "logistic", *common, "--epochs", "1", "--out", "parts")
+    state = torch.load(
+        tmp_path / "parts" / "checkpoints" / "epoch-0001" / "state.pt", weights_only=True
+    )
+    assert state["scaler"]["scale"] > 1
+    run("resume", "parts", "--epochs", "3")
+    assert metrics(tmp_path / "parts") == metrics(tmp_path / "whole")
+    assert "amp fp16" in (tmp_path / "whole" / "config.yaml").read_text().replace(": ", " ")
+
+
 def test_eval_reproduces_the_last_val_loss(tmp_path, reference):
     out = run_cli("eval", str(reference), cwd=tmp_path).stdout
     last = json.loads((reference / "metrics.jsonl").read_text().splitlines()[-1])

@@ -124,3 +124,19 @@ def test_bf16_mixed_precision_trains_on_the_cpu(mnist_arrays):
     history = train.fit(model, opt, train_ds, valid_ds, epochs=3, batch_size=32, amp=True)
     assert history[-1]["val_acc"] > 0.9
     assert model.weight.dtype == torch.float32  # the weights stay full precision
+
+
+def test_fp16_mixed_precision_scales_the_loss(mnist_arrays):
+    train_ds, valid_ds = data(mnist_arrays)
+    train.seed_everything(0)
+    model = torch.nn.Linear(784, 10)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    scaler = train.grad_scaler(torch.device("cpu"), "fp16")
+    history = train.fit(
+        model, opt, train_ds, valid_ds, epochs=3, batch_size=32, amp="fp16", scaler=scaler
+    )
+    assert history[-1]["val_acc"] > 0.9
+    assert model.weight.dtype == torch.float32
+    assert scaler.get_scale() > 1  # the loss was scaled (and the state is there to save)
+    assert train.grad_scaler(torch.device("cpu"), "bf16") is None  # bf16 needs no scaling
+    assert train.grad_scaler(torch.device("cpu"), False) is None

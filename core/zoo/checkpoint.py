@@ -91,6 +91,7 @@ def save(
     history: list[dict[str, Any]],
     *,
     keep_last: int = 1,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> None:
     """Write epoch ``epoch``'s checkpoint, move the marker to it, then prune old ones."""
     from safetensors import SafetensorError
@@ -111,6 +112,8 @@ def save(
             "rng": rng_state(shuffler),
             "history": history,
         }
+        if scaler is not None:  # fp16's loss scale: part of an exact resume
+            state["scaler"] = scaler.state_dict()
         with cache.atomic(point.state) as tmp:
             torch.save(state, tmp)
         cache.fsync_dir(folder)

@@ -32,7 +32,7 @@ SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "seed": (int, "an integer"),
     "device": (str, "auto, cpu, cuda, cuda:N or mps"),
     "threads": ((int, str), "auto or a positive integer"),
-    "amp": (bool, "true or false"),
+    "amp": ((bool, str), "false, true (bf16), bf16 or fp16"),
 }
 KEYS = (*SECTIONS, *SCALARS)
 
@@ -234,6 +234,8 @@ def validate(config: Mapping[str, Any]) -> None:
             bad = value < 1
         if not bad and key == "device":
             bad = not DEVICE.match(value)
+        if not bad and key == "amp":
+            bad = isinstance(value, str) and value not in ("bf16", "fp16")
         if not bad and key == "threads":
             bad = value != "auto" and (isinstance(value, str) or value < 1)
         if bad:

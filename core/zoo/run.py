@@ -41,6 +41,7 @@ class Prepared:
     optimizer: Any
     device: Any
     shuffler: Any
+    scaler: Any = None  # fp16's GradScaler (None for full precision and bf16)
 
     def summary(self) -> str:
         params = sum(p.numel() for p in self.model.parameters())
@@ -106,7 +107,8 @@ def prepare(config: Mapping[str, Any], device: str | None = None) -> Prepared:
         model = DistributedDataParallel(
             model, device_ids=[device] if device.type == "cuda" else None
         )
-    return Prepared(config, splits, model, optimizer, device, shuffler)
+    scaler = train.grad_scaler(device, config.get("amp", False))
+    return Prepared(config, splits, model, optimizer, device, shuffler, scaler)
 
 
 def start(run: Prepared, run_dir: Path) -> None:
@@ -141,6 +143,7 @@ def train(
                 run.shuffler,
                 history,
                 keep_last=keep_last,
+                scaler=run.scaler,
             )
             runs.append_metrics(run_dir, row)
             if plot:
@@ -193,6 +196,8 @@ def resume(
     checkpoint.load_weights(run.model, point.weights, run.device)
     run.optimizer.load_state_dict(state["optimizer"])
     checkpoint.set_rng_state(state["rng"], run.shuffler)
+    if run.scaler is not None and "scaler" in state:
+        run.scaler.load_state_dict(state["scaler"])
     history = state["history"]
     runs.rewrite_metrics(run_dir, history)  # drop rows of an epoch whose checkpoint never landed
     checkpoint.prune(run_dir, keep_last=None)  # only what a killed save left half-written

@@ -123,15 +123,37 @@ class Diverged(ZooError):
     """The loss became NaN or infinite."""
 
 
-def autocast(device: torch.device, amp: bool) -> Any:
-    """bf16 mixed precision where the device supports it (``--amp``), else full precision."""
+AMP = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def amp_dtype(device: torch.device, amp: bool | str) -> torch.dtype | None:
+    """The autocast dtype of ``amp`` on ``device``: false -> none (full precision), true or
+    ``bf16`` -> bfloat16, ``fp16`` -> float16; a device that cannot is a clear error."""
     if not amp:
-        return contextlib.nullcontext()
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise ConfigError("amp: this GPU has no bf16; run without --amp")
+        return None
+    name = "bf16" if amp is True else amp
+    if name not in AMP:
+        raise ConfigError(f"amp: expected true, false, bf16 or fp16, got {amp!r}")
     if device.type not in ("cpu", "cuda"):
         raise ConfigError(f"amp: not supported on {device.type}; run without --amp")
-    return torch.autocast(device.type, dtype=torch.bfloat16)
+    if name == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ConfigError("amp: this GPU has no bf16; use --amp fp16 (or run without --amp)")
+    return AMP[name]
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None) -> Any:
+    """Mixed precision in ``dtype`` (weights stay float32); ``None``: full precision."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def grad_scaler(device: torch.device, amp: bool | str) -> torch.amp.GradScaler | None:
+    """fp16 training needs its loss scaled (small gradients underflow in float16); bf16 has
+    float32's range and needs none."""
+    if amp_dtype(device, amp) is not torch.float16:
+        return None
+    return torch.amp.GradScaler(device.type)
 
 
 def train_epoch(
@@ -139,19 +161,27 @@ def train_epoch(
     optimizer: torch.optim.Optimizer,
     batches: Batches,
     progress: Any = None,
-    amp: bool = False,
+    amp: bool | str = False,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> float:
-    """One pass over ``batches``; returns the mean training loss per sample."""
+    """One pass over ``batches``; returns the mean training loss per sample. With fp16 ``amp``
+    pass a ``scaler`` (see grad_scaler)."""
     model.train()
+    dtype = amp_dtype(batches.device, amp)
     losses, sizes = [], []
     step_every = max(1, len(batches) // 50)  # redraw the bar ~50 times an epoch, not per step
     start = time.perf_counter()
     for i, (x, y) in enumerate(batches, 1):
-        with autocast(batches.device, amp):
+        with autocast(batches.device, dtype):
             loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:  # a step whose scaled gradients overflowed is skipped, and the scale lowered
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
         losses.append(loss.detach())  # no .item(): no sync with the device per step
         sizes.append(len(y))
         if progress is not None and (i % step_every == 0 or i == len(batches)):
@@ -174,12 +204,14 @@ def _mean(losses: list[torch.Tensor], sizes: list[int]) -> float:
     return (torch.stack(losses) @ weights / weights.sum()).item()
 
 
-def evaluate(model: torch.nn.Module, batches: Batches, amp: bool = False) -> tuple[float, float]:
+def evaluate(
+    model: torch.nn.Module, batches: Batches, amp: bool | str = False
+) -> tuple[float, float]:
     """Mean cross-entropy per sample and accuracy over every sample of ``batches``."""
     model.eval()
     loss_sum = torch.zeros((), device=batches.device)
     correct = torch.zeros((), device=batches.device, dtype=torch.long)
-    with torch.inference_mode(), autocast(batches.device, amp):
+    with torch.inference_mode(), autocast(batches.device, amp_dtype(batches.device, amp)):
         for x, y in batches:
             out = model(x).float()
             loss_sum += F.cross_entropy(out, y, reduction="sum")
@@ -208,15 +240,18 @@ def fit(
     history: list[dict[str, Any]] | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     progress: Progress | None = None,
-    amp: bool = False,
+    amp: bool | str = False,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> list[dict[str, Any]]:
     """Train until ``epochs`` and validate after each; returns one metrics dict per epoch.
 
     ``history`` holds the rows of epochs already done (a resumed run starts after them) and
     ``shuffler`` the generator the training order is drawn from (its own stream, so that model
-    initialisation does not move it; a resumed run passes it restored).
+    initialisation does not move it; a resumed run passes it restored), as it does the fp16
+    loss ``scaler`` (made here when not given).
     """
     device = torch.device(device)
+    scaler = scaler if scaler is not None else grad_scaler(device, amp)
     shuffler = shuffler if shuffler is not None else torch.Generator().manual_seed(seed)
     shard = (distributed.rank(), distributed.world_size())
     per_rank = max(1, batch_size // shard[1])  # the global batch stays batch_size
@@ -229,7 +264,7 @@ def fit(
         start = time.perf_counter()
         bar = progress(len(train_batches), f"epoch {epoch}/{epochs}") if progress else None
         with bar if bar is not None else contextlib.nullcontext():
-            train_loss = train_epoch(model, optimizer, train_batches, bar, amp)
+            train_loss = train_epoch(model, optimizer, train_batches, bar, amp, scaler)
         train_seconds = time.perf_counter() - start
         val_loss, val_acc = evaluate(model, valid_batches, amp)
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):

@@ -54,7 +54,14 @@ weights_option = click.option(
 )
 @keep_last_option
 @progress_option
-@click.option("--amp", is_flag=True, default=None, help="bf16 mixed precision (CPU, CUDA).")
+@click.option(
+    "--amp",
+    type=click.Choice(["bf16", "fp16"]),
+    is_flag=False,
+    flag_value="bf16",
+    default=None,
+    help="Mixed precision: --amp (bf16) or --amp fp16 (with loss scaling); CPU, CUDA.",
+)
 @click.option(
     "--nproc-per-node",
     type=click.IntRange(min=1),
@@ -72,7 +79,7 @@ def run(
     out: str | None,
     keep_last: int,
     no_progress: bool,
-    amp: bool | None,
+    amp: str | None,
     nproc_per_node: int,
 ) -> None:
     """Train NAME: a run from zoo.yaml, or any registered model with the defaults."""
@@ -83,7 +90,7 @@ def run(
         name,
         config_file,
         overrides,
-        {"epochs": epochs, "seed": seed, "device": device, "amp": amp or None},
+        {"epochs": epochs, "seed": seed, "device": device, "amp": amp},
     )
     runner.check_options(cfg)
     if out is not None:
@@ -100,7 +107,7 @@ def run(
             args += [flag, str(value)] if value is not None else []
         args += [item for override in overrides for item in ("--set", override)]
         args += ["--no-progress"] if no_progress else []
-        args += ["--amp"] if amp else []
+        args += ["--amp", amp] if amp else []
         distributed.launch(nproc_per_node, args)
         return
     main = distributed.is_main()
@@ -204,10 +211,12 @@ def _summary(cfg: dict[str, Any]) -> str:
         return f"{cfg[key]['name']}({opts})" if opts else cfg[key]["name"]
 
     shuffled = "shuffled" if cfg.get("shuffle", True) else "in order"
+    amp = cfg.get("amp", False)
     return (
         f"model {section('model')}, dataset {section('dataset')}, optimizer "
         f"{section('optimizer')}, {cfg['epochs']} epochs, batch {cfg['batch_size']} "
         f"{shuffled}, seed {cfg.get('seed', 0)}"
+        + (f", amp {'bf16' if amp is True else amp}" if amp else "")
     )
 
 
