@@ -123,9 +123,7 @@ class _Figure:
         )
 
     def save(self, path: Path) -> Path:
-        from PIL import Image
-
-        image = self.image.resize(self.size, Image.Resampling.LANCZOS)
+        image = self.image.reduce(SCALE)  # the mean of each SCALE x SCALE block
         with cache.atomic(path) as tmp:
             image.save(tmp, format="PNG")
         return path
