@@ -78,6 +78,56 @@ def test_two_processes_train_like_one_with_the_same_global_batch(tmp_path, mnist
     assert (tmp_path / "two" / "checkpoint.json").exists()
 
 
+def test_a_distributed_run_resumes_in_as_many_processes_exactly(tmp_path, mnist_file):
+    common = ["--set", f"dataset.path={mnist_file}", "--set", "shuffle=true", "--no-progress"]
+    two = ["--nproc-per-node", "2"]
+    zoo_cmd(
+        "run",
+        "logistic",
+        *two,
+        *common,
+        "--epochs",
+        "3",
+        "--out",
+        "whole",
+        cwd=tmp_path,
+        check=True,
+    )
+    zoo_cmd(
+        "run",
+        "logistic",
+        *two,
+        *common,
+        "--epochs",
+        "1",
+        "--out",
+        "parts",
+        cwd=tmp_path,
+        check=True,
+    )
+    marker = json.loads((tmp_path / "parts" / "checkpoint.json").read_text())
+    assert marker["world_size"] == 2
+    resumed = zoo_cmd("resume", "parts", "--epochs", "3", "--no-progress", cwd=tmp_path, check=True)
+    assert "2 processes (ranks)" in resumed.stdout  # as many as trained it, unasked
+    assert "weights identical on all 2 ranks: True" in resumed.stdout
+    exact = ("epoch", "train_loss", "val_loss", "val_acc")
+    assert [[r[k] for k in exact] for r in rows(tmp_path / "parts")] == [
+        [r[k] for k in exact] for r in rows(tmp_path / "whole")
+    ]
+    alone = zoo_cmd(
+        "resume",
+        "parts",
+        "--epochs",
+        "4",
+        "--nproc-per-node",
+        "1",
+        "--no-progress",
+        cwd=tmp_path,
+        check=True,
+    )
+    assert "trained in 2 process(es), continued in 1" in alone.stdout
+
+
 def test_a_rank_that_dies_ends_the_run_with_an_error(site, tmp_path, mnist_file):
     site.install("dies", "dies", DIES)
     result = zoo_cmd(

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from . import cache
+from . import cache, distributed
 from .errors import ZooError
 
 MARKER = "checkpoint.json"
@@ -35,6 +35,7 @@ class Checkpoint:
 
     epoch: int
     folder: Path
+    world_size: int = 1  # the processes (ranks) that trained it
 
     @property
     def weights(self) -> Path:
@@ -120,7 +121,11 @@ def save(
         if min(history, key=lambda row: row["val_loss"])["epoch"] == epoch:
             with cache.atomic(run_dir / BEST) as tmp:
                 shutil.copyfile(point.weights, tmp)
-        marker = {"epoch": epoch, "folder": str(folder.relative_to(run_dir))}
+        marker = {
+            "epoch": epoch,
+            "folder": str(folder.relative_to(run_dir)),
+            "world_size": distributed.world_size(),
+        }
         cache.write_atomic(run_dir / MARKER, json.dumps(marker).encode())
         cache.fsync_dir(run_dir)
     except (OSError, RuntimeError, SafetensorError) as exc:  # a full disk, a read-only one...
@@ -152,7 +157,9 @@ def last(run_dir: Path) -> Checkpoint | None:
         return None
     except (OSError, ValueError) as exc:
         raise ZooError(f"{run_dir / MARKER} is unreadable: {exc}") from exc
-    return Checkpoint(int(marker["epoch"]), run_dir / marker["folder"])
+    return Checkpoint(
+        int(marker["epoch"]), run_dir / marker["folder"], int(marker.get("world_size", 1))
+    )
 
 
 def load_state(point: Checkpoint) -> dict[str, Any]:

@@ -83,6 +83,8 @@ def launch(nproc: int, args: list[str]) -> int:
     """Run ``python -m zoo ARGS`` in ``nproc`` processes on this machine through torchrun."""
     from torch.distributed.run import get_args_parser, run
 
+    # torchrun's default is 1 thread per process, with a warning banner; share the cores instead
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
     options = get_args_parser().parse_args(
         ["--standalone", "--nproc-per-node", str(nproc), "--module", "zoo", *args]
     )

@@ -190,19 +190,24 @@ def resume(
         )
     if epochs is not None and epochs != config["epochs"]:
         config["epochs"] = epochs
-        runs.write_start(run_dir, config, runs.read_model_info(run_dir), device or "auto")
+        if distributed.is_main():
+            runs.write_start(run_dir, config, runs.read_model_info(run_dir), device or "auto")
     run = prepare(config, device=device)
     state = checkpoint.load_state(point)
-    checkpoint.load_weights(run.model, point.weights, run.device)
+    checkpoint.load_weights(getattr(run.model, "module", run.model), point.weights, run.device)
     run.optimizer.load_state_dict(state["optimizer"])
-    checkpoint.set_rng_state(state["rng"], run.shuffler)
+    checkpoint.set_rng_state(state["rng"], run.shuffler)  # the same on every rank
     if run.scaler is not None and "scaler" in state:
         run.scaler.load_state_dict(state["scaler"])
     history = state["history"]
-    runs.rewrite_metrics(run_dir, history)  # drop rows of an epoch whose checkpoint never landed
-    checkpoint.prune(run_dir, keep_last=None)  # only what a killed save left half-written
-    for stale in run_dir.rglob(".*.part"):  # temp files of writes a kill cut short
-        stale.unlink(missing_ok=True)
+    if distributed.is_main():
+        runs.rewrite_metrics(
+            run_dir, history
+        )  # drop rows of an epoch whose checkpoint never landed
+        checkpoint.prune(run_dir, keep_last=None)  # only what a killed save left half-written
+        for stale in run_dir.rglob(".*.part"):  # temp files of writes a kill cut short
+            stale.unlink(missing_ok=True)
+    distributed.barrier()
     return run, history
 
 

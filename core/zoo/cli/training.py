@@ -110,25 +110,23 @@ def run(
         args += ["--amp", amp] if amp else []
         distributed.launch(nproc_per_node, args)
         return
-    main = distributed.is_main()
-    say = click.echo if main else (lambda *a, **k: None)
+    say = click.echo if distributed.is_main() else _quiet
     say(f"zoo run {name}: {_summary(cfg)}")
-    prepared = runner.prepare(cfg)
-    say(f"  {prepared.summary()}")
-    run_dir = Path(".")  # only rank 0 writes
-    if main:
-        run_dir = runs.make_run_dir(name, out)
-        runner.start(prepared, run_dir)
-        say(f"  writing {run_dir}")
-    if distributed.active():
-        say(f"  {distributed.world_size()} processes (ranks), global batch {cfg['batch_size']}")
+    prepared = runner.prepare(cfg)  # a rank failing here ends the run through torchrun
     try:
-        _train(prepared, run_dir, [], keep_last, no_progress or not main, say)
-        if distributed.active():
-            same = distributed.weights_in_sync(prepared.model)
-            say(f"  weights identical on all {distributed.world_size()} ranks: {same}")
+        say(f"  {prepared.summary()}")
+        run_dir = Path(".")  # only rank 0 writes
+        if distributed.is_main():
+            run_dir = runs.make_run_dir(name, out)
+            runner.start(prepared, run_dir)
+            say(f"  writing {run_dir}")
+        _train_everywhere(prepared, run_dir, [], keep_last, no_progress, say)
     finally:
         distributed.cleanup()
+
+
+def _quiet(*args: Any, **kwargs: Any) -> None:
+    """What ranks other than 0 print."""
 
 
 @click.command()
@@ -137,23 +135,75 @@ def run(
 @device_option("Where to continue (the same device gives the same numbers).")
 @keep_last_option
 @progress_option
+@click.option(
+    "--nproc-per-node",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Continue in N processes (default: as many as trained the run, for the same numbers).",
+)
 def resume(
-    run_dir: str, epochs: int | None, device: str | None, keep_last: int, no_progress: bool
+    run_dir: str,
+    epochs: int | None,
+    device: str | None,
+    keep_last: int,
+    no_progress: bool,
+    nproc_per_node: int | None,
 ) -> None:
     """Continue RUN_DIR from its last complete checkpoint to its configured epochs."""
+    from .. import checkpoint, distributed
     from .. import run as runner
 
+    point = checkpoint.last(Path(run_dir))
+    trained_by = point.world_size if point is not None else 1
+    if not distributed.active():
+        nproc = nproc_per_node or trained_by
+        if nproc > 1:
+            args = ["resume", run_dir, "--keep-last", str(keep_last)]
+            args += ["--epochs", str(epochs)] if epochs is not None else []
+            args += ["--device", device] if device is not None else []
+            args += ["--no-progress"] if no_progress else []
+            distributed.launch(nproc, args)
+            return
+    say = click.echo if distributed.is_main() else _quiet
     prepared, history = runner.resume(Path(run_dir), epochs=epochs, device=device)
-    total = prepared.config["epochs"]
-    if len(history) >= total:
-        click.echo(
-            f"{run_dir} is complete: {len(history)} of {total} epochs "
-            "(zoo resume --epochs N trains further)"
-        )
-        return
-    click.echo(f"zoo resume {run_dir}: from epoch {len(history)} of {total}")
-    click.echo(f"  {prepared.summary()}")
-    _train(prepared, Path(run_dir), history, keep_last, no_progress)
+    try:
+        total = prepared.config["epochs"]
+        if len(history) >= total:
+            say(
+                f"{run_dir} is complete: {len(history)} of {total} epochs "
+                "(zoo resume --epochs N trains further)"
+            )
+            return
+        say(f"zoo resume {run_dir}: from epoch {len(history)} of {total}")
+        say(f"  {prepared.summary()}")
+        if distributed.world_size() != trained_by:
+            say(
+                f"  note: trained in {trained_by} process(es), continued in "
+                f"{distributed.world_size()}: the numbers will differ from an uninterrupted run"
+            )
+        _train_everywhere(prepared, Path(run_dir), history, keep_last, no_progress, say)
+    finally:
+        distributed.cleanup()
+
+
+def _train_everywhere(
+    prepared: Any,
+    run_dir: Path,
+    history: list[dict[str, Any]],
+    keep_last: int,
+    no_progress: bool,
+    say: Any,
+) -> None:
+    """_train on this rank; with several, say so and check the ranks agree at the end."""
+    from .. import distributed
+
+    world = distributed.world_size()
+    if world > 1:
+        say(f"  {world} processes (ranks), global batch {prepared.config['batch_size']}")
+    _train(prepared, run_dir, history, keep_last, no_progress or not distributed.is_main(), say)
+    if world > 1:
+        same = distributed.weights_in_sync(prepared.model)
+        say(f"  weights identical on all {world} ranks: {same}")
 
 
 def _train(
@@ -164,27 +214,29 @@ def _train(
     no_progress: bool,
     say: Any = click.echo,
 ) -> None:
+    from .. import distributed
     from .. import run as runner
 
     header = f"  {'epoch':>5}  {'train_loss':>10}  {'val_loss':>8}  {'val_acc':>7}  {'seconds':>7}"
     say(header)
     for row in history:
-        _echo_row(row)
+        say(_row_text(row))
     try:
         history = runner.train(
             prepared,
             run_dir,
             history=history,
-            on_epoch=_echo_row,
+            on_epoch=lambda row: say(_row_text(row)),
             progress=None if no_progress or not sys.stderr.isatty() else Bar,
             keep_last=keep_last,
         )
     except KeyboardInterrupt:
-        click.echo(
-            f"\ninterrupted: the last complete checkpoint in {run_dir} is intact; "
-            f"continue with:\n  zoo resume {run_dir}",
-            err=True,
-        )
+        if distributed.is_main():  # the one rank that knows the run directory
+            click.echo(
+                f"\ninterrupted: the last complete checkpoint in {run_dir} is intact; "
+                f"continue with:\n  zoo resume {run_dir}",
+                err=True,
+            )
         raise SystemExit(130) from None
     except ZooError as exc:
         raise ZooError(
@@ -198,8 +250,8 @@ def _train(
     )
 
 
-def _echo_row(row: dict[str, Any]) -> None:
-    click.echo(
+def _row_text(row: dict[str, Any]) -> str:
+    return (
         f"  {row['epoch']:>5}  {row['train_loss']:>10.4f}  {row['val_loss']:>8.4f}  "
         f"{row['val_acc']:>7.2%}  {row['epoch_seconds']:>7.1f}"
     )
