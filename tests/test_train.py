@@ -140,3 +140,18 @@ def test_fp16_mixed_precision_scales_the_loss(mnist_arrays):
     assert scaler.get_scale() > 1  # the loss was scaled (and the state is there to save)
     assert train.grad_scaler(torch.device("cpu"), "bf16") is None  # bf16 needs no scaling
     assert train.grad_scaler(torch.device("cpu"), False) is None
+
+
+def test_amp_precision_per_device(monkeypatch):
+    """The device logic of --amp, checked without a GPU (a torch.device needs none)."""
+    cpu, cuda, mps = (torch.device(name) for name in ("cpu", "cuda", "mps"))
+    assert train.amp_dtype(cpu, False) is None
+    assert train.amp_dtype(cpu, True) is torch.bfloat16
+    assert train.amp_dtype(cuda, "fp16") is torch.float16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    with pytest.raises(zoo.ConfigError, match="this GPU has no bf16; use --amp fp16"):
+        train.amp_dtype(cuda, True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert train.amp_dtype(cuda, "bf16") is torch.bfloat16
+    with pytest.raises(zoo.ConfigError, match="not supported on mps"):
+        train.amp_dtype(mps, "fp16")
