@@ -237,3 +237,10 @@ def test_data_commands(server, tmp_path, zoo_home):
     removed = run_cli("data", "rm", "mnist", cwd=tmp_path, check=True)
     assert "removed" in removed.stdout and not (zoo_home / "datasets" / "mnist").exists()
     assert run_cli("data", "rm", "mnist", cwd=tmp_path, check=False).returncode == 1
+
+
+def test_amp_before_the_run_name_says_where_it_goes(tmp_path):
+    result = run_cli("run", "--amp", "logistic", cwd=tmp_path, check=False)
+    assert result.returncode == 2
+    assert "put it after the run's name, e.g. zoo run cnn --amp" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -39,6 +39,21 @@ weights_option = click.option(
 )
 
 
+class Precision(click.Choice):
+    """bf16 or fp16. ``--amp`` takes an optional value, so ``zoo run --amp cnn`` reads ``cnn``
+    as the precision: the error says so."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value not in self.choices:
+            self.fail(
+                f"{value!r} is not bf16 or fp16 (--amp takes an optional value: put it after "
+                "the run's name, e.g. zoo run cnn --amp)",
+                param,
+                ctx,
+            )
+        return value
+
+
 @click.command()
 @click.argument("name")
 @config_option
@@ -56,7 +71,7 @@ weights_option = click.option(
 @progress_option
 @click.option(
     "--amp",
-    type=click.Choice(["bf16", "fp16"]),
+    type=Precision(["bf16", "fp16"]),
     is_flag=False,
     flag_value="bf16",
     default=None,
