@@ -56,6 +56,7 @@ def test_two_processes_train_like_one_with_the_same_global_batch(tmp_path, mnist
     assert "2 processes (ranks), global batch 64" in two.stdout
     assert "weights identical on all 2 ranks: True" in two.stdout
     assert two.stdout.count("best val_loss") == 1  # only rank 0 prints
+    assert two.stderr.count("mnist loaded from") == 1  # the dataset's line too
     run_cli(
         "run",
         "logistic",

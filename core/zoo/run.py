@@ -84,7 +84,10 @@ def prepare(config: Mapping[str, Any], device: str | None = None) -> Prepared:
     train.set_threads(config.get("threads", "auto"), device)
     if not distributed.is_main():
         distributed.barrier()  # rank 0 downloads and prepares the data; the others wait...
-    splits = api.get_dataset(config["dataset"]["name"]).create(**section_options(config, "dataset"))
+    quiet = {} if distributed.is_main() else {"progress": False}  # only rank 0 prints
+    splits = api.get_dataset(config["dataset"]["name"]).create(
+        context=quiet, **section_options(config, "dataset")
+    )
     if distributed.is_main():
         distributed.barrier()  # ...then read it from the cache
     seed = config.get("seed", 0)
