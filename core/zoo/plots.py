@@ -108,6 +108,8 @@ class _Figure:
 
     def line(self, points, color: str, width: float = 1.5, dashed: bool = False) -> None:
         points = [(x * SCALE, y * SCALE) for x, y in points]
+        if len(points) < 2:
+            return
         pieces = _dashes(points, 6 * SCALE, 3.5 * SCALE) if dashed else [points]
         for piece in pieces:
             if len(piece) > 1:
@@ -211,6 +213,8 @@ class _Axes:
         """Entries in the corner that hides the fewest data points."""
         fig, (left, top, right, bottom) = self.figure, self.box
         labels = [s["label"] for s in self.series]
+        if not labels:
+            return
         width = max(fig.text_width(label, 10) for label in labels) + 44
         height = 17 * len(labels) + 8
         middle_x, middle_y = (left + right - width) / 2, (top + bottom - height) / 2
