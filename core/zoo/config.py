@@ -37,7 +37,7 @@ SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
 KEYS = (*SECTIONS, *SCALARS)
 
 
-class Loader(yaml.SafeLoader):
+class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser: 10x faster
     """YAML as people write it: ``1e-3`` is a float (YAML 1.1 alone reads it as a string)."""
 
 
