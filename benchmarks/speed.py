@@ -199,6 +199,7 @@ def main() -> None:
         )
         wall, rss, out = run([py, "-c", code], env, work)
         add("logistic: slicing loop (floor), default threads", wall, rss, samples_per_s(out))
+        logistic_samples = int(re.search(r"SAMPLES (\d+)", out).group(1))
         wall, rss, out = run(
             [py, "-c", "import torch; torch.set_num_threads(1)\n" + code], env, work
         )
@@ -277,6 +278,13 @@ def main() -> None:
     seed = median("logistic: seed script, end to end", 0) - fixed
     zoo_time = median("logistic: zoo run, end to end (data cached)", 0) - fixed
     print(f"beyond the fixed cost, zoo run logistic / seed script: {zoo_time / seed:.2f}x")
+    # No tool can train the seed's run faster than the fixed cost plus the floor's training time.
+    floor_rate = median("logistic: slicing loop (floor), default threads", 2)
+    bound = fixed + logistic_samples / floor_rate
+    print(
+        f"fixed cost + the floor's training time: {bound / (seed + fixed):.2f}x the seed "
+        "script's time (the least any tool could take here, before loading data)"
+    )
 
 
 if __name__ == "__main__":
