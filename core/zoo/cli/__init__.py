@@ -15,7 +15,8 @@ from .authoring import new_plugin
 from .catalog import list_, plugins, show
 from .common import CONTEXT, ZooGroup, show_warning
 from .data import data
-from .training import eval_, plot, predict, resume, run, runs_, show_samples
+from .results import eval_, plot, predict, runs_, show_samples
+from .training import resume, run
 
 
 @click.group(cls=ZooGroup, context_settings=CONTEXT)

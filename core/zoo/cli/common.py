@@ -144,3 +144,6 @@ class Bar:
 
     def __exit__(self, *exc: Any) -> None:
         self.bar.close()
+
+
+run_dir_argument = click.argument("run_dir", type=click.Path(exists=True, file_okay=False))

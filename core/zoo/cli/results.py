@@ -1,0 +1,150 @@
+"""Looking at runs and data: ``eval``, ``predict``, ``runs``, ``plot`` and ``show-samples``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from .. import runs
+from ..errors import ZooError
+from .common import dataset_options, device_option, run_dir_argument, set_option
+
+weights_option = click.option(
+    "--weights",
+    type=click.Choice(["last", "best"]),
+    default="last",
+    show_default=True,
+    help="The last epoch's weights or the best's.",
+)
+
+
+@click.command(name="eval")
+@run_dir_argument
+@click.option("--split", type=click.Choice(["valid", "test"]), default="valid", show_default=True)
+@weights_option
+@set_option
+@device_option("Where to evaluate (default: the run's).")
+def eval_(
+    run_dir: str, split: str, weights: str, overrides: tuple[str, ...], device: str | None
+) -> None:
+    """Loss and accuracy of RUN_DIR's model on its dataset's valid or test split."""
+    from ..inference import evaluate_run
+
+    result = evaluate_run(run_dir, split=split, weights=weights, overrides=overrides, device=device)
+    click.echo(
+        f"{run_dir} ({weights} weights) on {split} ({result['samples']:,} samples): "
+        f"loss {result['loss']:.4f}, accuracy {result['acc']:.2%}"
+    )
+
+
+@click.command()
+@run_dir_argument
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many of the most likely classes to show.",
+)
+@weights_option
+def predict(run_dir: str, images: tuple[str, ...], top: int, weights: str) -> None:
+    """The class RUN_DIR's model sees in each image (PNG, JPEG...; any size, colour or grey)."""
+    from ..inference import predict as predict_images
+
+    for image, guesses in predict_images(run_dir, images, top=top, weights=weights):
+        shown = ", ".join(f"{name} {prob:.1%}" for name, prob in guesses)
+        click.echo(f"{image}: {shown}")
+
+
+@click.command(name="runs")
+@click.argument("root", default="runs", type=click.Path(file_okay=False))
+def runs_(root: str) -> None:
+    """Past runs below ROOT (default ./runs): name, date, epochs, best val loss and accuracy."""
+    found = runs.find_runs(Path(root))
+    if not found:
+        click.echo(f"no runs in {root}/ yet (zoo run NAME makes one)")
+        return
+    rows = []
+    for run_dir in found:
+        metrics = runs.read_metrics(run_dir)
+        config = runs.read_config(run_dir)
+        best = min(metrics, key=lambda r: r["val_loss"]) if metrics else None
+        date = time.strftime("%Y-%m-%d %H:%M", time.localtime(run_dir.stat().st_mtime))
+        rows.append(
+            (
+                config.get("name", run_dir.parent.name),
+                date,
+                f"{len(metrics)}/{config.get('epochs', '?')}",
+                f"{best['val_loss']:.4f}" if best else "-",
+                f"{best['val_acc']:.2%}" if best else "-",
+                str(run_dir),
+            )
+        )
+    widths = [max(len(r[i]) for r in rows + [_RUNS_HEADER]) for i in range(5)]
+    for row in [_RUNS_HEADER, *rows]:
+        click.echo(
+            "  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=False)) + "  " + row[5]
+        )
+
+
+_RUNS_HEADER = ("name", "date", "epochs", "val_loss", "val_acc", "dir")
+
+
+@click.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--out",
+    default="runs.png",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The picture to write.",
+)
+def plot(run_dirs: tuple[str, ...], out: str) -> None:
+    """Compare runs: loss and accuracy curves of each RUN_DIR in one figure."""
+    from .. import plots
+
+    histories = {}
+    for run_dir in run_dirs:
+        metrics = runs.read_metrics(Path(run_dir))
+        if not metrics:
+            raise ZooError(f"{run_dir} has no finished epoch to plot")
+        label = Path(run_dir).parent.name + "/" + Path(run_dir).name
+        histories[label] = metrics
+    click.echo(f"wrote {plots.compare(histories, Path(out))}")
+
+
+@click.command(name="show-samples")
+@click.argument("dataset")
+@set_option
+@click.option(
+    "--split", type=click.Choice(["train", "valid", "test"]), default="train", show_default=True
+)
+@click.option("--count", type=click.IntRange(1, 200), default=32, show_default=True)
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The picture to write (default: DATASET-samples.png).",
+)
+def show_samples(
+    dataset: str, overrides: tuple[str, ...], split: str, count: int, out: str | None
+) -> None:
+    """A grid of DATASET's images with their labels, as the seed's imshow."""
+    from .. import api, plots
+
+    options = dataset_options(dataset, overrides)
+    splits = api.create_dataset(dataset, **options)
+    data = getattr(splits, split)
+    if data is None:
+        raise ZooError(f"dataset '{dataset}' has no {split} split")
+    images, labels = [], []
+    for i in range(min(count, len(data))):
+        x, y = data[i]
+        images.append(x.numpy())
+        label = int(y)
+        labels.append(splits.classes[label] if splits.classes else str(label))
+    path = plots.samples(images, labels, Path(out or f"{dataset}-samples.png"))
+    click.echo(f"wrote {path}")
