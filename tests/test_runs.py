@@ -259,6 +259,7 @@ def test_fp16_runs_resume_exactly_with_their_loss_scale(tmp_path, train_args):
         tmp_path / "parts" / "checkpoints" / "epoch-0001" / "state.pt", weights_only=True
     )
     assert state["scaler"]["scale"] > 1
+    assert state["scaler"]["_growth_tracker"] > 0  # the scaler that trained, not a fresh one
     run("resume", "parts", "--epochs", "3")
     assert metrics(tmp_path / "parts") == metrics(tmp_path / "whole")
     assert "amp fp16" in (tmp_path / "whole" / "config.yaml").read_text().replace(": ", " ")

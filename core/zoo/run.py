@@ -169,6 +169,7 @@ def train(
         history=list(history),
         on_epoch=epoch_done,
         amp=config.get("amp", False),
+        scaler=run.scaler,  # the one each checkpoint saves
         progress=progress,
     )
     return history
@@ -204,9 +205,8 @@ def resume(
         run.scaler.load_state_dict(state["scaler"])
     history = state["history"]
     if distributed.is_main():
-        runs.rewrite_metrics(
-            run_dir, history
-        )  # drop rows of an epoch whose checkpoint never landed
+        # drop rows of an epoch whose checkpoint never landed
+        runs.rewrite_metrics(run_dir, history)
         checkpoint.prune(run_dir, keep_last=None)  # only what a killed save left half-written
         for stale in run_dir.rglob(".*.part"):  # temp files of writes a kill cut short
             stale.unlink(missing_ok=True)
