@@ -36,41 +36,14 @@ def rows(run_dir):
 
 
 def test_two_processes_train_like_one_with_the_same_global_batch(tmp_path, mnist_file):
-    data = f"dataset.path={mnist_file}"
-    two = zoo_cmd(
-        "run",
-        "logistic",
-        "--nproc-per-node",
-        "2",
-        "--epochs",
-        "2",
-        "--set",
-        data,
-        "--set",
-        "shuffle=true",
-        "--out",
-        "two",
-        cwd=tmp_path,
-        check=True,
-    )
+    args = ["run", "logistic", "--epochs", "2", "--set", f"dataset.path={mnist_file}"]
+    args += ["--set", "shuffle=true", "--no-progress"]
+    two = zoo_cmd(*args, "--nproc-per-node", "2", "--out", "two", cwd=tmp_path, check=True)
     assert "2 processes (ranks), global batch 64" in two.stdout
     assert "weights identical on all 2 ranks: True" in two.stdout
     assert two.stdout.count("best val_loss") == 1  # only rank 0 prints
     assert two.stderr.count("mnist loaded from") == 1  # the dataset's line too
-    run_cli(
-        "run",
-        "logistic",
-        "--epochs",
-        "2",
-        "--set",
-        data,
-        "--set",
-        "shuffle=true",
-        "--out",
-        "one",
-        "--no-progress",
-        cwd=tmp_path,
-    )
+    run_cli(*args, "--out", "one", cwd=tmp_path)
     distributed, single = rows(tmp_path / "two"), rows(tmp_path / "one")
     assert [r["epoch"] for r in distributed] == [1, 2]  # written once, by rank 0
     for a, b in zip(distributed, single, strict=True):
@@ -80,32 +53,10 @@ def test_two_processes_train_like_one_with_the_same_global_batch(tmp_path, mnist
 
 
 def test_a_distributed_run_resumes_in_as_many_processes_exactly(tmp_path, mnist_file):
-    common = ["--set", f"dataset.path={mnist_file}", "--set", "shuffle=true", "--no-progress"]
-    two = ["--nproc-per-node", "2"]
-    zoo_cmd(
-        "run",
-        "logistic",
-        *two,
-        *common,
-        "--epochs",
-        "3",
-        "--out",
-        "whole",
-        cwd=tmp_path,
-        check=True,
-    )
-    zoo_cmd(
-        "run",
-        "logistic",
-        *two,
-        *common,
-        "--epochs",
-        "1",
-        "--out",
-        "parts",
-        cwd=tmp_path,
-        check=True,
-    )
+    args = ["run", "logistic", "--nproc-per-node", "2", "--set", f"dataset.path={mnist_file}"]
+    args += ["--set", "shuffle=true", "--no-progress"]
+    zoo_cmd(*args, "--epochs", "3", "--out", "whole", cwd=tmp_path, check=True)
+    zoo_cmd(*args, "--epochs", "1", "--out", "parts", cwd=tmp_path, check=True)
     marker = json.loads((tmp_path / "parts" / "checkpoint.json").read_text())
     assert marker["world_size"] == 2
     resumed = zoo_cmd("resume", "parts", "--epochs", "3", "--no-progress", cwd=tmp_path, check=True)
