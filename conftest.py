@@ -49,7 +49,7 @@ def write_pickle_gz(path: Path, obj, protocol=2) -> Path:
 
 @pytest.fixture
 def mnist_file(tmp_path):
-    """A small, valid ``mnist.pkl.gz`` in the seed's layout."""
+    """A small, valid ``mnist.pkl.gz`` in the tutorial's layout."""
     return write_pickle_gz(tmp_path / "files" / "mnist.pkl.gz", make_mnist_arrays())
 
 

@@ -1,5 +1,5 @@
-"""Data load time: the seed's own gzip + pickle load, against zoo's first load (download, verify,
-parse, write the prepared copy) and zoo's cached load (the verified prepared copy).
+"""Data load time: the tutorial's own gzip + pickle load, against zoo's first load (download,
+verify, parse, write the prepared copy) and zoo's cached load (the verified prepared copy).
 
     python benchmarks/data_load.py [--repeat 5] [--pickle data/fashion-mnist.pkl.gz]
 
@@ -75,7 +75,7 @@ def main() -> None:
     warm = fresh_home()
     system = fresh_home()
     for _ in range(args.repeat):
-        cases.setdefault("seed: gzip + pickle.load", []).append(
+        cases.setdefault("tutorial: gzip + pickle.load", []).append(
             timed(SEED.format(path=str(pickle_file)), os.environ.copy())
         )
         cases.setdefault("zoo mnist, first load (download + parse)", []).append(
@@ -94,8 +94,8 @@ def main() -> None:
     for key in ("zoo mnist, cached", "zoo fashion_mnist from the system copy, cached"):
         cases[key] = cases[key][1:] or cases[key]
 
-    baseline = statistics.median(cases["seed: gzip + pickle.load"])
-    print(f"{'data load (median of runs)':<50} {'seconds':>8} {'vs seed':>8}")
+    baseline = statistics.median(cases["tutorial: gzip + pickle.load"])
+    print(f"{'data load (median of runs)':<50} {'seconds':>8} {'vs tutorial':>8}")
     for name, times in cases.items():
         median = statistics.median(times)
         print(f"{name:<50} {median:>8.3f} {median / baseline:>7.2f}x")

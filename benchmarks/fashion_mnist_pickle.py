@@ -1,4 +1,4 @@
-"""Write real Fashion-MNIST in the seed's mnist.pkl.gz layout, for realistic runs here.
+"""Write real Fashion-MNIST in the tutorial's mnist.pkl.gz layout, for realistic runs here.
 
 MNIST itself cannot be downloaded on this machine; Debian's dataset-fashion-mnist package has the
 same IDX format and sizes. Usage:

@@ -5,7 +5,7 @@
 benchmarks/speed.py measures whole processes, where this VM's noise (a fresh process runs the
 same loop 30% faster or slower than the last) hides differences of a few percent. Here both loops
 train the same model on the same tensors, epoch about epoch, so that what is left is the cost of
-zoo's loop itself (``zoo.train.train_epoch`` over ``zoo.train.Batches``) per step.
+zoo's loop itself (``zoo.training.loop.train_epoch`` over ``zoo.training.loop.Batches``) per step.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 import zoo
-from zoo import train
+from zoo.training import loop as train
 
 CASES = {"logistic": {"lr": 0.5}, "cnn": {"lr": 0.05, "momentum": 0.9}}
 

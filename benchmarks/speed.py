@@ -2,9 +2,9 @@
 
     python benchmarks/speed.py [--repeat 3] [--pickle data/fashion-mnist.pkl.gz]
 
-- end to end: the seed's logistic script (its DataLoader(TensorDataset) training and validation
-  loops, as written in the seed) vs `zoo run logistic` with the data cached;
-- training throughput (samples/s): the seed's DataLoader loop, zoo, and a hand-written slicing
+- end to end: the tutorial's logistic script (its DataLoader(TensorDataset) training and validation
+  loops, as written in the tutorial) vs `zoo run logistic` with the data cached;
+- training throughput (samples/s): the tutorial's DataLoader loop, zoo, and a hand-written slicing
   loop (the practical floor), for logistic (2 epochs) and cnn (1 epoch);
 - start-up: `zoo --help`, `zoo list`, `zoo plugins`;
 - peak memory (max RSS) of each process.
@@ -115,7 +115,7 @@ print("TRAIN", time.perf_counter() - t1, "SAMPLES", epochs * len(x))
 """
 
 
-# What every PyTorch training script pays before its first step, the seed's and zoo's alike:
+# What every PyTorch training script pays before its first step, the tutorial's and zoo's alike:
 # starting Python, importing torch, and the first torch.optim optimizer (it imports torch._dynamo).
 FIXED = """
 import torch
@@ -184,7 +184,7 @@ def main() -> None:
     data = f"dataset.path={pickle_file}"
     for i in range(args.repeat):
         wall, rss, out = run([py, "-c", SEED_LOGISTIC.format(path=str(pickle_file))], env, work)
-        add("logistic: seed script, end to end", wall, rss, samples_per_s(out))
+        add("logistic: tutorial script, end to end", wall, rss, samples_per_s(out))
         wall, rss, _ = run([py, "-c", FIXED], env, work)
         add("fixed cost: python + torch + first optimizer", wall, rss)
         out_dir = work / f"logistic-{i}"
@@ -206,7 +206,7 @@ def main() -> None:
         add("logistic: slicing loop (floor), 1 thread", wall, rss, samples_per_s(out))
 
         wall, rss, out = run([py, "-c", SEED_CNN.format(path=str(pickle_file))], env, work)
-        add("cnn: seed DataLoader loop, 1 epoch", wall, rss, samples_per_s(out))
+        add("cnn: tutorial DataLoader loop, 1 epoch", wall, rss, samples_per_s(out))
         out_dir = work / f"cnn-{i}"
         wall, rss, _ = run(
             zoo
@@ -251,8 +251,11 @@ def main() -> None:
         f"{'samples/s':>10}  ratio"
     )
     baselines = {
-        "logistic: zoo run, end to end (data cached)": ("logistic: seed script, end to end", 0),
-        "fixed cost: python + torch + first optimizer": ("logistic: seed script, end to end", 0),
+        "logistic: zoo run, end to end (data cached)": ("logistic: tutorial script, end to end", 0),
+        "fixed cost: python + torch + first optimizer": (
+            "logistic: tutorial script, end to end",
+            0,
+        ),
         "logistic: slicing loop (floor), default threads": None,
         "cnn: zoo run, 1 epoch": None,
     }
@@ -260,29 +263,29 @@ def main() -> None:
         wall, rss, rate = median(name, 0), median(name, 1), median(name, 2)
         note = ""
         if name in baselines and baselines[name]:
-            note = f"{wall / median(baselines[name][0], 0):.2f}x seed time"
+            note = f"{wall / median(baselines[name][0], 0):.2f}x tutorial time"
         if name.startswith(("logistic: zoo", "cnn: zoo")):
             model = name.split(":")[0]
-            seed = next(n for n in results if n.startswith(model + ": seed"))
-            note += f"  {rate / median(seed, 2):.2f}x seed throughput"
+            seed = next(n for n in results if n.startswith(model + ": tutorial"))
+            note += f"  {rate / median(seed, 2):.2f}x tutorial throughput"
             floor = model + ": slicing loop (floor), default threads"
             note += f"  {rate / median(floor, 2):.2f}x floor throughput"
             one = model + ": slicing loop (floor), 1 thread"
             note += f" ({rate / median(one, 2):.2f}x the 1-thread floor)"
         rate_text = f"{rate:>10,.0f}" if rate == rate else f"{'':>10}"
         print(f"{name:<52} {wall:>7.2f} {rss:>6.0f} {rate_text}  {note}")
-    seed_rss = median("logistic: seed script, end to end", 1)
+    seed_rss = median("logistic: tutorial script, end to end", 1)
     zoo_rss = median("logistic: zoo run, end to end (data cached)", 1)
-    print(f"peak memory, zoo run logistic / seed script: {zoo_rss / seed_rss:.2f}x")
+    print(f"peak memory, zoo run logistic / tutorial script: {zoo_rss / seed_rss:.2f}x")
     fixed = median("fixed cost: python + torch + first optimizer", 0)
-    seed = median("logistic: seed script, end to end", 0) - fixed
+    seed = median("logistic: tutorial script, end to end", 0) - fixed
     zoo_time = median("logistic: zoo run, end to end (data cached)", 0) - fixed
-    print(f"beyond the fixed cost, zoo run logistic / seed script: {zoo_time / seed:.2f}x")
-    # No tool can train the seed's run faster than the fixed cost plus the floor's training time.
+    print(f"beyond the fixed cost, zoo run logistic / tutorial script: {zoo_time / seed:.2f}x")
+    # No tool trains the tutorial's run faster than the fixed cost plus the floor's training time.
     floor_rate = median("logistic: slicing loop (floor), default threads", 2)
     bound = fixed + logistic_samples / floor_rate
     print(
-        f"fixed cost + the floor's training time: {bound / (seed + fixed):.2f}x the seed "
+        f"fixed cost + the floor's training time: {bound / (seed + fixed):.2f}x the tutorial "
         "script's time (the least any tool could take here, before loading data)"
     )
 

@@ -1,4 +1,4 @@
-"""zoo.download against a real http.server on 127.0.0.1: retries, locks, kills, offline."""
+"""zoo.data.download against a real http.server on 127.0.0.1: retries, locks, kills, offline."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import time
 import pytest
 
 import zoo
-from zoo import cache
-from zoo.download import _check_response, cache_path, fetch
+from zoo.data import cache
+from zoo.data.download import _check_response, cache_path, fetch
 
 GZ = gzip.compress(os.urandom(50_000))  # incompressible: it arrives in several pieces
 
@@ -86,7 +86,7 @@ def test_offline_never_touches_the_network(server, tmp_path, monkeypatch):
 
 FETCH = textwrap.dedent("""
     import sys
-    from zoo.download import fetch
+    from zoo.data.download import fetch
     print(fetch(sys.argv[1], sys.argv[2], progress=False))
 """)
 
@@ -136,7 +136,7 @@ def test_a_kill_mid_download_leaves_no_file_and_the_next_run_cleans_up(server, t
 
 def test_a_host_that_does_not_resolve_is_not_retried(tmp_path, monkeypatch):
     waits = []
-    monkeypatch.setattr("zoo.download.time.sleep", waits.append)  # a retry waits first
+    monkeypatch.setattr("zoo.data.download.time.sleep", waits.append)  # a retry waits first
     with pytest.raises(zoo.DataError, match=r"cannot resolve zoo-test.invalid \(no network\?\)"):
         fetch("http://zoo-test.invalid/mnist.pkl.gz", tmp_path, progress=False)
     assert waits == []

@@ -16,6 +16,7 @@ import zoo
 from conftest import run_cli
 from conftest import run_process as zoo_cmd
 from zoo import hookspecs
+from zoo.plugins.manager import PluginWarning
 
 BROKEN = "raise ImportError('needs the missing package frobnicate')\n"
 
@@ -87,7 +88,7 @@ def test_a_broken_plugin_never_breaks_the_other_commands(site, tmp_path):
     strict = zoo_cmd("list", cwd=tmp_path, env={"ZOO_STRICT_PLUGINS": "1"})
     assert strict.returncode == 1 and "frobnicate" in strict.stderr
     assert "Traceback" not in strict.stderr
-    with pytest.warns(zoo.plugins.PluginWarning):
+    with pytest.warns(PluginWarning):
         with pytest.raises(zoo.UnknownNameError, match="plugin 'broken' .* failed to load"):
             zoo.get_model("resnet")
 
@@ -154,7 +155,7 @@ def test_a_plugin_adds_a_command_and_a_failing_one_breaks_nothing(site, tmp_path
 
 def test_an_incompatible_hook_spec_version_is_reported_at_load(site):
     site.install("future", "future", FUTURE)
-    with pytest.warns(zoo.plugins.PluginWarning, match="written for zoo hook specs v2"):
+    with pytest.warns(PluginWarning, match="written for zoo hook specs v2"):
         infos = {p.name: p for p in zoo.list_plugins()}
     assert infos["future"].status == "failed"
     assert zoo.HOOKSPEC_VERSION == 1

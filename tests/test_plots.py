@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from zoo import plots
+from zoo.runs import pictures as plots
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,9 @@ def test_samples_grid_shows_each_image_scaled_to_its_range(tmp_path):
     torch = pytest.importorskip("torch")
     dark = torch.zeros(784)
     dark[:392] = 0.2  # top half lighter than the bottom: drawn white over black
-    path = plots.samples([dark, dark.flip(0)], ["top", "bottom"], tmp_path / "grid.png", columns=2)
+    path = plots.samples(
+        [dark, dark.flip(0)], ["top", "bottom"], tmp_path / "grid.png", (1, 28, 28), columns=2
+    )
     image = Image.open(path).convert("L")
     assert image.size == (192, 114)
     assert image.getpixel((48, 30)) > 200 and image.getpixel((48, 100)) < 50

@@ -11,7 +11,7 @@ import pytest
 
 import zoo
 from zoo import api
-from zoo.plugins import PluginWarning, build_zoo
+from zoo.plugins.manager import PluginWarning, load_catalog
 
 
 class Everything:
@@ -60,7 +60,7 @@ class Everything:
 
 @pytest.fixture
 def fresh():
-    with api.using(build_zoo([("everything", Everything())], entry_points=False)) as z:
+    with api.using(load_catalog([("everything", Everything())], entry_points=False)) as z:
         yield z
 
 
@@ -114,7 +114,7 @@ class Raises:
 )
 def test_a_broken_plugin_is_skipped_with_a_warning(plugin, reason):
     with pytest.warns(PluginWarning, match=f"plugin 'broken' failed to load.*{reason}"):
-        z = build_zoo([("broken", plugin), ("everything", Everything())], entry_points=False)
+        z = load_catalog([("broken", plugin), ("everything", Everything())], entry_points=False)
     assert z.plugins["broken"].status == "failed"
     assert reason in z.plugins["broken"].error
     assert z.registries["models"].names() == ["mlp"]
@@ -123,7 +123,7 @@ def test_a_broken_plugin_is_skipped_with_a_warning(plugin, reason):
 def test_strict_plugins_turns_a_failure_into_an_error(monkeypatch):
     monkeypatch.setenv("ZOO_STRICT_PLUGINS", "1")
     with pytest.raises(zoo.PluginError, match="boom"):
-        build_zoo([("broken", Raises())], entry_points=False)
+        load_catalog([("broken", Raises())], entry_points=False)
 
 
 def test_importing_zoo_does_not_load_plugins_or_torch():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import zoo
-from zoo.registry import Entry, Registry
+from zoo.plugins.registry import Entry, Registry
 
 
 def factory(num_classes: int = 10, width: int = 8):
@@ -63,14 +63,14 @@ def test_an_option_the_factory_does_not_take_is_a_config_error():
     entry = make(("tiny", "a")).get("tiny")
     with pytest.raises(
         zoo.ConfigError,
-        match=r"model 'tiny' has no option 'depth' \(it takes: "
+        match=r"model 'tiny' has no option 'depth' — did you mean 'width'\? \(it takes: "
         r"num_classes, width\)",
     ):
         entry.create(depth=3)
 
 
 def test_description_defaults_to_the_docstrings_first_line():
-    from zoo.registry import describe
+    from zoo.plugins.registry import describe
 
     assert describe(factory, {}) == "A tiny model."
     assert describe(factory, {"description": "Given."}) == "Given."

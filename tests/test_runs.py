@@ -101,8 +101,10 @@ def test_the_run_directory_describes_itself(reference):
 # Where the run kills itself (SIGKILL, no cleanup) in a wrapper around the real CLI.
 KILLER = textwrap.dedent("""
     import os, signal, sys
-    from zoo import cache, checkpoint, runs
     import safetensors.torch
+    import torch
+    from zoo import files
+    from zoo.runs import checkpoints, directory
 
     point, epoch = sys.argv[1], int(sys.argv[2])
 
@@ -110,11 +112,11 @@ KILLER = textwrap.dedent("""
         os.kill(os.getpid(), signal.SIGKILL)
 
     saving = {}
-    real_save = checkpoint.save
+    real_save = checkpoints.save
     def save(run_dir, n, *args, **kwargs):
         saving["epoch"] = n
         return real_save(run_dir, n, *args, **kwargs)
-    checkpoint.save = save
+    checkpoints.save = save
 
     real_model = safetensors.torch.save_model
     def save_model(model, filename, *args, **kwargs):
@@ -123,29 +125,29 @@ KILLER = textwrap.dedent("""
             die()  # the weights are in a temp file, not yet renamed
     safetensors.torch.save_model = save_model
 
-    real_rng = checkpoint.rng_state
-    def rng_state(*args):
+    real_torch_save = torch.save
+    def torch_save(obj, f, *args, **kwargs):
         if point == "before-state" and saving.get("epoch") == epoch:
             die()  # the weights are in place, the state is not
-        return real_rng(*args)
-    checkpoint.rng_state = rng_state
+        return real_torch_save(obj, f, *args, **kwargs)
+    torch.save = torch_save
 
-    real_write = cache.write_atomic
+    real_write = files.write_atomic
     def write_atomic(path, data):
         if point == "before-marker" and path.name == "checkpoint.json" and \\
                 saving.get("epoch") == epoch:
             die()  # both files are in place; the marker still names the previous checkpoint
         return real_write(path, data)
-    cache.write_atomic = write_atomic
+    files.write_atomic = write_atomic
 
-    real_append = runs.append_metrics
+    real_append = directory.append_metrics
     def append_metrics(run_dir, row):
         if point == "before-metrics" and row["epoch"] == epoch:
             die()  # the checkpoint has landed, its metrics line has not
         real_append(run_dir, row)
         if point == "between-epochs" and row["epoch"] == epoch:
             die()
-    runs.append_metrics = append_metrics
+    directory.append_metrics = append_metrics
 
     from zoo.cli import main
     sys.argv = ["zoo", *sys.argv[3:]]
@@ -289,11 +291,11 @@ def test_predict_reads_any_picture(tmp_path, reference, mnist_arrays):
     out = run_cli("predict", str(reference), *paths, "--top", "2", cwd=tmp_path).stdout
     lines = out.strip().splitlines()
     assert len(lines) == 4 and all(line.count("%") == 2 for line in lines)
-    from zoo.inference import read_image
+    from zoo.runs.trained import read_image
 
     model = zoo.load_run(reference)
     for i, path in enumerate(paths):  # back to the dataset's own pixels: light on black, 28x28
-        pixels = read_image(path)
+        pixels = read_image(path, (1, 28, 28))
         assert (pixels - torch.from_numpy(x[i : i + 1])).abs().mean() < 0.05
         expected = model(torch.from_numpy(x[i : i + 1])).argmax().item()
         assert lines[i].startswith(f"{path}: {expected} ")

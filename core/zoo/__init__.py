@@ -4,8 +4,10 @@
     >>> zoo.list_models("*cnn*")
     ['cnn', 'sequential_cnn']
     >>> model = zoo.create_model("cnn")
+    >>> run = zoo.train("logistic", epochs=1)   # run.dir, run.history, run.model
 
-Importing zoo does not import torch; plugins load on the first lookup.
+This package is the public facade; its modules import nothing from here (see the layers in
+pyproject.toml). Importing zoo imports neither the plugins nor torch.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from .api import (
     create_layer,
     create_model,
     create_optimizer,
+    evaluate,
     get_dataset,
     get_layer,
     get_model,
@@ -25,18 +28,26 @@ from .api import (
     list_optimizers,
     list_plugins,
     load_run,
+    open_run,
+    predict,
+    resolve,
+    resume,
+    train,
 )
-from .data import Splits, zoo_home
+from .data.splits import Splits
 from .errors import (
     AmbiguousNameError,
     ConfigError,
     DataError,
+    Interrupted,
     PluginError,
     UnknownNameError,
     ZooError,
 )
+from .files import zoo_home
 from .hookspecs import HOOKSPEC_VERSION, hookimpl, hookspec
-from .registry import Entry
+from .plugins.registry import Entry
+from .runs.trained import Run
 
 __version__ = "0.1.0"
 
@@ -46,7 +57,9 @@ __all__ = [
     "ConfigError",
     "DataError",
     "Entry",
+    "Interrupted",
     "PluginError",
+    "Run",
     "Splits",
     "UnknownNameError",
     "ZooError",
@@ -54,6 +67,7 @@ __all__ = [
     "create_layer",
     "create_model",
     "create_optimizer",
+    "evaluate",
     "get_dataset",
     "get_layer",
     "get_model",
@@ -66,5 +80,10 @@ __all__ = [
     "list_optimizers",
     "list_plugins",
     "load_run",
+    "open_run",
+    "predict",
+    "resolve",
+    "resume",
+    "train",
     "zoo_home",
 ]

@@ -7,7 +7,6 @@ or a parent folder's, then the ``zoo.yaml`` shipped with zoo itself.
 from __future__ import annotations
 
 import copy
-import difflib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -17,10 +16,14 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError, UnknownNameError
+from .hints import did_you_mean
+from .plugins.registry import Registry
 
 FILENAME = "zoo.yaml"
 SECTIONS = ("dataset", "model", "optimizer")  # mappings with a registered `name` and its options
+DEVICES = ("auto", "cpu", "cuda", "mps")  # and cuda:N
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+PRECISIONS = ("bf16", "fp16")  # amp: true means bf16
 
 # Scalar keys of a run: (expected type, description used in errors).
 SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
@@ -141,27 +144,23 @@ def resolve(
     *,
     is_model: Callable[[str], bool] = lambda _: False,
     models: Iterable[str] = (),
-    overrides: Iterable[str] = (),
+    overrides: Overrides = (),
     options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The run config for ``name``: a run in ``doc``, else a registered model with the defaults;
-    then ``--set`` ``overrides`` and CLI ``options`` (e.g. ``{"epochs": 3}``)."""
+    then the ``overrides`` (``--set``) and CLI ``options`` (e.g. ``{"epochs": 3}``)."""
     runs = doc["runs"]
     if name in runs:
         config = merge(doc["defaults"], runs[name])
     elif is_model(name):
         config = merge(doc["defaults"], {"model": {"name": name}})
     else:
-        known = sorted({*runs, *models})
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-        hint = f" — did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(name, [*runs, *models])
         raise UnknownNameError(
             f"'{name}' is neither a run in {doc['path']} nor a registered model{hint} "
             "(zoo list runs / zoo list models)"
         )
-    for override in overrides:
-        keys, value = parse_override(override)
-        set_path(config, keys, value)
+    apply_overrides(config, overrides)
     for key, value in (options or {}).items():
         if value is not None:
             config[key] = value
@@ -183,16 +182,26 @@ def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: ``--set`` overrides: ``"KEY=VALUE"`` strings (the value parsed as YAML), or, from Python, a
+#: mapping of the same dotted keys to values taken as they are.
+Overrides = Mapping[str, Any] | Iterable[str]
+
+
+def parse_overrides(overrides: Overrides | None) -> list[tuple[list[str], Any]]:
+    """Each override as ``(["optimizer", "lr"], 0.1)``, its key checked, in the order given."""
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    if isinstance(overrides, Mapping):
+        return [(_split_key(str(key), f"overrides[{key!r}]"), v) for key, v in overrides.items()]
+    return [parse_override(text) for text in overrides or ()]
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """``"optimizer.lr=0.1"`` -> ``(["optimizer", "lr"], 0.1)``; the value is parsed as YAML."""
     key, sep, raw = text.partition("=")
-    keys = key.strip().split(".")
-    if not sep or not all(keys):
+    if not sep:
         raise ConfigError(f"--set '{text}': expected KEY=VALUE, e.g. --set optimizer.lr=0.1")
-    if keys[0] not in KEYS:
-        raise ConfigError(f"--set '{text}': {_unknown_key(keys[0], KEYS)}")
-    if keys[0] in SCALARS and len(keys) > 1:
-        raise ConfigError(f"--set '{text}': '{keys[0]}' has no sub-keys")
+    keys = _split_key(key.strip(), f"--set '{text}'")
     try:
         value = parse_yaml(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
@@ -200,15 +209,44 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return keys, value
 
 
-def set_path(config: dict[str, Any], keys: list[str], value: Any) -> None:
-    node = config
-    for i, key in enumerate(keys[:-1]):
-        child = node.setdefault(key, {})
-        if not isinstance(child, dict):
-            parent = ".".join(keys[: i + 1])
-            raise ConfigError(f"--set {'.'.join(keys)}: '{parent}' is not a mapping")
-        node = child
-    node[keys[-1]] = value
+def _split_key(key: str, shown: str) -> list[str]:
+    keys = key.split(".")
+    if not all(keys):
+        raise ConfigError(f"{shown}: expected KEY=VALUE, e.g. --set optimizer.lr=0.1")
+    if keys[0] not in KEYS:
+        raise ConfigError(f"{shown}: {_unknown_key(keys[0], KEYS)}")
+    if keys[0] in SCALARS and len(keys) > 1:
+        raise ConfigError(f"{shown}: '{keys[0]}' has no sub-keys")
+    return keys
+
+
+def apply_overrides(config: dict[str, Any], overrides: Overrides | None) -> None:
+    """Set each override's dotted key in ``config``, creating mappings on the way."""
+    for keys, value in parse_overrides(overrides):
+        node = config
+        for i, key in enumerate(keys[:-1]):
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                parent = ".".join(keys[: i + 1])
+                raise ConfigError(f"--set {'.'.join(keys)}: '{parent}' is not a mapping")
+            node = child
+        node[keys[-1]] = value
+
+
+def section_options(config: Mapping[str, Any], section: str) -> dict[str, Any]:
+    """A section's options without its ``name``: what its factory is called with."""
+    return {k: v for k, v in config[section].items() if k != "name"}
+
+
+def check_options(config: Mapping[str, Any], registries: Mapping[str, Registry]) -> None:
+    """Every section names a registered entry that takes the options given, with values of the
+    types its factory declares: checked before any data is loaded (and without torch)."""
+    for section in SECTIONS:
+        try:
+            entry = registries[f"{section}s"].get(config[section]["name"])
+        except UnknownNameError as exc:
+            raise UnknownNameError(f"{section}.name: {exc}") from exc
+        entry.check(section_options(config, section), where=f"{section}.")
 
 
 def validate(config: Mapping[str, Any]) -> None:
@@ -235,7 +273,7 @@ def validate(config: Mapping[str, Any]) -> None:
         if not bad and key == "device":
             bad = not DEVICE.match(value)
         if not bad and key == "amp":
-            bad = isinstance(value, str) and value not in ("bf16", "fp16")
+            bad = isinstance(value, str) and value not in PRECISIONS
         if not bad and key == "threads":
             bad = value != "auto" and (isinstance(value, str) or value < 1)
         if bad:
@@ -248,9 +286,19 @@ def _check_keys(run: Mapping[str, Any], where: str) -> None:
             raise ConfigError(f"{where}: {_unknown_key(key, KEYS)}")
 
 
+def precision(amp: bool | str | None) -> str | None:
+    """The mixed precision ``amp`` asks for: ``None`` (full precision), ``bf16`` or ``fp16``."""
+    if amp is None or amp is False:
+        return None
+    if amp is True:
+        return "bf16"
+    if amp not in PRECISIONS:
+        raise ConfigError(f"amp: expected false, true (bf16), bf16 or fp16, got {amp!r}")
+    return amp
+
+
 def _unknown_key(key: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(key), list(known), n=1)
-    hint = f" — did you mean '{close[0]}'?" if close else ""
+    hint = did_you_mean(key, known, n=1)
     return f"unknown key '{key}'{hint} (known: {', '.join(known)})"
 
 

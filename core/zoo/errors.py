@@ -25,3 +25,8 @@ class PluginError(ZooError):
 
 class DataError(ZooError):
     """A dataset that could not be fetched, verified or read."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run; the message says where its last complete checkpoint is and how to
+    resume it."""

@@ -20,13 +20,13 @@ from types import ModuleType
 from typing import Any
 
 from . import api
-from .plugins import ENTRY_POINT_GROUP, Zoo, build_zoo
+from .plugins.manager import ENTRY_POINT_GROUP, Catalog, load_catalog
 
 TINY_BATCH = 3
 
 
 @contextlib.contextmanager
-def only_plugins(*plugins: str | ModuleType | Any, builtins: bool = True) -> Iterator[Zoo]:
+def only_plugins(*plugins: str | ModuleType | Any, builtins: bool = True) -> Iterator[Catalog]:
     """A fresh plugin manager holding only ``plugins`` (installed entry-point names, or modules
     and objects with hook implementations) and, unless ``builtins=False``, zoo's own optimizers
     and layers; it is the current one (``zoo.list_models()`` etc.) inside the block."""
@@ -42,7 +42,7 @@ def only_plugins(*plugins: str | ModuleType | Any, builtins: bool = True) -> Ite
             pairs.append((plugin, installed[plugin].load()))
         else:
             pairs.append((getattr(plugin, "__name__", type(plugin).__name__), plugin))
-    fresh = build_zoo(pairs, entry_points=False, builtins=builtins)
+    fresh = load_catalog(pairs, entry_points=False, builtins=builtins)
     with api.using(fresh):
         yield fresh
 
@@ -50,11 +50,14 @@ def only_plugins(*plugins: str | ModuleType | Any, builtins: bool = True) -> Ite
 def check_plugin(
     plugin: str | ModuleType | Any,
     dataset_options: Mapping[str, Mapping[str, Any]] | None = None,
+    input_shape: tuple[int, ...] | None = None,
 ) -> dict[str, list[str]]:
     """Assert that everything ``plugin`` registers works, with the other installed plugins
     around it (a model may use another plugin's layers):
 
-    - every model does forward and backward on a tiny batch, giving finite gradients;
+    - every model does forward and backward on a tiny batch, giving finite gradients (inputs of
+      ``input_shape``, else the model's own default ``input_shape``, else that of a registered
+      dataset);
     - every dataset returns ``zoo.Splits`` whose samples are ``(x, y)`` pairs (datasets are built
       with ``dataset_options[name]``, e.g. a local ``path``, so the check needs no network);
     - every optimizer takes a step that changes the parameters.
@@ -64,13 +67,13 @@ def check_plugin(
     name = plugin if isinstance(plugin, str) else getattr(plugin, "__name__", "plugin")
     current = api.current()
     if not isinstance(plugin, str) and name not in current.plugins:
-        current = build_zoo([(name, plugin)])
+        current = load_catalog([(name, plugin)])
     info = current.plugins.get(name)
     assert info is not None, f"plugin '{name}' is not loaded"
     assert info.status == "loaded", f"plugin '{name}' did not load: {info.error}"
     with api.using(current):
         for model in info.registered.get("models", []):
-            _check_model(f"{name}:{model}")
+            _check_model(f"{name}:{model}", input_shape)
         for dataset in info.registered.get("datasets", []):
             _check_dataset(f"{name}:{dataset}", (dataset_options or {}).get(dataset, {}))
         for optimizer in info.registered.get("optimizers", []):
@@ -78,14 +81,15 @@ def check_plugin(
     return {kind: list(names) for kind, names in info.registered.items()}
 
 
-def _check_model(name: str) -> None:
+def _check_model(name: str, input_shape: tuple[int, ...] | None) -> None:
     import torch
 
     entry = api.get_model(name)
     options = entry.options()
-    shape = tuple(options.get("input_shape") or (1, 28, 28))
-    if not isinstance(shape, tuple) or not all(isinstance(d, int) for d in shape):
-        shape = (1, 28, 28)
+    shape = input_shape or _shape(options.get("input_shape")) or _dataset_shape()
+    assert shape is not None, (
+        f"model {name}: no input shape to test it with; pass check_plugin(..., input_shape=...)"
+    )
     classes = options.get("num_classes") if isinstance(options.get("num_classes"), int) else 10
     model = entry.create(context={"num_classes": classes, "input_shape": shape})
     assert isinstance(model, torch.nn.Module), f"model {name} is not an nn.Module"
@@ -102,8 +106,22 @@ def _check_model(name: str) -> None:
         )
 
 
+def _shape(value: Any) -> tuple[int, ...] | None:
+    if isinstance(value, (tuple, list)) and value and all(isinstance(d, int) for d in value):
+        return tuple(value)
+    return None
+
+
+def _dataset_shape() -> tuple[int, ...] | None:
+    """The input shape a registered dataset declares (``register(..., input_shape=...)``)."""
+    for entry in api.current().registries["datasets"].entries():
+        if shape := _shape(entry.meta.get("input_shape")):
+            return shape
+    return None
+
+
 def _check_dataset(name: str, options: Mapping[str, Any]) -> None:
-    from .data import Splits
+    from .data.splits import Splits
 
     splits = api.create_dataset(name, **options)
     assert isinstance(splits, Splits), f"dataset {name} returned {type(splits).__name__}"

@@ -25,7 +25,7 @@ def cli() -> None:
     """zoo: a plugin-based model zoo for PyTorch.
 
     \b
-      zoo run logistic          train the seed's logistic regression on MNIST
+      zoo run logistic          train the tutorial's logistic regression on MNIST
       zoo list                  every model, dataset, optimizer, layer and run
       zoo show cnn              the resolved config of a run, as YAML
       zoo runs                  past runs, with their best results

@@ -9,11 +9,12 @@ from typing import Any
 import click
 
 from .. import api, config
-from ..data import zoo_home
 from ..errors import PluginError
-from ..plugins import ENTRY_POINT_GROUP, USER_CONFIG, set_disabled
-from ..registry import KINDS
-from .common import config_option, resolve, set_option
+from ..hints import did_you_mean
+from ..plugins.manager import installed_plugins
+from ..plugins.registry import KINDS
+from ..plugins.settings import set_disabled
+from .common import config_option, set_option
 
 LIST_KINDS = (*KINDS, "runs")
 
@@ -32,9 +33,11 @@ def list_(kind_or_pattern: str | None, pattern: str | None, config_file: str | N
     elif pattern is None:  # `zoo list '*cnn*'`: a pattern over every kind
         kinds, pattern = LIST_KINDS, kind_or_pattern
     else:
+        hint = did_you_mean(kind_or_pattern, LIST_KINDS)
         raise click.UsageError(
-            f"unknown kind '{kind_or_pattern}' (expected one of {', '.join(LIST_KINDS)})"
+            f"unknown kind '{kind_or_pattern}'{hint} (expected one of {', '.join(LIST_KINDS)})"
         )
+    shown = []
     for kind in kinds:
         if kind == "runs":
             doc = config.load(config.find_config(config_file))
@@ -44,19 +47,18 @@ def list_(kind_or_pattern: str | None, pattern: str | None, config_file: str | N
                 if pattern is None or fnmatch.fnmatchcase(name, pattern)
             ]
         else:
-            registry = api.current().registries[kind]
-            rows = [
-                (registry.display_name(e), e.description, e.plugin)
-                for e in registry.entries()
-                if pattern is None or registry.display_name(e) in registry.names(pattern)
-            ]
+            listing = api.current().registries[kind].listing(pattern)
+            rows = [(name, e.description, e.plugin) for name, e in listing]
         if len(kinds) > 1 and not rows:
             continue
-        click.echo(f"{kind} ({len(rows)})")
         width = max((len(r[0]) for r in rows), default=0)
         source_width = max((len(r[2]) for r in rows), default=0)
-        for name, description, source in rows:
-            click.echo(f"  {name:<{width}}  {source:<{source_width}}  {description}")
+        shown.append(f"{kind} ({len(rows)})")
+        shown += [f"  {n:<{width}}  {s:<{source_width}}  {d}".rstrip() for n, d, s in rows]
+    if not shown:
+        click.echo(f"nothing matches '{pattern}' (zoo list shows everything zoo knows)")
+        return
+    click.echo("\n".join(shown))  # one write: 10,000 names print as fast as 30
 
 
 @click.command()
@@ -67,10 +69,7 @@ def show(name: str, config_file: str | None, overrides: tuple[str, ...]) -> None
     """Print the fully resolved config of run NAME as YAML (what `zoo run NAME` would use)."""
     import yaml
 
-    from ..run import check_options
-
-    cfg = resolve(name, config_file, overrides)
-    check_options(cfg)
+    cfg = api.resolve(name, config=config_file, overrides=overrides)
     click.echo(yaml.safe_dump(cfg, sort_keys=False, width=1000).rstrip())
     for section in config.SECTIONS:
         entry = getattr(api, f"get_{section}")(cfg[section]["name"])
@@ -115,8 +114,8 @@ def plugins(ctx: click.Context) -> None:
 def disable(name: str) -> None:
     """Stop loading the installed plugin NAME (until zoo plugins enable NAME)."""
     _entry_point(name)
-    set_disabled(name, True)
-    click.echo(f"disabled plugin '{name}' (in {zoo_home() / USER_CONFIG})")
+    path = set_disabled(name, True)
+    click.echo(f"disabled plugin '{name}' (in {path})")
 
 
 @plugins.command()
@@ -129,8 +128,7 @@ def enable(name: str) -> None:
 
 
 def _entry_point(name: str) -> None:
-    from importlib import metadata
-
-    names = sorted({ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)})
+    names = installed_plugins()
     if name not in names:
-        raise PluginError(f"no installed plugin '{name}' (installed: {', '.join(names)})")
+        hint = did_you_mean(name, names)
+        raise PluginError(f"no installed plugin '{name}'{hint} (installed: {', '.join(names)})")

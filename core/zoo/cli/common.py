@@ -1,4 +1,5 @@
-"""What the command modules share: the error-to-exit-code group, options, config resolution."""
+"""What the command modules share: the group that turns errors into exit codes and adds plugins'
+commands, the common options, and reading ``--set`` for one dataset."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 
 import click
 
-from .. import api, config
-from ..errors import ConfigError, ZooError
-from ..plugins import PluginWarning
+from .. import api
+from ..config import DEVICES, parse_overrides
+from ..errors import ConfigError, PluginError, ZooError
+from ..plugins.manager import PluginWarning
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -25,7 +27,7 @@ class ZooGroup(click.Group):
     def _add_plugin_commands(self) -> None:
         if not self.plugin_commands_added:
             self.plugin_commands_added = True
-            api.current().add_commands(self)
+            add_plugin_commands(self)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands()
@@ -45,9 +47,34 @@ class ZooGroup(click.Group):
             if os.environ.get("ZOO_DEBUG") == "1":
                 raise
             raise click.ClickException(str(exc)) from exc
-        except KeyboardInterrupt:
-            click.echo("\nzoo: interrupted", err=True)
+        except KeyboardInterrupt as exc:  # zoo.Interrupted says how to resume the run
+            click.echo(f"\n{exc}" if str(exc) else "\nzoo: interrupted", err=True)
             ctx.exit(130)
+
+
+def add_plugin_commands(group: click.Group) -> None:
+    """Let each plugin add commands through its ``register_commands`` hook; one that fails is
+    skipped with a warning, and none may replace a command zoo already has."""
+    catalog = api.current()
+    for name in catalog.implementing("register_commands"):
+        before = dict(group.commands)
+        try:
+            catalog.hook_of(catalog.pm.get_plugin(name), "register_commands")(cli=group)
+            taken = [n for n in before if group.commands.get(n) is not before[n]]
+            if taken:
+                group.commands.update({n: before[n] for n in taken})
+                raise PluginError(f"it tried to replace the command(s) {', '.join(taken)}")
+        except Exception as exc:
+            for added in set(group.commands) - set(before):
+                del group.commands[added]
+            info = catalog.plugins.get(name)
+            source = info.source if info is not None else "(not installed)"
+            warnings.warn(
+                f"plugin '{name}' ({source}) could not add its commands: "
+                f"{type(exc).__name__}: {exc}",
+                PluginWarning,
+                stacklevel=2,
+            )
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -74,76 +101,26 @@ set_option = click.option(
     help="Override a config key, e.g. --set optimizer.lr=0.1 (the value is YAML). Repeatable.",
 )
 progress_option = click.option("--no-progress", is_flag=True, help="No progress bars.")
+run_dir_argument = click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 
 
 def device_option(help: str) -> Any:
-    return click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), help=help)
+    return click.option("--device", type=click.Choice(DEVICES), help=help)
+
+
+def bars(no_progress: bool) -> bool:
+    """Live progress bars: where someone watches stderr, unless --no-progress."""
+    return not no_progress and sys.stderr.isatty()
 
 
 def dataset_options(name: str, overrides: tuple[str, ...]) -> dict[str, Any]:
     """``--set url=...`` (or ``dataset.url=...``) for commands that take one dataset's options,
     checked against the dataset's factory."""
     options = {}
-    for override in overrides:
-        keys, value = config.parse_override(
-            override if override.startswith("dataset.") else f"dataset.{override}"
-        )
+    prefixed = [o if o.startswith("dataset.") else f"dataset.{o}" for o in overrides]
+    for (keys, value), override in zip(parse_overrides(prefixed), overrides, strict=True):
         if len(keys) != 2:
             raise ConfigError(f"--set {override}: expected a dataset option, e.g. url=...")
         options[keys[1]] = value
     api.get_dataset(name).check(options, where="dataset.")
     return options
-
-
-def resolve(
-    name: str,
-    config_file: str | None,
-    overrides: tuple[str, ...],
-    options: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The run config for NAME: a run of the config file, or a registered model."""
-    doc = config.load(config.find_config(config_file))
-    api.current().use_config(doc["path"], doc["models"])  # the models of the file in use
-    models = api.current().registries["models"]
-    return config.resolve(
-        doc,
-        name,
-        is_model=models.__contains__,
-        models=models.names(),
-        overrides=overrides,
-        options=options,
-    )
-
-
-class Bar:
-    """A tqdm progress bar on stderr with live postfix values. The commands make none when
-    stderr is not a terminal or with --no-progress (no control characters in logs, and no
-    running loss computed for nobody)."""
-
-    def __init__(self, total: int, label: str) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(
-            total=total,
-            desc=f"  {label}",
-            leave=False,
-            file=sys.stderr,
-            dynamic_ncols=True,
-            bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total} {postfix}",
-        )
-        self.n = 0
-
-    def update(self, n: int, **postfix: Any) -> None:
-        self.n += n
-        if postfix:
-            self.bar.set_postfix(postfix, refresh=False)
-        self.bar.update(n)
-
-    def __enter__(self) -> Bar:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.bar.close()
-
-
-run_dir_argument = click.argument("run_dir", type=click.Path(exists=True, file_okay=False))

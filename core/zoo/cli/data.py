@@ -6,7 +6,8 @@ import shutil
 
 import click
 
-from .. import api, cache
+from .. import api
+from ..data import cache
 from ..errors import ConfigError
 from .common import dataset_options
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
-from .. import runs
+from .. import api
 from ..errors import ZooError
+from ..runs import directory
 from .common import dataset_options, device_option, run_dir_argument, set_option
 
 weights_option = click.option(
@@ -30,9 +32,7 @@ def eval_(
     run_dir: str, split: str, weights: str, overrides: tuple[str, ...], device: str | None
 ) -> None:
     """Loss and accuracy of RUN_DIR's model on its dataset's valid or test split."""
-    from ..inference import evaluate_run
-
-    result = evaluate_run(run_dir, split=split, weights=weights, overrides=overrides, device=device)
+    result = api.evaluate(run_dir, split=split, weights=weights, overrides=overrides, device=device)
     click.echo(
         f"{run_dir} ({weights} weights) on {split} ({result['samples']:,} samples): "
         f"loss {result['loss']:.4f}, accuracy {result['acc']:.2%}"
@@ -52,9 +52,7 @@ def eval_(
 @weights_option
 def predict(run_dir: str, images: tuple[str, ...], top: int, weights: str) -> None:
     """The class RUN_DIR's model sees in each image (PNG, JPEG...; any size, colour or grey)."""
-    from ..inference import predict as predict_images
-
-    for image, guesses in predict_images(run_dir, images, top=top, weights=weights):
+    for image, guesses in api.predict(run_dir, images, top=top, weights=weights):
         shown = ", ".join(f"{name} {prob:.1%}" for name, prob in guesses)
         click.echo(f"{image}: {shown}")
 
@@ -63,14 +61,14 @@ def predict(run_dir: str, images: tuple[str, ...], top: int, weights: str) -> No
 @click.argument("root", default="runs", type=click.Path(file_okay=False))
 def runs_(root: str) -> None:
     """Past runs below ROOT (default ./runs): name, date, epochs, best val loss and accuracy."""
-    found = runs.find_runs(Path(root))
+    found = directory.find_runs(Path(root))
     if not found:
         click.echo(f"no runs in {root}/ yet (zoo run NAME makes one)")
         return
     rows = []
     for run_dir in found:
-        metrics = runs.read_metrics(run_dir)
-        config = runs.read_config(run_dir)
+        metrics = directory.read_metrics(run_dir)
+        config = directory.read_config(run_dir)
         best = min(metrics, key=lambda r: r["val_loss"]) if metrics else None
         date = time.strftime("%Y-%m-%d %H:%M", time.localtime(run_dir.stat().st_mtime))
         rows.append(
@@ -104,16 +102,16 @@ _RUNS_HEADER = ("name", "date", "epochs", "val_loss", "val_acc", "dir")
 )
 def plot(run_dirs: tuple[str, ...], out: str) -> None:
     """Compare runs: loss and accuracy curves of each RUN_DIR in one figure."""
-    from .. import plots
+    from ..runs import pictures
 
     histories = {}
     for run_dir in run_dirs:
-        metrics = runs.read_metrics(Path(run_dir))
+        metrics = directory.read_metrics(Path(run_dir))
         if not metrics:
             raise ZooError(f"{run_dir} has no finished epoch to plot")
         label = Path(run_dir).parent.name + "/" + Path(run_dir).name
         histories[label] = metrics
-    click.echo(f"wrote {plots.compare(histories, Path(out))}")
+    click.echo(f"wrote {pictures.compare(histories, Path(out))}")
 
 
 @click.command(name="show-samples")
@@ -132,8 +130,8 @@ def plot(run_dirs: tuple[str, ...], out: str) -> None:
 def show_samples(
     dataset: str, overrides: tuple[str, ...], split: str, count: int, out: str | None
 ) -> None:
-    """A grid of DATASET's images with their labels, as the seed's imshow."""
-    from .. import api, plots
+    """A grid of DATASET's images with their labels, as the tutorial's imshow."""
+    from ..runs import pictures
 
     options = dataset_options(dataset, overrides)
     splits = api.create_dataset(dataset, **options)
@@ -146,5 +144,16 @@ def show_samples(
         images.append(x.numpy())
         label = int(y)
         labels.append(splits.classes[label] if splits.classes else str(label))
-    path = plots.samples(images, labels, Path(out or f"{dataset}-samples.png"))
+    shape = splits.input_shape or _shape_of(images[0])
+    path = pictures.samples(images, labels, Path(out or f"{dataset}-samples.png"), shape)
     click.echo(f"wrote {path}")
+
+
+def _shape_of(image: Any) -> tuple[int, ...]:
+    """The shape of an image its dataset does not describe: its own, or a square of grey."""
+    if image.ndim >= 2:
+        return tuple(image.shape)
+    side = int(round(image.size**0.5))
+    if side * side != image.size:
+        raise ZooError(f"cannot draw samples of {image.size} values: the dataset gives no shape")
+    return (side, side)

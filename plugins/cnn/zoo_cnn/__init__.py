@@ -1,4 +1,5 @@
-"""The seed's ``MNISTCNN``: three 3x3 stride-2 convolutions with ReLU, then a 4x4 average pool."""
+"""The tutorial's ``MNISTCNN``: three 3x3 stride-2 convolutions with ReLU, then a 4x4 average
+pool."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import zoo
 
 
 def cnn(num_classes: int = 10, input_shape: tuple[int, ...] = (1, 28, 28), channels: int = 16):
-    """Three 3x3 stride-2 convs + ReLU, 4x4 average pool: the seed's MNISTCNN."""
+    """Three 3x3 stride-2 convs + ReLU, 4x4 average pool: the tutorial's MNISTCNN."""
     from .model import MNISTCNN
 
     return MNISTCNN(num_classes, input_shape, channels)

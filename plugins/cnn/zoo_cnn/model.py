@@ -8,7 +8,7 @@ from torch import nn
 class MNISTCNN(nn.Module):
     """28x28 -> 14 -> 7 -> 4 through three stride-2 convolutions, then a 4x4 average pool leaves
     one value per channel. The last conv has ``num_classes`` channels: those values are the class
-    scores (the seed's 16 there is a slip for MNIST's 10 classes)."""
+    scores (the tutorial's 16 there is a slip for MNIST's 10 classes)."""
 
     def __init__(
         self, num_classes: int = 10, input_shape: tuple[int, ...] = (1, 28, 28), channels: int = 16

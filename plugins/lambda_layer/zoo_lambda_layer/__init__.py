@@ -1,5 +1,5 @@
-"""The seed's ``Lambda`` layer, which wraps any function as an ``nn.Module`` so it can sit in an
-``nn.Sequential``; and ``view``, a Lambda that reshapes (the seed's ``preprocess``)."""
+"""The tutorial's ``Lambda`` layer, which wraps any function as an ``nn.Module`` so it can sit in an
+``nn.Sequential``; and ``view``, a Lambda that reshapes (the tutorial's ``preprocess``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The seed's logistic regression: ``logistic`` (nn.Linear) and ``logistic_scratch``
+"""The tutorial's logistic regression: ``logistic`` (nn.Linear) and ``logistic_scratch``
 (hand-made ``nn.Parameter`` weights). The models live in ``.models``, imported when built, so
 registering them does not import torch."""
 
@@ -8,14 +8,14 @@ import zoo
 
 
 def logistic(num_classes: int = 10, input_shape: tuple[int, ...] = (1, 28, 28)):
-    """Logistic regression, nn.Linear(784, 10): the seed's MNISTLogistic."""
+    """Logistic regression, nn.Linear(784, 10): the tutorial's MNISTLogistic."""
     from .models import Logistic
 
     return Logistic(num_classes, input_shape)
 
 
 def logistic_scratch(num_classes: int = 10, input_shape: tuple[int, ...] = (1, 28, 28)):
-    """Logistic regression from raw nn.Parameters, initialised randn/sqrt(784), as in the seed."""
+    """Logistic regression from raw nn.Parameters initialised randn/sqrt(784), as the tutorial."""
     from .models import LogisticScratch
 
     return LogisticScratch(num_classes, input_shape)

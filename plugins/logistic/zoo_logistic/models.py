@@ -18,7 +18,7 @@ class Logistic(nn.Module):
 
 
 class LogisticScratch(nn.Module):
-    """The same model with the weights made by hand: ``randn / sqrt(n_in)`` (the seed's Xavier
+    """The same model with the weights made by hand: ``randn / sqrt(n_in)`` (the tutorial's Xavier
     shortcut, since n_in >> n_out) and a zero bias."""
 
     def __init__(self, num_classes: int = 10, input_shape: tuple[int, ...] = (1, 28, 28)) -> None:

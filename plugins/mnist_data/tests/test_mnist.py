@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import zoo
-from zoo import cache
-from zoo.download import cache_path
+from zoo.data import cache
+from zoo.data.download import cache_path
 
 
 def load(**options):

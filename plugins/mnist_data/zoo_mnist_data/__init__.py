@@ -1,5 +1,5 @@
 """MNIST and Fashion-MNIST: 50,000 train / 10,000 valid / 10,000 test images of 28x28, flattened
-to 784 floats in [0, 1], as the seed uses them.
+to 784 floats in [0, 1], as the tutorial uses them.
 
 ``mnist`` reads the tutorial's ``mnist.pkl.gz`` (``format: pickle``, the default) or the official
 IDX files (``format: idx``); ``fashion_mnist`` reads IDX files, from a system copy when there is
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import zoo
 
-#: The tutorial's copy of the pickle (the seed's URL).
+#: The tutorial's copy of the pickle (the tutorial's URL).
 MNIST_URLS = {
     "pickle": ["https://github.com/pytorch/tutorials/raw/main/_static/mnist.pkl.gz"],
     "idx": ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"],
@@ -52,7 +52,7 @@ def mnist(
     retries: int = 3,
     timeout: float = 30.0,
 ) -> zoo.Splits:
-    """MNIST digits, from the seed's mnist.pkl.gz or the official IDX files."""
+    """MNIST digits, from the tutorial's mnist.pkl.gz or the official IDX files."""
     from . import loader
 
     return loader.load_dataset(

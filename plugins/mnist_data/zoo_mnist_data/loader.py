@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 import zoo
-from zoo import cache
-from zoo.download import cache_path, fetch, is_offline
+from zoo.data import cache
+from zoo.data.download import cache_path, fetch, is_offline
 
 from . import idx
 from .safe_pickle import read_pickle
@@ -343,7 +343,7 @@ def _parse(spec: Spec, source: Source) -> dict[str, np.ndarray]:
     else:
         images, labels, test_images, test_labels = idx.read_all(source.files)
         n_valid = 10_000 if len(images) >= 20_000 else len(images) // 6
-        n_train = len(images) - n_valid  # 60,000 -> the seed's 50,000 / 10,000
+        n_train = len(images) - n_valid  # 60,000 -> the tutorial's 50,000 / 10,000
         flat = images.reshape(len(images), -1)
         xs = [flat[:n_train], flat[n_train:], test_images.reshape(len(test_images), -1)]
         y_train, y_valid, y_test = labels[:n_train], labels[n_train:], test_labels

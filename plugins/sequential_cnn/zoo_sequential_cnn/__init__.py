@@ -1,5 +1,5 @@
-"""The seed's ``nn.Sequential`` CNN: the same three convolutions as ``cnn``, written as a list of
-layers, with the reshapes done by ``Lambda`` layers taken from zoo's layer registry."""
+"""The tutorial's ``nn.Sequential`` CNN: the same three convolutions as ``cnn``, written as a
+list of layers, with the reshapes done by ``Lambda`` layers taken from zoo's layer registry."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ def _flatten(x):
 def sequential_cnn(
     num_classes: int = 10, input_shape: tuple[int, ...] = (1, 28, 28), channels: int = 16
 ):
-    """The seed's nn.Sequential CNN: Lambda(preprocess), 3 convs + ReLU, AvgPool2d(4), Lambda."""
+    """The tutorial's nn.Sequential CNN: 3 convs + ReLU, AvgPool2d(4), with Lambda reshapes."""
     from torch import nn
 
     return nn.Sequential(
-        zoo.create_layer("view", -1, *input_shape),  # the seed's Lambda(preprocess)
+        zoo.create_layer("view", -1, *input_shape),  # the tutorial's Lambda(preprocess)
         nn.Conv2d(input_shape[0], channels, kernel_size=3, stride=2, padding=1),
         nn.ReLU(),
         nn.Conv2d(channels, channels, kernel_size=3, stride=2, padding=1),

@@ -14,11 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data import zoo_home
-from .errors import DataError
+from ..errors import DataError
+from ..files import PARTIAL, make_readable, temp_file, write_atomic, zoo_home
 
 SIDECAR = ".sha256"
-PARTIAL = ".part"
 
 
 def dataset_dir(name: str) -> Path:
@@ -81,53 +80,22 @@ def forget(path: Path) -> None:
             stale.unlink()
 
 
-def temp_file(path: Path) -> Path:
-    """A new empty temporary file beside ``path`` (same filesystem: ``os.replace`` is atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=PARTIAL)
-    os.close(fd)
-    return Path(name)
 
 
 def commit(tmp: Path, path: Path, source: str, digest: str | None = None) -> str:
     """Move a complete, fsync'd ``tmp`` into place at ``path`` and record its sha256 last, so a
     kill at any moment leaves no file, or a complete one (an unrecorded file is never trusted)."""
     digest = digest or sha256_of(tmp)
-    _make_readable(tmp)
+    make_readable(tmp)
     os.replace(tmp, path)
     write_atomic(sidecar(path), f"{digest}  {source}\n".encode())
     return digest
 
 
-@contextlib.contextmanager
-def atomic(path: Path) -> Iterator[Path]:
-    """Yield a temp path beside ``path``; after the block writes it, it is fsync'd and renamed
-    over ``path`` in one step. An error or a kill leaves ``path`` as it was."""
-    tmp = temp_file(path)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        _make_readable(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    with atomic(path) as tmp:
-        tmp.write_bytes(data)
 
 
-def fsync_dir(folder: Path) -> None:
-    """Make renames in ``folder`` durable (a no-op where directories cannot be opened)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def clean_stale(path: Path) -> None:
@@ -166,9 +134,3 @@ def entries(root: Path | None = None) -> list[tuple[str, Path, Record | None]]:
             found.append((folder.name, path, read_record(path)))
     return found
 
-
-def _make_readable(path: Path) -> None:
-    """mkstemp makes files only their owner can read; a cache file gets the usual permissions."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import cache
+from .. import files
 
 COLORS = (  # matplotlib's tab10, so that runs keep the colours people know
     "#1f77b4",
@@ -126,7 +126,7 @@ class _Figure:
 
     def save(self, path: Path) -> Path:
         image = self.image.reduce(SCALE)  # the mean of each SCALE x SCALE block
-        with cache.atomic(path) as tmp:
+        with files.atomic(path) as tmp:
             image.save(tmp, format="PNG")
         return path
 
@@ -285,21 +285,35 @@ def compare(histories: dict[str, Sequence[dict[str, Any]]], path: Path) -> Path:
     return figure.save(path)
 
 
-def samples(images: Sequence[Any], labels: Sequence[str], path: Path, columns: int = 8) -> Path:
-    """A grid of 28x28 images (rows of 784 floats, as the seed's ``imshow``: each image scaled
-    from its own darkest to its lightest pixel) with their labels above them."""
+def samples(
+    images: Sequence[Any],
+    labels: Sequence[str],
+    path: Path,
+    shape: Sequence[int],
+    columns: int = 8,
+) -> Path:
+    """A grid of images (flat rows, as the tutorial's ``imshow`` takes them, of ``shape``:
+    channels, height, width; 1 or 3 channels), each scaled from its own darkest to its lightest
+    pixel, with their labels above them."""
     from PIL import Image
 
-    cell, zoom, caption = 96, 3, 18
+    channels, height, width = (1, *shape) if len(shape) == 2 else tuple(shape)
+    if channels not in (1, 3):
+        raise ValueError(f"cannot draw images of shape {tuple(shape)}: 1 or 3 channels")
+    mode = "L" if channels == 1 else "RGB"
+    cell, caption = 96, 18
+    zoom = max(1, (cell - 12) // max(height, width))
     rows = (len(images) + columns - 1) // columns
     figure = _Figure(columns * cell, rows * (cell + caption))
     for i, (image, label) in enumerate(zip(images, labels, strict=True)):
-        values = [float(v) for v in image.reshape(-1).tolist()]
+        values = [float(v) for v in image.reshape(channels, height * width).T.reshape(-1).tolist()]
         low, high = min(values), max(values)
         scale = 255 / (high - low) if high > low else 0.0
-        tile = Image.frombytes("L", (28, 28), bytes(round((v - low) * scale) for v in values))
-        tile = tile.resize((28 * zoom * SCALE, 28 * zoom * SCALE), Image.Resampling.NEAREST)
+        pixels = bytes(round((v - low) * scale) for v in values)
+        tile = Image.frombytes(mode, (width, height), pixels)
+        tile = tile.resize((width * zoom * SCALE, height * zoom * SCALE), Image.Resampling.NEAREST)
         x, y = (i % columns) * cell, (i // columns) * (cell + caption)
-        figure.image.paste(tile, ((x + (cell - 28 * zoom) // 2) * SCALE, (y + caption) * SCALE))
+        left, top = x + (cell - width * zoom) // 2, y + caption
+        figure.image.paste(tile.convert("RGB"), (left * SCALE, top * SCALE))
         figure.text((x + cell / 2, y + caption - 3), label, size=10, anchor="md")
     return figure.save(path)

@@ -1,9 +1,10 @@
-"""Run directories: a durable, self-describing record of one training run.
+"""The run directory: a durable, self-describing record of one training run, and the files in it
+that are not weights (those are ``checkpoints``'s).
 
 runs/<name>/<YYYYmmdd-HHMMSS>/
     config.yaml     the resolved config          env.json     python, torch, device, plugins
     model.json      what rebuilds the model      metrics.jsonl one line per epoch
-    checkpoints/, checkpoint.json, best.safetensors (see zoo.checkpoint), curves.png
+    checkpoints/, checkpoint.json, best.safetensors (see zoo.runs.checkpoints), curves.png
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from . import api, cache
-from .config import parse_yaml
-from .errors import ConfigError, ZooError
+from ..config import parse_yaml
+from ..errors import ConfigError, ZooError
+from ..files import write_atomic
 
 RUNS_DIR = Path("runs")
 CONFIG = "config.yaml"
+MODEL = "model.json"
 METRICS = "metrics.jsonl"
 
 
@@ -64,21 +67,37 @@ def make_run_dir(name: str, out: str | Path | None = None) -> Path:
     return path
 
 
+def model_info(config: dict[str, Any], splits: Any) -> dict[str, Any]:
+    """model.json: what rebuilds the model without the dataset (see ``zoo.runs.trained``)."""
+    return {
+        "model": config["model"]["name"],
+        "options": {k: v for k, v in config["model"].items() if k != "name"},
+        "num_classes": splits.num_classes,
+        "input_shape": list(splits.input_shape) if splits.input_shape else None,
+        "classes": list(splits.classes) if splits.classes else None,
+        "dataset": config["dataset"]["name"],
+    }
+
+
 def write_start(
-    run_dir: Path, config: dict[str, Any], model_info: dict[str, Any], device: str
+    run_dir: Path,
+    config: dict[str, Any],
+    model: dict[str, Any],
+    device: str,
+    plugins: Iterable[Any] = (),
 ) -> None:
-    """The files a run writes before its first epoch."""
+    """The files a run writes before its first epoch: config.yaml, model.json (``model``) and
+    env.json (with the ``plugins`` that were loaded, as ``PluginInfo``)."""
     try:
-        cache.write_atomic(
-            run_dir / CONFIG, yaml.safe_dump(config, sort_keys=False, width=1000).encode()
-        )
-        cache.write_atomic(run_dir / "model.json", json.dumps(model_info, indent=2).encode())
-        cache.write_atomic(run_dir / "env.json", json.dumps(environment(device), indent=2).encode())
+        write_atomic(run_dir / CONFIG, yaml.safe_dump(config, sort_keys=False, width=1000).encode())
+        write_atomic(run_dir / MODEL, json.dumps(model, indent=2).encode())
+        env = environment(device, plugins)
+        write_atomic(run_dir / "env.json", json.dumps(env, indent=2).encode())
     except OSError as exc:
         raise ZooError(f"cannot write to {run_dir}: {exc.strerror or exc}") from exc
 
 
-def environment(device: str) -> dict[str, Any]:
+def environment(device: str, plugins: Iterable[Any] = ()) -> dict[str, Any]:
     """What a run needs to be repeated: interpreter, torch, device, zoo and every plugin."""
     import torch
 
@@ -91,11 +110,11 @@ def environment(device: str) -> dict[str, Any]:
         "threads": torch.get_num_threads(),
         "plugins": {
             p.name: {"distribution": p.distribution, "version": p.version, "status": p.status}
-            for p in api.list_plugins()
+            for p in plugins
         },
         "argv": sys.argv,
     }
-    commit = _git_commit(Path(__file__).resolve().parents[2])
+    commit = _git_commit(Path(__file__).resolve().parents[3])
     if commit:
         env["git_commit"] = commit
     return env
@@ -131,7 +150,7 @@ def read_config(run_dir: Path) -> dict[str, Any]:
 
 def read_model_info(run_dir: Path) -> dict[str, Any]:
     try:
-        return json.loads((Path(run_dir) / "model.json").read_text())
+        return json.loads((Path(run_dir) / MODEL).read_text())
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{run_dir} has no readable model.json: {exc}") from exc
 
@@ -163,11 +182,11 @@ def append_metrics(run_dir: Path, row: dict[str, Any]) -> None:
 
 def rewrite_metrics(run_dir: Path, rows: list[dict[str, Any]]) -> None:
     """Make ``metrics.jsonl`` hold exactly ``rows`` (on resume: the checkpoint's history)."""
-    cache.write_atomic(run_dir / METRICS, "".join(json.dumps(r) + "\n" for r in rows).encode())
+    write_atomic(run_dir / METRICS, "".join(json.dumps(r) + "\n" for r in rows).encode())
 
 
 def find_runs(root: Path = RUNS_DIR) -> list[Path]:
     """Every run directory below ``root`` (a folder with config.yaml and model.json), oldest
     first."""
-    found = (p.parent for p in Path(root).rglob(CONFIG) if (p.parent / "model.json").exists())
+    found = (p.parent for p in Path(root).rglob(CONFIG) if (p.parent / MODEL).exists())
     return sorted(found, key=lambda p: (p.stat().st_mtime, str(p)))

@@ -7,7 +7,8 @@
           - {layer: conv2d, in_channels: 1, out_channels: 16, kernel_size: 3, stride: 2}
           - {layer: relu}
 
-They are registered as models by the plugin ``config``, like any plugin's models.
+They are registered as models by the plugin ``config``, like any plugin's models, and built from
+the layer registry they are given.
 """
 
 from __future__ import annotations
@@ -16,25 +17,25 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, ZooError
-from .hookspecs import hookimpl
+from ..errors import ConfigError, ZooError
+from ..hookspecs import hookimpl
+from .registry import Registry
 
 PLUGIN_NAME = "config"
 
 
 def sequential_factory(
-    name: str, layers: Sequence[Mapping[str, Any]], description: str
+    name: str, layers: Sequence[Mapping[str, Any]], description: str, registry: Registry
 ) -> Callable[[], Any]:
     def factory() -> Any:
         from torch import nn
-
-        from . import api
 
         built = []
         for index, item in enumerate(layers):
             options = {k: v for k, v in item.items() if k not in ("layer", "args")}
             try:
-                built.append(api.create_layer(item["layer"], *item.get("args", []), **options))
+                layer = registry.get(item["layer"])
+                built.append(layer.create(*item.get("args", []), **options))
             except ZooError as exc:
                 raise ConfigError(
                     f"model '{name}', layer {index} ({item['layer']}): {exc}"
@@ -49,9 +50,10 @@ def sequential_factory(
 class ConfigModels:
     """The plugin that registers a config file's ``models:``."""
 
-    def __init__(self, path: Path, models: Mapping[str, Any]) -> None:
+    def __init__(self, path: Path, models: Mapping[str, Any], layers: Registry) -> None:
         self.path = path
         self.models = models
+        self.layers = layers
 
     @hookimpl
     def register_models(self, register):
@@ -61,4 +63,4 @@ class ConfigModels:
                 f"{len(layers)} layer{'s' * (len(layers) != 1)} from {self.path.name}: "
                 + ", ".join(item["layer"] for item in layers)
             )
-            register(name, sequential_factory(name, layers, description))
+            register(name, sequential_factory(name, layers, description, self.layers))

@@ -5,6 +5,9 @@ rank 0 prints and writes files.
 
     zoo run cnn --nproc-per-node 2                       # one machine, 2 processes
     torchrun --nnodes 2 --nproc-per-node 4 ... -m zoo run cnn   # several machines
+
+On one machine zoo starts the processes itself (``launch``): each runs ``python -m zoo.worker``
+with the call to repeat, as JSON.
 """
 
 from __future__ import annotations
@@ -79,24 +82,23 @@ def weights_in_sync(model: Any) -> bool:
     return all(torch.equal(g, gathered[0]) for g in gathered)
 
 
-def launch(nproc: int, args: list[str]) -> int:
-    """Run ``python -m zoo ARGS`` in ``nproc`` processes on this machine through torchrun."""
+def launch(nproc: int, module: str, args: list[str]) -> None:
+    """Run ``python -m MODULE ARGS`` in ``nproc`` processes on this machine through torchrun."""
     from torch.distributed.run import get_args_parser, run
+
+    from ..errors import ZooError
 
     # torchrun's default is 1 thread per process, with a warning banner; share the cores instead
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
     options = get_args_parser().parse_args(
-        ["--standalone", "--nproc-per-node", str(nproc), "--module", "zoo", *args]
+        ["--standalone", "--nproc-per-node", str(nproc), "--module", module, *args]
     )
     try:
         run(options)
     except Exception as exc:  # torchrun's ChildFailedError: one rank failed
-        from .errors import ZooError
-
         raise ZooError(
             f"a rank of the {nproc}-process run failed: {str(exc).strip()[:500]}"
         ) from exc
-    return 0
 
 
 def cleanup() -> None:

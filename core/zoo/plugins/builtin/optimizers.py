@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..hookspecs import hookimpl
+from ...hookspecs import hookimpl
 
 
 def sgd(

@@ -1,10 +1,8 @@
-"""What a dataset factory returns, and where zoo keeps downloaded files."""
+"""What a dataset factory returns: the splits, and what a model needs to know about them."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 
@@ -22,8 +20,3 @@ class Splits:
     num_classes: int | None = None
     input_shape: tuple[int, ...] | None = None
     classes: tuple[str, ...] | None = None  # a name per class index, when the dataset has them
-
-
-def zoo_home() -> Path:
-    """``$ZOO_HOME``, else ``~/.cache/zoo``: downloads and other caches live below it."""
-    return Path(os.environ.get("ZOO_HOME") or Path.home() / ".cache" / "zoo").expanduser()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..hookspecs import hookimpl
+from ...hookspecs import hookimpl
 
 #: zoo name -> (torch.nn class, one-line description)
 LAYERS = {

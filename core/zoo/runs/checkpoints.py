@@ -1,5 +1,6 @@
 """Checkpoints that survive a kill: after every epoch, the weights as safetensors and the training
-state (optimizer, epoch, history, every RNG) in a file ``torch.load(weights_only=True)`` reads.
+state (optimizer, epoch, history, every RNG: what the trainer hands over) in a file that
+``torch.load(weights_only=True)`` reads.
 
     run_dir/checkpoints/epoch-0003/model.safetensors
     run_dir/checkpoints/epoch-0003/state.pt
@@ -8,21 +9,22 @@ state (optimizer, epoch, history, every RNG) in a file ``torch.load(weights_only
 
 Every file is written to a temp file, fsync'd and renamed; the marker moves only once both files
 of the new checkpoint are in place, so a kill at any moment leaves the previous one loadable.
+Reading the marker needs no torch; reading or writing a checkpoint imports it.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+from .. import files
+from ..errors import ZooError
 
-from . import cache, distributed
-from .errors import ZooError
+if TYPE_CHECKING:
+    import torch
 
 MARKER = "checkpoint.json"
 BEST = "best.safetensors"
@@ -46,55 +48,19 @@ class Checkpoint:
         return self.folder / "state.pt"
 
 
-def rng_state(shuffler: torch.Generator) -> dict[str, Any]:
-    """Every random stream a run draws from, in types ``weights_only`` loading accepts."""
-    state: dict[str, Any] = {
-        "python": random.getstate(),
-        "torch": torch.get_rng_state(),
-        "shuffle": shuffler.get_state(),
-    }
-    try:
-        import numpy as np
-
-        kind, keys, pos, has_gauss, gauss = np.random.get_state()
-        state["numpy"] = (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss)
-    except ImportError:
-        pass
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any], shuffler: torch.Generator) -> None:
-    random.setstate(_tuples(state["python"]))
-    torch.set_rng_state(state["torch"])
-    shuffler.set_state(state["shuffle"])
-    if "numpy" in state:
-        import numpy as np
-
-        kind, keys, pos, has_gauss, gauss = state["numpy"]
-        np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _tuples(value: Any) -> Any:
-    """random.setstate wants tuples where a round trip may hand back lists."""
-    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
-
-
 def save(
     run_dir: Path,
     epoch: int,
     model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    shuffler: torch.Generator,
-    history: list[dict[str, Any]],
+    state: dict[str, Any],
     *,
+    best: bool,
+    world_size: int = 1,
     keep_last: int = 1,
-    scaler: torch.amp.GradScaler | None = None,
 ) -> None:
-    """Write epoch ``epoch``'s checkpoint, move the marker to it, then prune old ones."""
+    """Write epoch ``epoch``'s checkpoint (``model``'s weights and the training ``state``), copy
+    the weights to best.safetensors when ``best``, move the marker to it, then prune old ones."""
+    import torch
     from safetensors import SafetensorError
     from safetensors.torch import save_model
 
@@ -104,30 +70,21 @@ def save(
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         point = Checkpoint(epoch, folder)
-        with cache.atomic(point.weights) as tmp:
+        with files.atomic(point.weights) as tmp:
             save_model(model, str(tmp))
-        state = {
-            "format": FORMAT,
-            "epoch": epoch,
-            "optimizer": optimizer.state_dict(),
-            "rng": rng_state(shuffler),
-            "history": history,
-        }
-        if scaler is not None:  # fp16's loss scale: part of an exact resume
-            state["scaler"] = scaler.state_dict()
-        with cache.atomic(point.state) as tmp:
-            torch.save(state, tmp)
-        cache.fsync_dir(folder)
-        if min(history, key=lambda row: row["val_loss"])["epoch"] == epoch:
-            with cache.atomic(run_dir / BEST) as tmp:
+        with files.atomic(point.state) as tmp:
+            torch.save({"format": FORMAT, "epoch": epoch, **state}, tmp)
+        files.fsync_dir(folder)
+        if best:
+            with files.atomic(run_dir / BEST) as tmp:
                 shutil.copyfile(point.weights, tmp)
         marker = {
             "epoch": epoch,
             "folder": str(folder.relative_to(run_dir)),
-            "world_size": distributed.world_size(),
+            "world_size": world_size,
         }
-        cache.write_atomic(run_dir / MARKER, json.dumps(marker).encode())
-        cache.fsync_dir(run_dir)
+        files.write_atomic(run_dir / MARKER, json.dumps(marker).encode())
+        files.fsync_dir(run_dir)
     except (OSError, RuntimeError, SafetensorError) as exc:  # a full disk, a read-only one...
         raise ZooError(
             f"could not save the checkpoint of epoch {epoch} in {folder}: "
@@ -164,6 +121,8 @@ def last(run_dir: Path) -> Checkpoint | None:
 
 def load_state(point: Checkpoint) -> dict[str, Any]:
     """The training state, read with ``weights_only=True``: tensors and plain values only."""
+    import torch
+
     try:
         state = torch.load(point.state, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError) as exc:

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import cache
-from .errors import DataError
+from ..errors import DataError
 
 CHUNK = 1 << 16
 TIMEOUT = (10.0, 30.0)  # seconds: (connect, read: the longest silence between two bytes)

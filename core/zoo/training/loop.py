@@ -1,4 +1,5 @@
-"""fit / evaluate: the seed's training loop with validation, made fast for in-memory data.
+"""The loop over batches: the tutorial's training loop (one epoch) and its validation loop, made
+fast for in-memory data. The epochs around them are the trainer's (``zoo.training.trainer``).
 
 A split that is a ``TensorDataset`` is moved to the device once and batched by slicing (or by a
 ``randperm`` when shuffling), which is what a hand-written loop does; any other ``Dataset`` goes
@@ -7,11 +8,8 @@ through a ``DataLoader``. Same seed, same device -> the same numbers.
 
 from __future__ import annotations
 
-import contextlib
-import math
-import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -19,42 +17,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 from . import distributed
-from .errors import ConfigError, ZooError
-
-Progress = Callable[[int, str], Any]  # (number of batches, label) -> context with .update(n)
-
-
-def select_device(name: str = "auto") -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu; an unavailable device is a clear error."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' is not available here: use --device cpu (or auto)")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError("device 'mps' is not available here: use --device cpu (or auto)")
-    return device
-
-
-def set_threads(threads: int | str, device: torch.device) -> int:
-    """CPU threads for training: ``auto`` keeps torch's choice, a number sets it (on a small
-    machine, 1 thread can beat 2 on these small batches: benchmarks/speed.py measures both)."""
-    if threads != "auto":
-        torch.set_num_threads(int(threads))
-    return torch.get_num_threads()
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    torch.manual_seed(seed)
-    with contextlib.suppress(ImportError):
-        import numpy
-
-        numpy.random.seed(seed % 2**32)
+from .device import amp_dtype, autocast
 
 
 class Batches:
@@ -117,43 +80,6 @@ class Batches:
         for start in range(0, self.size, self.batch_size):
             index = order[start : start + self.batch_size]
             yield x[index], y[index]
-
-
-class Diverged(ZooError):
-    """The loss became NaN or infinite."""
-
-
-AMP = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def amp_dtype(device: torch.device, amp: bool | str) -> torch.dtype | None:
-    """The autocast dtype of ``amp`` on ``device``: false -> none (full precision), true or
-    ``bf16`` -> bfloat16, ``fp16`` -> float16; a device that cannot is a clear error."""
-    if not amp:
-        return None
-    name = "bf16" if amp is True else amp
-    if name not in AMP:
-        raise ConfigError(f"amp: expected true, false, bf16 or fp16, got {amp!r}")
-    if device.type not in ("cpu", "cuda"):
-        raise ConfigError(f"amp: not supported on {device.type}; run without --amp")
-    if name == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise ConfigError("amp: this GPU has no bf16; use --amp fp16 (or run without --amp)")
-    return AMP[name]
-
-
-def autocast(device: torch.device, dtype: torch.dtype | None) -> Any:
-    """Mixed precision in ``dtype`` (weights stay float32); ``None``: full precision."""
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=dtype)
-
-
-def grad_scaler(device: torch.device, amp: bool | str) -> torch.amp.GradScaler | None:
-    """fp16 training needs its loss scaled (small gradients underflow in float16); bf16 has
-    float32's range and needs none."""
-    if amp_dtype(device, amp) is not torch.float16:
-        return None
-    return torch.amp.GradScaler(device.type)
 
 
 def train_epoch(
@@ -222,68 +148,3 @@ def evaluate(
         )
         return (loss_sum / count).item(), (correct / count).item()
     return (loss_sum / batches.size).item(), (correct / batches.size).item()
-
-
-def fit(
-    model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    train: Dataset,
-    valid: Dataset,
-    *,
-    epochs: int,
-    batch_size: int,
-    valid_batch_size: int | None = None,
-    shuffle: bool = True,
-    device: torch.device | str = "cpu",
-    seed: int = 0,
-    shuffler: torch.Generator | None = None,
-    history: list[dict[str, Any]] | None = None,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
-    progress: Progress | None = None,
-    amp: bool | str = False,
-    scaler: torch.amp.GradScaler | None = None,
-) -> list[dict[str, Any]]:
-    """Train until ``epochs`` and validate after each; returns one metrics dict per epoch.
-
-    ``history`` holds the rows of epochs already done (a resumed run starts after them) and
-    ``shuffler`` the generator the training order is drawn from (its own stream, so that model
-    initialisation does not move it; a resumed run passes it restored), as it does the fp16
-    loss ``scaler`` (made here when not given).
-    """
-    device = torch.device(device)
-    scaler = scaler if scaler is not None else grad_scaler(device, amp)
-    shuffler = shuffler if shuffler is not None else torch.Generator().manual_seed(seed)
-    shard = (distributed.rank(), distributed.world_size())
-    per_rank = max(1, batch_size // shard[1])  # the global batch stays batch_size
-    train_batches = Batches(
-        train, per_rank, device, shuffle=shuffle, generator=shuffler, shard=shard, equal=True
-    )
-    valid_batches = Batches(valid, valid_batch_size or batch_size * 2, device, shard=shard)
-    history = list(history or [])
-    for epoch in range(len(history) + 1, epochs + 1):
-        start = time.perf_counter()
-        bar = progress(len(train_batches), f"epoch {epoch}/{epochs}") if progress else None
-        with bar if bar is not None else contextlib.nullcontext():
-            train_loss = train_epoch(model, optimizer, train_batches, bar, amp, scaler)
-        train_seconds = time.perf_counter() - start
-        val_loss, val_acc = evaluate(model, valid_batches, amp)
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-            bad = train_loss if not math.isfinite(train_loss) else val_loss
-            lr = optimizer.param_groups[0].get("lr")
-            raise Diverged(
-                f"the loss became {bad} in epoch {epoch}: the learning rate ({lr}) "
-                "is probably too high, try --set optimizer.lr=... (the last good "
-                "checkpoint is kept)"
-            )
-        row = {
-            "epoch": epoch,
-            "train_loss": round(train_loss, 6),
-            "val_loss": round(val_loss, 6),
-            "val_acc": round(val_acc, 6),
-            "epoch_seconds": round(time.perf_counter() - start, 3),
-            "samples_per_s": round(train_batches.size * shard[1] / train_seconds, 1),
-        }
-        history.append(row)
-        if on_epoch is not None:
-            on_epoch(row)
-    return history

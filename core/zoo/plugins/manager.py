@@ -1,0 +1,277 @@
+"""The plugin manager: pluggy's ``PluginManager`` loading the ``zoo`` entry points, and the
+registries their hooks fill.
+
+Every plugin, built-in or third-party, takes the same path: pluggy loads and registers it (its
+distribution and version recorded by pluggy, switched-off plugins blocked with ``set_blocked``),
+then each ``register_*`` hook is called through pluggy's hook caller for that plugin alone, with a
+``register`` callable that knows the plugin's name. So zoo can name the plugin behind every entry
+and every failure: a plugin that fails to import, or whose hook raises, is skipped with a one-line
+warning (``ZOO_STRICT_PLUGINS=1`` makes that an error), and one broken package never breaks every
+command.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from .. import hookspecs
+from ..errors import PluginError
+from . import settings
+from .registry import KINDS, Entry, Registry, describe
+
+ENTRY_POINT_GROUP = "zoo"
+#: Modules of the core that register through the same hooks as third-party plugins.
+BUILTIN_PLUGINS = {
+    "builtin": "zoo.plugins.builtin.optimizers",
+    "layers": "zoo.plugins.builtin.layers",
+}
+
+
+class PluginWarning(UserWarning):
+    """A plugin could not be loaded and was skipped."""
+
+
+@dataclass
+class PluginInfo:
+    """One plugin as ``zoo plugins`` shows it."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    status: str = "loaded"  # or "failed", "disabled"
+    error: str | None = None
+    registered: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        if self.distribution is None:
+            return "(not installed)"
+        return f"{self.distribution} {self.version or ''}".strip()
+
+
+class Catalog:
+    """A pluggy plugin manager and the registries its plugins filled: everything zoo knows by
+    name, and which plugin (and distribution) brought each."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.registries = {kind: Registry(singular) for kind, singular in KINDS.items()}
+        self.plugins: dict[str, PluginInfo] = {}
+
+    # --- loading ------------------------------------------------------------------------------
+
+    def load_builtins(self) -> None:
+        version = _version("zoo")
+        for name, module in BUILTIN_PLUGINS.items():
+            self.add_plugin(importlib.import_module(module), name, "zoo", version)
+
+    def load_entry_points(self) -> None:
+        """Load every installed ``zoo`` entry point through pluggy, except those switched off
+        (``ZOO_PLUGINS``, ``ZOO_DISABLE_PLUGINS``, ``zoo plugins disable``), which are blocked."""
+        found: dict[str, metadata.EntryPoint] = {}
+        clashes: list[metadata.EntryPoint] = []  # a second distribution using a taken name
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            first = found.setdefault(ep.name, ep)
+            if first is not ep and (first.value, _dist_of(first)) != (ep.value, _dist_of(ep)):
+                clashes.append(ep)  # (the same one visible twice on sys.path counts once)
+        for name in settings.blocked(set(found)):
+            self.pm.set_blocked(name)
+        for name, ep in sorted(found.items()):
+            distribution, version = _dist_of(ep)
+            if self.pm.is_blocked(name):
+                self.plugins[name] = PluginInfo(name, distribution, version, status="disabled")
+                continue
+            if name in self.plugins:  # e.g. one of zoo's own
+                self._name_taken(name, distribution, version)
+                continue
+            try:
+                loaded = self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name)
+            except Exception as exc:  # an import error, or hooks pluggy refused
+                self._unregister(name)
+                self._fail(self._record(name, distribution, version), exc)
+                continue
+            if not loaded:
+                continue
+            plugin, dist = self.pm.list_plugin_distinfo()[-1]  # what pluggy just loaded
+            self._admit(plugin, self._record(name, dist.project_name, dist.version))
+        for ep in clashes:
+            self._name_taken(ep.name, *_dist_of(ep))
+
+    def add_plugin(
+        self, plugin: Any, name: str, distribution: str | None = None, version: str | None = None
+    ) -> PluginInfo:
+        """Register ``plugin`` (a module or object with ``@zoo.hookimpl`` functions) and collect
+        what its hooks register. Failures are recorded on the returned info, not raised."""
+        if name in self.plugins:
+            return self._name_taken(name, distribution, version)
+        info = self._record(name, distribution, version)
+        try:
+            self.pm.register(plugin, name=name)
+        except Exception as exc:
+            self._unregister(name)
+            self._fail(info, exc)
+            return info
+        self._admit(plugin, info)
+        return info
+
+    def _name_taken(self, name: str, distribution: str | None, version: str | None) -> PluginInfo:
+        info = self.plugins[f"{name} ({distribution})"] = PluginInfo(name, distribution, version)
+        taken = self.plugins[name].source
+        self._fail(info, PluginError(f"the plugin name '{name}' is already used by {taken}"))
+        return info
+
+    def _admit(self, plugin: Any, info: PluginInfo) -> None:
+        """Check a registered plugin and collect its entries, all or nothing."""
+        try:
+            declared = getattr(plugin, "ZOO_HOOKSPEC_VERSION", hookspecs.HOOKSPEC_VERSION)
+            if declared != hookspecs.HOOKSPEC_VERSION:
+                raise PluginError(
+                    f"it was written for zoo hook specs v{declared}, this zoo has "
+                    f"v{hookspecs.HOOKSPEC_VERSION}: install a zoo and a plugin that agree"
+                )
+            self.pm.check_pending()  # a misspelled hook name fails here, loudly
+            entries = self._collect(plugin, info)
+        except Exception as exc:  # a plugin's bug must not break every command
+            self._unregister(info.name)
+            self._fail(info, exc)
+            return
+        for kind, entry in entries:
+            self.registries[kind].add(entry)
+            info.registered.setdefault(kind, []).append(entry.name)
+
+    def _collect(self, plugin: Any, info: PluginInfo) -> list[tuple[str, Entry]]:
+        """Call each ``register_<kind>`` hook of ``plugin`` with a ``register`` that records
+        what it is given, refusing bad names and duplicates (a set: linear in the entries)."""
+        collected: list[tuple[str, Entry]] = []
+        seen: set[tuple[str, str]] = set()
+        for kind in KINDS:
+
+            def register(name: str, factory: Any, _kind: str = kind, **meta: Any) -> None:
+                singular = KINDS[_kind]
+                if not isinstance(name, str) or not name or ":" in name:
+                    raise PluginError(f"bad {singular} name {name!r}")
+                if not callable(factory):
+                    raise PluginError(f"{singular} '{name}' has a factory that is not callable")
+                if (_kind, name) in seen:
+                    raise PluginError(f"{singular} '{name}' registered twice")
+                seen.add((_kind, name))
+                entry = Entry(
+                    singular,
+                    name,
+                    factory,
+                    describe(factory, meta),
+                    info.name,
+                    info.distribution,
+                    dict(meta),
+                )
+                collected.append((_kind, entry))
+
+            self.hook_of(plugin, f"register_{kind}")(register=register)
+        return collected
+
+    def hook_of(self, plugin: Any, hook: str) -> Any:
+        """Pluggy's caller of ``hook`` for ``plugin``'s implementation alone (calling it with no
+        implementation does nothing)."""
+        others = [p for p in self.pm.get_plugins() if p is not plugin]
+        return self.pm.subset_hook_caller(hook, remove_plugins=others)
+
+    def implementing(self, hook: str) -> list[str]:
+        """The names of the plugins that implement ``hook``, in registration order."""
+        return [impl.plugin_name for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls())]
+
+    def _record(self, name: str, distribution: str | None, version: str | None) -> PluginInfo:
+        info = self.plugins[name] = PluginInfo(name, distribution, version)
+        return info
+
+    def _unregister(self, name: str) -> None:
+        if self.pm.has_plugin(name):
+            self.pm.unregister(name=name)
+
+    def _fail(self, info: PluginInfo, exc: BaseException) -> None:
+        info.status = "failed"
+        info.error = f"{type(exc).__name__}: {exc}"
+        where = f" ({info.source})" if info.distribution else ""
+        message = f"plugin '{info.name}'{where} failed to load and was skipped: {info.error}"
+        if os.environ.get("ZOO_STRICT_PLUGINS") == "1":
+            raise PluginError(message) from exc
+        warnings.warn(message, PluginWarning, stacklevel=3)
+
+    # --- changing and reading -----------------------------------------------------------------
+
+    def remove_plugin(self, name: str) -> None:
+        """Forget a plugin and everything it registered."""
+        self.plugins.pop(name, None)
+        self._unregister(name)
+        for registry in self.registries.values():
+            registry.remove_plugin(name)
+
+    def use_config(self, path: Path, models: Mapping[str, Any]) -> None:
+        """Register the declarative ``models:`` of the config file at ``path`` (replacing those
+        of any other config file) as the plugin ``config``."""
+        from .declarative import PLUGIN_NAME, ConfigModels
+
+        self.remove_plugin(PLUGIN_NAME)
+        if models:
+            plugin = ConfigModels(Path(path), models, self.registries["layers"])
+            self.add_plugin(plugin, PLUGIN_NAME, str(path))
+
+    def failed(self) -> list[PluginInfo]:
+        return [info for info in self.plugins.values() if info.status == "failed"]
+
+    def note_unavailable(self) -> None:
+        """Let unknown-name errors mention the plugins that failed or are disabled."""
+        notes = [
+            f"plugin '{i.name}' ({i.source}) failed to load and may be the one providing it "
+            "(zoo plugins says why)"
+            for i in self.failed()
+        ]
+        notes += [
+            f"plugin '{i.name}' is disabled (zoo plugins enable {i.name})"
+            for i in self.plugins.values()
+            if i.status == "disabled"
+        ]
+        for registry in self.registries.values():
+            registry.notes = notes
+
+
+def load_catalog(
+    plugins: Iterable[tuple[str, Any]] = (), *, entry_points: bool = True, builtins: bool = True
+) -> Catalog:
+    """A fresh :class:`Catalog`: the built-in plugins, the installed entry points, then
+    ``plugins`` given as ``(name, module_or_object)`` pairs."""
+    catalog = Catalog()
+    if builtins:
+        catalog.load_builtins()
+    if entry_points:
+        catalog.load_entry_points()
+    for name, plugin in plugins:
+        catalog.add_plugin(plugin, name)
+    catalog.note_unavailable()
+    return catalog
+
+
+def installed_plugins() -> list[str]:
+    """The names of the installed ``zoo`` entry points, loaded or not (no plugin is imported)."""
+    return sorted({ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)})
+
+
+def _dist_of(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:
+    dist = getattr(ep, "dist", None)
+    return (dist.metadata["Name"], dist.version) if dist is not None else (None, None)
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None

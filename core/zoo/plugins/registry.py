@@ -1,0 +1,206 @@
+"""Names -> factories for one kind of thing (models, datasets, optimizers, layers): lookups,
+patterns, did-you-mean, collisions, and the options each factory takes.
+
+A bare name that two plugins registered is never silently won by one of them: each stays
+reachable as ``<plugin>:<name>``, and the bare name raises :class:`AmbiguousNameError`.
+Adding, looking up and listing are linear or better, so a plugin may register thousands.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from ..errors import AmbiguousNameError, ConfigError, PluginError, UnknownNameError, ZooError
+from ..hints import did_you_mean
+from . import options as option_types
+
+#: The kinds of things plugins register, as (plural used by hooks and `zoo list`, singular).
+KINDS: dict[str, str] = {
+    "models": "model",
+    "datasets": "dataset",
+    "optimizers": "optimizer",
+    "layers": "layer",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Entry:
+    """One registered name: its factory, a one-line description and who provided it."""
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    description: str
+    plugin: str
+    distribution: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.plugin}:{self.name}"
+
+    @cached_property
+    def parameters(self) -> dict[str, inspect.Parameter]:
+        """The factory's keyword options (annotations evaluated), by name."""
+        return {
+            p.name: p
+            for p in option_types.signature(self.factory).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
+
+    @cached_property
+    def takes_any_option(self) -> bool:
+        params = option_types.signature(self.factory).parameters.values()
+        return any(p.kind == p.VAR_KEYWORD for p in params)
+
+    def options(self) -> dict[str, Any]:
+        """The keyword options the factory takes, with their defaults (``inspect.Parameter.empty``
+        for required ones)."""
+        return {name: p.default for name, p in self.parameters.items()}
+
+    def accepts(self, option: str) -> bool:
+        return option in self.parameters or self.takes_any_option
+
+    def check(self, options: Mapping[str, Any] | Iterable[str], where: str = "") -> None:
+        """Raise :class:`ConfigError` for an option the factory does not take, or (when
+        ``options`` maps names to config values) a value that does not fit the option's type.
+        ``where`` is the config key before the option's name, e.g. ``"model."``."""
+        for key in options:
+            if not self.accepts(key):
+                takes = ", ".join(k for k in self.parameters if k != "params") or "no options"
+                hint = did_you_mean(key, self.parameters)
+                prefix = f"{where}{key}: " if where else ""
+                raise ConfigError(
+                    f"{prefix}{self.kind} '{self.name}' has no option '{key}'{hint} "
+                    f"(it takes: {takes})"
+                )
+        if not isinstance(options, Mapping):
+            return
+        for key, value in options.items():
+            param = self.parameters.get(key)
+            if param is None or option_types.check(value, param.annotation):
+                continue
+            default = "" if param.default is param.empty else f" = {param.default!r}"
+            expected = option_types.describe(param.annotation)
+            raise ConfigError(
+                f"{where}{key}: expected {expected}, got {option_types.shown(value)} "
+                f"({self.kind} '{self.name}' takes {key}: {expected}{default})"
+            )
+
+    def create(self, *args: Any, context: Mapping[str, Any] | None = None, **options: Any) -> Any:
+        """Call the factory. ``context`` values (e.g. ``num_classes``) are passed only to a
+        factory that names them; an option the factory does not take is a :class:`ConfigError`."""
+        self.check(list(options))
+        extra = {k: v for k, v in (context or {}).items() if k in self.parameters}
+        extra = {k: v for k, v in extra.items() if k not in options}
+        try:
+            return self.factory(*args, **extra, **options)
+        except ZooError:
+            raise  # already says what is wrong
+        except (TypeError, ValueError) as exc:
+            shown = ", ".join(f"{k}={v!r}" for k, v in options.items()) or "default options"
+            raise ConfigError(
+                f"{self.kind} '{self.name}' could not be built with {shown}: {exc}"
+            ) from exc
+
+
+def describe(factory: Callable[..., Any], meta: Mapping[str, Any]) -> str:
+    """The one-line description: ``meta['description']``, else the docstring's first line."""
+    text = meta.get("description") or inspect.getdoc(factory) or ""
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+class Registry:
+    """The names of one kind, each possibly registered by several plugins."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.plural = next(k for k, v in KINDS.items() if v == kind)
+        self._entries: dict[str, list[Entry]] = {}
+        self._count = 0
+        self._sorted: list[Entry] | None = None
+        self.notes: list[str] = []  # e.g. plugins that failed to load: one may provide a name
+
+    def add(self, entry: Entry) -> None:
+        same = self._entries.setdefault(entry.name, [])
+        if any(e.plugin == entry.plugin for e in same):  # the plugins sharing this one name
+            raise PluginError(
+                f"plugin '{entry.plugin}' registered {self.kind} '{entry.name}' twice"
+            )
+        same.append(entry)
+        self._count += 1
+        self._sorted = None
+
+    def remove_plugin(self, plugin: str) -> None:
+        for name in list(self._entries):
+            kept = [e for e in self._entries[name] if e.plugin != plugin]
+            self._count -= len(self._entries[name]) - len(kept)
+            if kept:
+                self._entries[name] = kept
+            else:
+                del self._entries[name]
+        self._sorted = None
+
+    def entries(self) -> list[Entry]:
+        """Every entry, sorted by name then plugin (sorted once until the next change)."""
+        if self._sorted is None:
+            self._sorted = sorted(
+                (e for es in self._entries.values() for e in es), key=lambda e: (e.name, e.plugin)
+            )
+        return self._sorted
+
+    def listing(self, pattern: str | None = None) -> list[tuple[str, Entry]]:
+        """``(shown name, entry)`` of every entry matching an fnmatch pattern, sorted; a name two
+        plugins registered is shown qualified, ``<plugin>:<name>``."""
+        rows = [(self.display_name(e), e) for e in self.entries()]
+        if pattern is None:
+            return rows
+        match = fnmatch.fnmatchcase
+        return [
+            (s, e) for s, e in rows if match(e.name, pattern) or match(e.qualified_name, pattern)
+        ]
+
+    def names(self, pattern: str | None = None) -> list[str]:
+        """Sorted names matching an fnmatch pattern; a collision shows its qualified names."""
+        return [shown for shown, _ in self.listing(pattern)]
+
+    def display_name(self, entry: Entry) -> str:
+        return entry.qualified_name if len(self._entries[entry.name]) > 1 else entry.name
+
+    def __contains__(self, name: str) -> bool:
+        try:
+            self.get(name)
+        except LookupError:
+            return False
+        return True
+
+    def __len__(self) -> int:
+        return self._count
+
+    def get(self, name: str) -> Entry:
+        plugin, _, bare = name.rpartition(":")
+        found = self._entries.get(bare, [])
+        if plugin:
+            found = [e for e in found if e.plugin == plugin]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            choices = ", ".join(sorted(e.qualified_name for e in found))
+            raise AmbiguousNameError(
+                f"{self.kind} '{name}' is registered by {len(found)} plugins: use one of {choices}"
+            )
+        raise UnknownNameError(self.unknown_message(name))
+
+    def unknown_message(self, name: str, also: Iterable[str] = ()) -> str:
+        hint = did_you_mean(name, [*self._entries, *also])
+        message = (
+            f"unknown {self.kind} '{name}'{hint} (zoo list {self.plural} shows all {len(self)})"
+        )
+        for note in self.notes:
+            message += f"; {note}"
+        return message

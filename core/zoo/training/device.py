@@ -1,0 +1,66 @@
+"""Where and how a run computes: the device (``auto``: cuda, then mps, then cpu), CPU threads, and
+mixed precision (bf16, or fp16 with a loss-scaling ``GradScaler``)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import torch
+
+from ..config import precision
+from ..errors import ConfigError
+
+AMP = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; an unavailable device is a clear error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' is not available here: use --device cpu (or auto)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device 'mps' is not available here: use --device cpu (or auto)")
+    return device
+
+
+def set_threads(threads: int | str, device: torch.device) -> int:
+    """CPU threads for training: ``auto`` keeps torch's choice, a number sets it (on a small
+    machine, 1 thread can beat 2 on these small batches: benchmarks/speed.py measures both)."""
+    if threads != "auto":
+        torch.set_num_threads(int(threads))
+    return torch.get_num_threads()
+
+
+def amp_dtype(device: torch.device, amp: bool | str | None) -> torch.dtype | None:
+    """The autocast dtype of ``amp`` on ``device``: false -> none (full precision), true or
+    ``bf16`` -> bfloat16, ``fp16`` -> float16; a device that cannot is a clear error."""
+    name = precision(amp)
+    if name is None:
+        return None
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"amp: not supported on {device.type}; run without --amp")
+    if name == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ConfigError("amp: this GPU has no bf16; use --amp fp16 (or run without --amp)")
+    return AMP[name]
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None) -> Any:
+    """Mixed precision in ``dtype`` (weights stay float32); ``None``: full precision."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def grad_scaler(device: torch.device, amp: bool | str | None) -> torch.amp.GradScaler | None:
+    """fp16 training needs its loss scaled (small gradients underflow in float16); bf16 has
+    float32's range and needs none."""
+    if amp_dtype(device, amp) is not torch.float16:
+        return None
+    return torch.amp.GradScaler(device.type)

@@ -1,0 +1,309 @@
+"""The run owner: one training run, from its config to its last epoch, in the order it happens.
+
+    trainer = Trainer.start(config, catalog, out=..., verbose=True)  # or Trainer.resume(dir, ...)
+    run = trainer.fit()                                               # a zoo.Run
+
+prepare (device, threads, seeds, data, model, optimizer), then for each epoch: train, validate,
+checkpoint, record the metrics line, draw the curves; then finish (the best epoch). The batches are
+``loop``'s, the files ``zoo.runs``'s; the history is this object's alone and is what every
+checkpoint saves and what the returned ``Run`` holds. In a distributed run every rank trains, and
+only rank 0 writes files and prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import section_options
+from ..errors import Interrupted, ZooError
+from ..plugins.manager import Catalog
+from ..runs import checkpoints, directory, pictures
+from ..runs.trained import Run, model_context, open_run
+from . import device as devices
+from . import distributed, loop, randomness
+from . import progress as report
+
+
+class Diverged(ZooError):
+    """The loss became NaN or infinite."""
+
+
+class Trainer:
+    """Owns one run: its config, its parts (data, model, optimizer...), its directory and its
+    history. Make one with :meth:`start` or :meth:`resume`, then call :meth:`fit`."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        catalog: Catalog,
+        *,
+        run_dir: Path | None = None,
+        history: list[dict[str, Any]] | None = None,
+        keep_last: int = 1,
+        progress: bool = False,
+        verbose: bool = False,
+    ) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.dir = run_dir
+        self.history = history if history is not None else []
+        self.keep_last = keep_last
+        main = distributed.is_main()
+        self.verbose = verbose and main
+        self.say = report.say if self.verbose else report.quiet
+        self.bar = report.Bar if progress and main else None
+
+    @property
+    def epochs(self) -> int:
+        return self.config["epochs"]
+
+    # --- the two ways a run begins --------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls, config: dict[str, Any], catalog: Catalog, *, out: str | Path | None = None, **how: Any
+    ) -> Trainer:
+        """A new run of ``config`` (resolved and checked), its directory made and described."""
+        trainer = cls(config, catalog, **how)
+        trainer.say(f"zoo run {config['name']}: {report.summary(config)}")
+        trainer.prepare()  # a mistake or a failed download here leaves no run directory behind
+        trainer.say(f"  {trainer.summary()}")
+        if distributed.is_main():  # only rank 0 writes
+            trainer.dir = directory.make_run_dir(config["name"], out)
+            info = directory.model_info(config, trainer.splits)
+            plugins = catalog.plugins.values()
+            directory.write_start(trainer.dir, config, info, str(trainer.device), plugins)
+            trainer.say(f"  writing {trainer.dir}")
+        return trainer
+
+    @classmethod
+    def resume(
+        cls,
+        run_dir: str | Path,
+        catalog: Catalog,
+        *,
+        epochs: int | None = None,
+        device: str | None = None,
+        **how: Any,
+    ) -> Trainer:
+        """The run in ``run_dir`` restored to its last complete checkpoint: weights, optimizer,
+        every random stream, and metrics.jsonl cut back to the checkpoint's epochs."""
+        run_dir = Path(run_dir)
+        config = directory.read_config(run_dir)
+        point = checkpoints.last(run_dir)
+        if point is None:
+            raise ZooError(
+                f"{run_dir} has no complete checkpoint to resume from: start it again with zoo run"
+            )
+        if epochs is not None and epochs != config["epochs"]:
+            config["epochs"] = epochs
+            if distributed.is_main():
+                info = directory.read_model_info(run_dir)
+                plugins = catalog.plugins.values()
+                directory.write_start(run_dir, config, info, device or "auto", plugins)
+        state = checkpoints.load_state(point)
+        trainer = cls(config, catalog, run_dir=run_dir, history=state["history"], **how)
+        if len(trainer.history) >= trainer.epochs:
+            return trainer  # complete: fit() says so, nothing to load
+        trainer.prepare(device)
+        checkpoints.load_weights(trainer.module, point.weights, trainer.device)
+        trainer.optimizer.load_state_dict(state["optimizer"])
+        randomness.set_rng_state(state["rng"], trainer.shuffler)  # the same on every rank
+        if trainer.scaler is not None and "scaler" in state:
+            trainer.scaler.load_state_dict(state["scaler"])
+        if distributed.is_main():
+            directory.rewrite_metrics(run_dir, trainer.history)  # rows past the checkpoint go
+            checkpoints.prune(run_dir, keep_last=None)  # only what a killed save left half-written
+            for stale in run_dir.rglob(".*.part"):  # temp files of writes a kill cut short
+                stale.unlink(missing_ok=True)
+        distributed.barrier()
+        trainer.say(f"zoo resume {run_dir}: from epoch {len(trainer.history)} of {trainer.epochs}")
+        trainer.say(f"  {trainer.summary()}")
+        if distributed.world_size() != point.world_size:
+            trainer.say(
+                f"  note: trained in {point.world_size} process(es), continued in "
+                f"{distributed.world_size()}: the numbers will differ from an uninterrupted run"
+            )
+        return trainer
+
+    # --- prepare ---------------------------------------------------------------------------------
+
+    def prepare(self, device: str | None = None) -> None:
+        """Device, threads, data, seeds, model, optimizer: in this order, so the same seed gives
+        the same initial weights and the same shuffles whatever the dataset did."""
+        config, registries = self.config, self.catalog.registries
+        self.device = devices.select_device(device or config.get("device", "auto"))
+        if distributed.active():
+            self.device = distributed.init(self.device.type)
+        devices.set_threads(config.get("threads", "auto"), self.device)
+        if not distributed.is_main():
+            distributed.barrier()  # rank 0 downloads and prepares the data; the others wait...
+        quiet = {} if self.verbose else {"progress": False}
+        self.splits = (
+            registries["datasets"]
+            .get(config["dataset"]["name"])
+            .create(context=quiet, **section_options(config, "dataset"))
+        )
+        if distributed.is_main():
+            distributed.barrier()  # ...then read it from the cache
+        seed = config.get("seed", 0)
+        randomness.seed_everything(seed)
+        context = model_context(self.splits.num_classes, self.splits.input_shape)
+        model = registries["models"].get(config["model"]["name"])
+        self.module = model.create(context=context, **section_options(config, "model"))
+        self.module.to(self.device)
+        self.optimizer = (
+            registries["optimizers"]
+            .get(config["optimizer"]["name"])
+            .create(self.module.parameters(), **section_options(config, "optimizer"))
+        )
+        self.shuffler = torch.Generator().manual_seed(seed)  # its own stream: init leaves it be
+        self.model = self.module
+        if distributed.active():  # same seed, same weights; DDP also broadcasts rank 0's
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device] if self.device.type == "cuda" else None
+            self.model = DistributedDataParallel(self.module, device_ids=ids)
+        self.scaler = devices.grad_scaler(self.device, config.get("amp", False))
+
+    def summary(self) -> str:
+        params = sum(p.numel() for p in self.module.parameters())
+        return (
+            f"{len(self.splits.train):,} train / {len(self.splits.valid):,} valid samples, "
+            f"{params:,} parameters, device {self.device}"
+        )
+
+    # --- the epochs ------------------------------------------------------------------------------
+
+    def fit(self) -> Run:
+        """Train to the configured epochs; returns the run with its history and trained model."""
+        if len(self.history) >= self.epochs:
+            self.say(
+                f"{self.dir} is complete: {len(self.history)} of {self.epochs} epochs "
+                "(zoo resume --epochs N trains further)"
+            )
+            return open_run(self.dir, self.catalog.registries["models"])
+        world, amp = distributed.world_size(), self.config.get("amp", False)
+        if world > 1:
+            self.say(f"  {world} processes (ranks), global batch {self.config['batch_size']}")
+        self.say(report.HEADER)
+        for row in self.history:
+            self.say(report.row_text(row))
+        train_batches, valid_batches = self.batches()
+        try:
+            for epoch in range(len(self.history) + 1, self.epochs + 1):
+                start = time.perf_counter()
+                with self.progress(len(train_batches), f"epoch {epoch}/{self.epochs}") as bar:
+                    train_loss = loop.train_epoch(
+                        self.model, self.optimizer, train_batches, bar, amp, self.scaler
+                    )
+                train_seconds = time.perf_counter() - start
+                val_loss, val_acc = loop.evaluate(self.model, valid_batches, amp)
+                self.check_finite(epoch, train_loss, val_loss)
+                row = {
+                    "epoch": epoch,
+                    "train_loss": round(train_loss, 6),
+                    "val_loss": round(val_loss, 6),
+                    "val_acc": round(val_acc, 6),
+                    "epoch_seconds": round(time.perf_counter() - start, 3),
+                    "samples_per_s": round(train_batches.size * world / train_seconds, 1),
+                }
+                self.history.append(row)
+                self.record(row)
+                self.say(report.row_text(row))
+        except KeyboardInterrupt:
+            raise Interrupted(self.interrupted_message()) from None
+        except ZooError as exc:
+            if self.dir is None:
+                raise
+            raise ZooError(
+                f"{exc}\n  (run directory: {self.dir}; zoo resume {self.dir} continues "
+                "from the last good checkpoint)"
+            ) from exc
+        return self.finish()
+
+    def batches(self) -> tuple[loop.Batches, loop.Batches]:
+        """This rank's training batches (its shard, shuffled by the run's own generator) and
+        validation batches; the global batch stays ``batch_size`` however many ranks train."""
+        shard = (distributed.rank(), distributed.world_size())
+        per_rank = max(1, self.config["batch_size"] // shard[1])
+        train = loop.Batches(
+            self.splits.train,
+            per_rank,
+            self.device,
+            shuffle=self.config.get("shuffle", True),
+            generator=self.shuffler,
+            shard=shard,
+            equal=True,
+        )
+        valid_size = self.config.get("valid_batch_size") or self.config["batch_size"] * 2
+        return train, loop.Batches(self.splits.valid, valid_size, self.device, shard=shard)
+
+    def progress(self, total: int, label: str) -> Any:
+        return self.bar(total, label) if self.bar is not None else contextlib.nullcontext()
+
+    def check_finite(self, epoch: int, train_loss: float, val_loss: float) -> None:
+        if math.isfinite(train_loss) and math.isfinite(val_loss):
+            return
+        bad = train_loss if not math.isfinite(train_loss) else val_loss
+        lr = self.optimizer.param_groups[0].get("lr")
+        raise Diverged(
+            f"the loss became {bad} in epoch {epoch}: the learning rate ({lr}) is probably too "
+            "high, try --set optimizer.lr=... (the last good checkpoint is kept)"
+        )
+
+    def record(self, row: dict[str, Any]) -> None:
+        """The epoch's checkpoint, then its metrics line, then the curves: a kill between any
+        two resumes exactly (metrics.jsonl is cut back to the checkpoint on resume)."""
+        if distributed.is_main():
+            state = {
+                "optimizer": self.optimizer.state_dict(),
+                "rng": randomness.rng_state(self.shuffler),
+                "history": self.history,
+            }
+            if self.scaler is not None:  # fp16's loss scale: part of an exact resume
+                state["scaler"] = self.scaler.state_dict()
+            best = min(self.history, key=lambda r: r["val_loss"]) is row
+            checkpoints.save(
+                self.dir,
+                row["epoch"],
+                self.module,
+                state,
+                best=best,
+                world_size=distributed.world_size(),
+                keep_last=self.keep_last,
+            )
+            directory.append_metrics(self.dir, row)
+            with contextlib.suppress(Exception):  # a failed picture is never worth a failed run
+                pictures.curves(self.history, self.dir / "curves.png", title=str(self.dir))
+        distributed.barrier()  # every rank waits for rank 0's files
+
+    def interrupted_message(self) -> str:
+        if self.dir is None:  # ranks other than 0 know no run directory
+            return ""
+        return (
+            f"interrupted: the last complete checkpoint in {self.dir} is intact; "
+            f"continue with:\n  zoo resume {self.dir}"
+        )
+
+    # --- finish ----------------------------------------------------------------------------------
+
+    def finish(self) -> Run:
+        """Check the ranks agree, report the best epoch, hand back the run."""
+        world = distributed.world_size()
+        if world > 1:
+            same = distributed.weights_in_sync(self.module)
+            self.say(f"  weights identical on all {world} ranks: {same}")
+        best = min(self.history, key=lambda r: r["val_loss"])
+        curves = self.dir / "curves.png" if self.dir is not None else "-"
+        self.say(
+            f"best val_loss {best['val_loss']:.4f} (epoch {best['epoch']}), "
+            f"val_acc {best['val_acc']:.2%}; curves in {curves}"
+        )
+        return Run(self.dir, self.config, self.history, self.module)
