@@ -297,3 +297,28 @@ def test_zoo_testing_checks_a_plugin(mnist_file, idx_dir):
 
     with pytest.raises(AssertionError, match="flat"):
         check_plugin(Broken())
+
+
+BAD_SIGNATURE = """
+import zoo
+
+@zoo.hookimpl
+def register_models(registr):  # pluggy refuses an argument the hook spec does not have
+    registr("typo", object)
+"""
+
+
+def test_hooks_pluggy_refuses_skip_that_plugin_alone(site, tmp_path):
+    site.install("badsig", "badsig", BAD_SIGNATURE)
+    site.install("broken", "broken", BROKEN)
+    site.install("acme", "acme", ACME)
+    with pytest.warns(PluginWarning) as caught:
+        infos = {p.name: p for p in zoo.list_plugins()}
+    assert infos["badsig"].status == "failed" and "registr" in infos["badsig"].error
+    assert infos["broken"].status == "failed" and "frobnicate" in infos["broken"].error
+    assert infos["acme"].status == "loaded" and infos["cnn"].status == "loaded"
+    assert infos["badsig"].source == "zoo-badsig 1.0"
+    assert len(caught) == 2 and "acme:logistic" in zoo.list_models()
+    listed = zoo_cmd("list", "models", cwd=tmp_path)
+    assert listed.returncode == 0 and "acme:logistic" in listed.stdout
+    assert listed.stderr.count("zoo: warning: plugin") == 2

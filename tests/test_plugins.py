@@ -201,3 +201,81 @@ def test_the_cli_lists_an_installed_plugin_and_forgets_an_uninstalled_one(instal
     ).stdout
     assert "tinynet" not in without and "acme" not in without
     assert "cnn" in without  # everything else keeps working
+
+
+class Wrapping:
+    """Uses pluggy's own features: an implementation under another name (specname) and a
+    wrapper around it; both only work when the hook is called through pluggy."""
+
+    @zoo.hookimpl(specname="register_models")
+    def models(self, register):
+        register("inner", lambda num_classes=10: None, description="Registered inside.")
+
+    @zoo.hookimpl(specname="register_models", wrapper=True)
+    def around(self, register):
+        register("before", lambda num_classes=10: None, description="Registered by a wrapper.")
+        return (yield)
+
+
+def test_hooks_are_called_through_pluggy_and_switched_off_plugins_are_blocked(monkeypatch):
+    from zoo.plugins.manager import Catalog
+
+    monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "cnn")
+    calls = []
+    catalog = Catalog()
+    catalog.pm.add_hookcall_monitoring(
+        lambda hook, impls, kwargs: calls.append((hook, [i.plugin_name for i in impls])),
+        lambda outcome, hook, impls, kwargs: None,
+    )
+    catalog.load_entry_points()
+    catalog.add_plugin(Wrapping(), "wrapping")
+    assert ("register_models", ["logistic"]) in calls  # one plugin's implementation per call
+    assert ("register_datasets", ["mnist_data"]) in calls
+    assert catalog.registries["models"].names("*") == [
+        "before",
+        "inner",
+        "logistic",
+        "logistic_scratch",
+        "sequential_cnn",
+    ]
+    assert catalog.pm.is_blocked("cnn") and catalog.plugins["cnn"].status == "disabled"
+    assert not catalog.pm.has_plugin("cnn") and "zoo_cnn" not in {
+        type(p).__module__ for p in catalog.pm.get_plugins()
+    }
+    distributions = {
+        dist.project_name: dist.version for _, dist in catalog.pm.list_plugin_distinfo()
+    }
+    assert distributions["zoo-logistic"] == "0.1.0" and "zoo-cnn" not in distributions
+    assert catalog.plugins["logistic"].source == "zoo-logistic 0.1.0"
+
+
+def test_a_plugin_may_register_thousands_of_names():
+    """A plugin wrapping a large library registers thousands of models: every name is checked
+    for duplicates against a set, so this takes milliseconds (benchmarks/registry.py times it)."""
+
+    class Many:
+        @zoo.hookimpl
+        def register_models(self, register):
+            for i in range(20_000):
+                register(f"model_{i:05d}", factory)
+
+        @zoo.hookimpl
+        def register_layers(self, register):
+            register("twice", factory)
+            register("twice", factory)
+
+    def factory(num_classes=10):
+        """One of many."""
+
+    with pytest.warns(PluginWarning, match="layer 'twice' registered twice"):
+        catalog = load_catalog([("many", Many())], entry_points=False, builtins=False)
+    assert catalog.plugins["many"].status == "failed"  # all or nothing: no half a plugin
+    assert len(catalog.registries["models"]) == 0
+
+    class Fine(Many):
+        register_layers = None
+
+    catalog = load_catalog([("many", Fine())], entry_points=False, builtins=False)
+    names = catalog.registries["models"].names()
+    assert len(names) == 20_000 and names[:2] == ["model_00000", "model_00001"]
+    assert catalog.registries["models"].names("model_1999*")[-1] == "model_19999"

@@ -47,7 +47,7 @@ from .errors import (
 from .files import zoo_home
 from .hookspecs import HOOKSPEC_VERSION, hookimpl, hookspec
 from .plugins.registry import Entry
-from .runs.trained import Run
+from .runs.run import Run
 
 __version__ = "0.1.0"
 

@@ -23,8 +23,7 @@ from . import config as configs
 from .errors import ConfigError
 from .plugins.manager import Catalog, PluginInfo, PluginWarning, load_catalog
 from .plugins.registry import Entry
-from .runs import directory
-from .runs.trained import Run
+from .runs.run import Run
 from .training import distributed
 
 _lock = threading.Lock()
@@ -204,6 +203,8 @@ def train(
     run_config = resolve(
         name, config=config, overrides=overrides, epochs=epochs, seed=seed, device=device, amp=amp
     )
+    from .runs import directory
+
     if out is not None:
         directory.check_out(out)  # a taken --out fails before any download
     how = {"keep_last": keep_last, "progress": progress, "verbose": verbose}

@@ -273,7 +273,7 @@ def validate(config: Mapping[str, Any]) -> None:
         if not bad and key == "device":
             bad = not DEVICE.match(value)
         if not bad and key == "amp":
-            bad = isinstance(value, str) and value not in PRECISIONS
+            bad = isinstance(value, str) and value not in PRECISIONS  # as precision() reads it
         if not bad and key == "threads":
             bad = value != "auto" and (isinstance(value, str) or value < 1)
         if bad:

@@ -54,7 +54,7 @@ def list_(kind_or_pattern: str | None, pattern: str | None, config_file: str | N
         width = max((len(r[0]) for r in rows), default=0)
         source_width = max((len(r[2]) for r in rows), default=0)
         shown.append(f"{kind} ({len(rows)})")
-        shown += [f"  {n:<{width}}  {s:<{source_width}}  {d}".rstrip() for n, d, s in rows]
+        shown += [f"  {n.ljust(width)}  {s.ljust(source_width)}  {d}".rstrip() for n, d, s in rows]
     if not shown:
         click.echo(f"nothing matches '{pattern}' (zoo list shows everything zoo knows)")
         return

@@ -76,36 +76,56 @@ class Catalog:
             self.add_plugin(importlib.import_module(module), name, "zoo", version)
 
     def load_entry_points(self) -> None:
-        """Load every installed ``zoo`` entry point through pluggy, except those switched off
-        (``ZOO_PLUGINS``, ``ZOO_DISABLE_PLUGINS``, ``zoo plugins disable``), which are blocked."""
-        found: dict[str, metadata.EntryPoint] = {}
-        clashes: list[metadata.EntryPoint] = []  # a second distribution using a taken name
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            first = found.setdefault(ep.name, ep)
-            if first is not ep and (first.value, _dist_of(first)) != (ep.value, _dist_of(ep)):
-                clashes.append(ep)  # (the same one visible twice on sys.path counts once)
+        """Load the installed ``zoo`` entry points through pluggy, in one pass over the installed
+        distributions. Those switched off (``ZOO_PLUGINS``, ``ZOO_DISABLE_PLUGINS``, ``zoo plugins
+        disable``) are blocked; each of the others is imported on its own first, so one that fails
+        to import is blocked and reported instead of stopping pluggy's loading of the rest."""
+        found, clashes = _entry_points()
         for name in settings.blocked(set(found)):
             self.pm.set_blocked(name)
+        imported: dict[int, str] = {}
         for name, ep in sorted(found.items()):
             distribution, version = _dist_of(ep)
             if self.pm.is_blocked(name):
                 self.plugins[name] = PluginInfo(name, distribution, version, status="disabled")
                 continue
-            if name in self.plugins:  # e.g. one of zoo's own
+            if name in self.plugins:  # one of zoo's own names
                 self._name_taken(name, distribution, version)
                 continue
             try:
-                loaded = self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name)
-            except Exception as exc:  # an import error, or hooks pluggy refused
-                self._unregister(name)
+                plugin = ep.load()
+                if id(plugin) in imported:
+                    raise PluginError(f"it is the plugin '{imported[id(plugin)]}' again")
+                imported[id(plugin)] = name
+            except Exception as exc:
+                self.pm.set_blocked(name)
                 self._fail(self._record(name, distribution, version), exc)
-                continue
-            if not loaded:
-                continue
-            plugin, dist = self.pm.list_plugin_distinfo()[-1]  # what pluggy just loaded
-            self._admit(plugin, self._record(name, dist.project_name, dist.version))
+        self._register_entry_points(found, imported)
+        distributions = {id(plugin): dist for plugin, dist in self.pm.list_plugin_distinfo()}
+        for name in sorted(found):
+            plugin = self.pm.get_plugin(name)
+            if plugin is not None and name not in self.plugins:
+                dist = distributions[id(plugin)]
+                self._admit(plugin, self._record(name, dist.project_name, dist.version))
         for ep in clashes:
             self._name_taken(ep.name, *_dist_of(ep))
+
+    def _register_entry_points(
+        self, found: Mapping[str, metadata.EntryPoint], imported: Mapping[int, str]
+    ) -> None:
+        """pluggy's ``load_setuptools_entrypoints``; a plugin whose hooks pluggy refuses is taken
+        out, blocked and reported, and loading goes on with the others."""
+        while True:
+            try:
+                self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+                return
+            except pluggy.PluginValidationError as exc:
+                name = imported.get(id(exc.plugin))
+                if name is None:
+                    raise
+                self._unregister(name)
+                self.pm.set_blocked(name)
+                self._fail(self._record(name, *_dist_of(found[name])), exc)
 
     def add_plugin(
         self, plugin: Any, name: str, distribution: str | None = None, version: str | None = None
@@ -145,19 +165,22 @@ class Catalog:
             self._unregister(info.name)
             self._fail(info, exc)
             return
-        for kind, entry in entries:
-            self.registries[kind].add(entry)
-            info.registered.setdefault(kind, []).append(entry.name)
+        for kind, added in entries.items():
+            self.registries[kind].add(*added)
+            info.registered[kind] = [entry.name for entry in added]
 
-    def _collect(self, plugin: Any, info: PluginInfo) -> list[tuple[str, Entry]]:
+    def _collect(self, plugin: Any, info: PluginInfo) -> dict[str, list[Entry]]:
         """Call each ``register_<kind>`` hook of ``plugin`` with a ``register`` that records
         what it is given, refusing bad names and duplicates (a set: linear in the entries)."""
-        collected: list[tuple[str, Entry]] = []
+        collected: dict[str, list[Entry]] = {}
         seen: set[tuple[str, str]] = set()
-        for kind in KINDS:
+        dist = info.distribution
+        for kind, singular in KINDS.items():
 
-            def register(name: str, factory: Any, _kind: str = kind, **meta: Any) -> None:
-                singular = KINDS[_kind]
+            def register(
+                name: str, factory: Any, _kind: str = kind, _singular: str = singular, **meta: Any
+            ) -> None:
+                singular = _singular
                 if not isinstance(name, str) or not name or ":" in name:
                     raise PluginError(f"bad {singular} name {name!r}")
                 if not callable(factory):
@@ -165,16 +188,9 @@ class Catalog:
                 if (_kind, name) in seen:
                     raise PluginError(f"{singular} '{name}' registered twice")
                 seen.add((_kind, name))
-                entry = Entry(
-                    singular,
-                    name,
-                    factory,
-                    describe(factory, meta),
-                    info.name,
-                    info.distribution,
-                    dict(meta),
-                )
-                collected.append((_kind, entry))
+                description = describe(factory, meta)
+                entry = Entry(singular, name, factory, description, info.name, dist, meta)
+                collected.setdefault(_kind, []).append(entry)
 
             self.hook_of(plugin, f"register_{kind}")(register=register)
         return collected
@@ -210,10 +226,10 @@ class Catalog:
 
     def remove_plugin(self, name: str) -> None:
         """Forget a plugin and everything it registered."""
-        self.plugins.pop(name, None)
+        info = self.plugins.pop(name, None)
         self._unregister(name)
-        for registry in self.registries.values():
-            registry.remove_plugin(name)
+        for kind, names in (info.registered if info is not None else {}).items():
+            self.registries[kind].remove_plugin(name, names)
 
     def use_config(self, path: Path, models: Mapping[str, Any]) -> None:
         """Register the declarative ``models:`` of the config file at ``path`` (replacing those
@@ -263,6 +279,18 @@ def load_catalog(
 def installed_plugins() -> list[str]:
     """The names of the installed ``zoo`` entry points, loaded or not (no plugin is imported)."""
     return sorted({ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)})
+
+
+def _entry_points() -> tuple[dict[str, metadata.EntryPoint], list[metadata.EntryPoint]]:
+    """The installed ``zoo`` entry points by name, and those whose name another distribution
+    already uses (the same distribution visible twice on sys.path counts once)."""
+    found: dict[str, metadata.EntryPoint] = {}
+    clashes: list[metadata.EntryPoint] = []
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        first = found.setdefault(ep.name, ep)
+        if first is not ep and (first.value, _dist_of(first)) != (ep.value, _dist_of(ep)):
+            clashes.append(ep)
+    return found, clashes
 
 
 def _dist_of(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:

@@ -28,7 +28,7 @@ KINDS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Entry:
     """One registered name: its factory, a one-line description and who provided it."""
 
@@ -111,8 +111,8 @@ class Entry:
 
 def describe(factory: Callable[..., Any], meta: Mapping[str, Any]) -> str:
     """The one-line description: ``meta['description']``, else the docstring's first line."""
-    text = meta.get("description") or inspect.getdoc(factory) or ""
-    return text.strip().splitlines()[0] if text.strip() else ""
+    text = meta.get("description") or getattr(factory, "__doc__", None) or inspect.getdoc(factory)
+    return text.strip().split("\n", 1)[0].strip() if text and text.strip() else ""
 
 
 class Registry:
@@ -126,38 +126,49 @@ class Registry:
         self._sorted: list[Entry] | None = None
         self.notes: list[str] = []  # e.g. plugins that failed to load: one may provide a name
 
-    def add(self, entry: Entry) -> None:
-        same = self._entries.setdefault(entry.name, [])
-        if any(e.plugin == entry.plugin for e in same):  # the plugins sharing this one name
-            raise PluginError(
-                f"plugin '{entry.plugin}' registered {self.kind} '{entry.name}' twice"
-            )
-        same.append(entry)
-        self._count += 1
+    def add(self, *entries: Entry) -> None:
+        for entry in entries:
+            same = self._entries.setdefault(entry.name, [])
+            for other in same:  # the few plugins sharing this one name
+                if other.plugin == entry.plugin:
+                    raise PluginError(
+                        f"plugin '{entry.plugin}' registered {self.kind} '{entry.name}' twice"
+                    )
+            same.append(entry)
+        self._count += len(entries)
         self._sorted = None
 
-    def remove_plugin(self, plugin: str) -> None:
-        for name in list(self._entries):
-            kept = [e for e in self._entries[name] if e.plugin != plugin]
-            self._count -= len(self._entries[name]) - len(kept)
+    def remove_plugin(self, plugin: str, names: Iterable[str]) -> None:
+        """Forget the entries ``plugin`` registered under ``names``."""
+        for name in names:
+            kept = [e for e in self._entries.get(name, ()) if e.plugin != plugin]
+            self._count -= len(self._entries.get(name, ())) - len(kept)
             if kept:
                 self._entries[name] = kept
             else:
-                del self._entries[name]
+                self._entries.pop(name, None)
         self._sorted = None
 
     def entries(self) -> list[Entry]:
         """Every entry, sorted by name then plugin (sorted once until the next change)."""
         if self._sorted is None:
-            self._sorted = sorted(
-                (e for es in self._entries.values() for e in es), key=lambda e: (e.name, e.plugin)
-            )
+            by_plugin = lambda e: e.plugin  # noqa: E731
+            self._sorted = [
+                e
+                for name in sorted(self._entries)
+                for e in (
+                    self._entries[name]
+                    if len(self._entries[name]) == 1
+                    else sorted(self._entries[name], key=by_plugin)
+                )
+            ]
         return self._sorted
 
     def listing(self, pattern: str | None = None) -> list[tuple[str, Entry]]:
         """``(shown name, entry)`` of every entry matching an fnmatch pattern, sorted; a name two
         plugins registered is shown qualified, ``<plugin>:<name>``."""
-        rows = [(self.display_name(e), e) for e in self.entries()]
+        shared = {name for name, same in self._entries.items() if len(same) > 1}
+        rows = [(e.qualified_name if e.name in shared else e.name, e) for e in self.entries()]
         if pattern is None:
             return rows
         match = fnmatch.fnmatchcase

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Iterable
@@ -99,6 +97,8 @@ def write_start(
 
 def environment(device: str, plugins: Iterable[Any] = ()) -> dict[str, Any]:
     """What a run needs to be repeated: interpreter, torch, device, zoo and every plugin."""
+    import platform
+
     import torch
 
     env: dict[str, Any] = {
@@ -121,6 +121,8 @@ def environment(device: str, plugins: Iterable[Any] = ()) -> dict[str, Any]:
 
 
 def _git_commit(folder: Path) -> str | None:
+    import subprocess
+
     if not (folder / ".git").exists():
         return None
     try:

@@ -1,5 +1,5 @@
-"""A trained run as Python objects: :class:`Run` (its directory, config, history and model), the
-model rebuilt from model.json with its ``last`` or ``best`` weights, and predictions on images.
+"""A trained run as Python objects: the :class:`Run` read back from its directory, the model
+rebuilt from model.json with its ``last`` or ``best`` weights, and predictions on images.
 
 The model registry is passed in by the caller (``zoo.api``); nothing here loads plugins.
 """
@@ -7,37 +7,15 @@ The model registry is passed in by the caller (``zoo.api``); nothing here loads 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, DataError, ZooError
 from ..plugins.registry import Registry
 from . import checkpoints, directory
+from .run import Run
 
 WEIGHTS = ("last", "best")
-
-
-@dataclass
-class Run:
-    """One training run: ``dir`` (its run directory), ``config`` (the resolved config),
-    ``history`` (one row per epoch, as in metrics.jsonl) and ``model`` (the trained
-    ``nn.Module``)."""
-
-    dir: Path
-    config: dict[str, Any]
-    history: list[dict[str, Any]] = field(default_factory=list)
-    model: Any = None
-
-    @property
-    def best(self) -> dict[str, Any] | None:
-        """The row of the epoch with the lowest ``val_loss`` (``None`` before the first)."""
-        return min(self.history, key=lambda row: row["val_loss"]) if self.history else None
-
-    def __repr__(self) -> str:
-        best = self.best
-        shown = f", best val_loss {best['val_loss']:.4f} (epoch {best['epoch']})" if best else ""
-        return f"Run('{self.dir}', {len(self.history)} of {self.config.get('epochs')} epochs{shown})"
 
 
 def open_run(run_dir: str | Path, models: Registry, weights: str = "last") -> Run:
