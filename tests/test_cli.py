@@ -167,7 +167,7 @@ def test_show_prints_the_resolved_config_as_yaml():
     cfg = yaml.safe_load(out)
     assert cfg["model"] == {"name": "cnn"} and cfg["optimizer"]["lr"] == 0.1
     assert cfg["epochs"] == 10 and cfg["valid_batch_size"] == 128
-    assert "# model 'cnn' (cnn) options: num_classes=10" in out
+    assert "# model 'cnn' (cnn) options: num_classes: int = 10, input_shape: tuple" in out
 
 
 def test_a_registered_model_without_a_run_uses_the_defaults():

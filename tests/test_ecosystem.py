@@ -256,13 +256,14 @@ def test_the_scaffold_installs_and_its_own_tests_pass(tmp_path):
     assert again.returncode == 1 and "not empty" in again.stderr
 
 
-def test_every_hook_is_documented_in_the_readme():
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    hooks = [
-        name
+def test_every_hook_is_documented_with_its_full_signature():
+    """Like datasette's: a hook spec added or changed without its docs fails here."""
+    docs = (Path(__file__).parents[1] / "docs" / "plugins.md").read_text()
+    hooks = {
+        name: f"{name}{inspect.signature(fn)}".replace("'", "")
         for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
         if hasattr(fn, "zoo_spec")
-    ]
+    }
     assert set(hooks) == {
         "register_datasets",
         "register_models",
@@ -270,8 +271,8 @@ def test_every_hook_is_documented_in_the_readme():
         "register_layers",
         "register_commands",
     }
-    for hook in hooks:
-        assert f"`{hook}(" in readme, f"the hook {hook} is not documented in README.md"
+    for signature in hooks.values():
+        assert f"### `{signature}`" in docs, f"docs/plugins.md does not document {signature}"
 
 
 def test_zoo_testing_checks_a_plugin(mnist_file, idx_dir):

@@ -1,15 +1,19 @@
-"""The hooks a zoo plugin can implement: the contract third-party authors code against.
+"""The hooks a zoo plugin can implement: the contract third-party authors code against
+(docs/plugins.md documents each one; a test fails when one is not).
 
-Each hook receives a ``register`` callable owned by the host, so the host knows which plugin
-registered what and can name it when something is wrong.
+Each registry hook receives a ``register`` callable owned by the host, so the host knows which
+plugin registered what and can name it when something is wrong.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pluggy
+
+if TYPE_CHECKING:
+    import click
 
 PROJECT_NAME = "zoo"
 #: The version of these hook specs. A plugin may declare the one it was written for as a module
@@ -43,5 +47,5 @@ def register_layers(register: Register) -> None:
 
 
 @hookspec
-def register_commands(cli: Any) -> None:
+def register_commands(cli: click.Group) -> None:
     """Add click commands or groups to ``zoo``: ``cli.add_command(command)``."""

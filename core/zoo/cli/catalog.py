@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import inspect
-from typing import Any
 
 import click
 
@@ -73,12 +71,8 @@ def show(name: str, config_file: str | None, overrides: tuple[str, ...]) -> None
     click.echo(yaml.safe_dump(cfg, sort_keys=False, width=1000).rstrip())
     for section in config.SECTIONS:
         entry = getattr(api, f"get_{section}")(cfg[section]["name"])
-        takes = ", ".join(f"{k}={_default(v)}" for k, v in entry.options().items() if k != "params")
+        takes = ", ".join(entry.option_text(k) for k in entry.parameters if k != "params")
         click.echo(f"# {section} '{entry.name}' ({entry.plugin}) options: {takes or 'none'}")
-
-
-def _default(value: Any) -> str:
-    return "required" if value is inspect.Parameter.empty else repr(value)
 
 
 @click.group(invoke_without_command=True)

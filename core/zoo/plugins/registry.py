@@ -85,12 +85,19 @@ class Entry:
             param = self.parameters.get(key)
             if param is None or option_types.check(value, param.annotation):
                 continue
-            default = "" if param.default is param.empty else f" = {param.default!r}"
-            expected = option_types.describe(param.annotation)
             raise ConfigError(
-                f"{where}{key}: expected {expected}, got {option_types.shown(value)} "
-                f"({self.kind} '{self.name}' takes {key}: {expected}{default})"
+                f"{where}{key}: expected {option_types.describe(param.annotation)}, got "
+                f"{option_types.shown(value)} ({self.kind} '{self.name}' takes "
+                f"{self.option_text(key)})"
             )
+
+    def option_text(self, name: str) -> str:
+        """``lr: float = 0.1``: an option as its factory declares it."""
+        param = self.parameters[name]
+        shown = option_types.describe(param.annotation)
+        typed = "" if param.annotation is param.empty else f": {shown}"
+        default = " (required)" if param.default is param.empty else f" = {param.default!r}"
+        return f"{name}{typed}{default}"
 
     def create(self, *args: Any, context: Mapping[str, Any] | None = None, **options: Any) -> Any:
         """Call the factory. ``context`` values (e.g. ``num_classes``) are passed only to a

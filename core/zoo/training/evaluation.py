@@ -41,4 +41,5 @@ def evaluate_run(
     net = load_model(run_dir, catalog.registries["models"], weights, str(device))
     batch_size = config.get("valid_batch_size") or config["batch_size"] * 2
     loss, acc = loop.evaluate(net, loop.Batches(data, batch_size, device), config.get("amp", False))
+    loss, acc = round(loss, 6), round(acc, 6)  # as metrics.jsonl rounds them
     return {"split": split, "weights": weights, "loss": loss, "acc": acc, "samples": len(data)}

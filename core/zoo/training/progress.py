@@ -20,7 +20,8 @@ def summary(config: dict[str, Any]) -> str:
     amp = config.get("amp", False)
     return (
         f"model {section('model')}, dataset {section('dataset')}, optimizer "
-        f"{section('optimizer')}, {config['epochs']} epochs, batch {config['batch_size']} "
+        f"{section('optimizer')}, {config['epochs']} epoch{'s' * (config['epochs'] != 1)}, "
+        f"batch {config['batch_size']} "
         f"{shuffled}, seed {config.get('seed', 0)}"
         + (f", amp {'bf16' if amp is True else amp}" if amp else "")
     )
