@@ -235,12 +235,14 @@ def resume(
     """Continue the run in ``run_dir`` from its last complete checkpoint to its configured epochs
     (or ``epochs``): on the same device it ends exactly as an uninterrupted run would. It runs in
     as many processes as trained it, unless ``nproc_per_node`` says otherwise."""
-    from .runs import checkpoints
+    from .runs import checkpoints, directory
     from .training.trainer import Trainer
 
     run_dir = Path(run_dir)
     point = checkpoints.last(run_dir)
     nproc = nproc_per_node or (point.world_size if point is not None else 1)
+    if point is not None and point.epoch >= (epochs or directory.read_config(run_dir)["epochs"]):
+        nproc = 1  # complete: nothing to train, no processes to start
     how = {"keep_last": keep_last, "progress": progress, "verbose": verbose}
     if nproc > 1 and not distributed.active():
         call = {"run_dir": run_dir, "epochs": epochs, "device": device, **how}

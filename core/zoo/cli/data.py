@@ -9,6 +9,7 @@ import click
 from .. import api
 from ..data import cache
 from ..errors import ConfigError
+from ..hints import did_you_mean
 from .common import dataset_options
 
 
@@ -59,7 +60,7 @@ def verify(name: str | None) -> None:
     """Re-hash every cached file (or NAME's) against its recorded sha256."""
     rows = [(d, p, r) for d, p, r in cache.entries() if name is None or d == name]
     if name is not None and not rows:
-        raise ConfigError(f"nothing cached for '{name}' (zoo data list shows what is)")
+        raise ConfigError(_nothing_cached(name))
     bad = 0
     for dataset, path, record in rows:
         ok = record is not None and cache.check(path) is not None
@@ -79,10 +80,15 @@ def rm(name: str) -> None:
     """Remove everything cached for dataset NAME."""
     folder = cache.dataset_dir(name)
     if not name or "/" in name or name.startswith(".") or not folder.is_dir():
-        raise ConfigError(f"nothing cached for '{name}' (zoo data list shows what is)")
+        raise ConfigError(_nothing_cached(name))
     freed = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     shutil.rmtree(folder)
     click.echo(f"removed {folder} ({_size(freed)})")
+
+
+def _nothing_cached(name: str) -> str:
+    hint = did_you_mean(name, {dataset for dataset, _, _ in cache.entries()})
+    return f"nothing cached for '{name}'{hint} (zoo data list shows what is)"
 
 
 def _size(n: int) -> str:
