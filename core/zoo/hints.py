@@ -7,12 +7,7 @@ import difflib
 from collections.abc import Iterable
 
 
-def close_matches(name: str, known: Iterable[str], n: int = 3) -> list[str]:
-    """The known names closest to ``name`` (at most ``n``), best first."""
-    return difflib.get_close_matches(str(name), sorted(set(known)), n=n, cutoff=0.6)
-
-
 def did_you_mean(name: str, known: Iterable[str], n: int = 3) -> str:
     """`` — did you mean 'cnn'?`` (or ``'a' or 'b'``), or ``""`` when nothing is close."""
-    close = close_matches(name, known, n)
+    close = difflib.get_close_matches(str(name), sorted(set(known)), n=n, cutoff=0.6)
     return f" — did you mean {' or '.join(repr(c) for c in close)}?" if close else ""

@@ -241,15 +241,13 @@ class Catalog:
             plugin = ConfigModels(Path(path), models, self.registries["layers"])
             self.add_plugin(plugin, PLUGIN_NAME, str(path))
 
-    def failed(self) -> list[PluginInfo]:
-        return [info for info in self.plugins.values() if info.status == "failed"]
-
     def note_unavailable(self) -> None:
         """Let unknown-name errors mention the plugins that failed or are disabled."""
         notes = [
             f"plugin '{i.name}' ({i.source}) failed to load and may be the one providing it "
             "(zoo plugins says why)"
-            for i in self.failed()
+            for i in self.plugins.values()
+            if i.status == "failed"
         ]
         notes += [
             f"plugin '{i.name}' is disabled (zoo plugins enable {i.name})"

@@ -187,9 +187,6 @@ class Registry:
         """Sorted names matching an fnmatch pattern; a collision shows its qualified names."""
         return [shown for shown, _ in self.listing(pattern)]
 
-    def display_name(self, entry: Entry) -> str:
-        return entry.qualified_name if len(self._entries[entry.name]) > 1 else entry.name
-
     def __contains__(self, name: str) -> bool:
         try:
             self.get(name)
