@@ -217,7 +217,8 @@ def train(
     from .training.trainer import Trainer
 
     try:
-        return Trainer.start(run_config, current(), out=out, **how).fit()
+        with Trainer.start(run_config, current(), out=out, **how) as trainer:
+            return trainer.fit()
     finally:
         distributed.cleanup()
 
@@ -248,7 +249,8 @@ def resume(
         call = {"run_dir": run_dir, "epochs": epochs, "device": device, **how}
         return _launch(nproc, "resume", call, run_dir)
     try:
-        return Trainer.resume(run_dir, current(), epochs=epochs, device=device, **how).fit()
+        with Trainer.resume(run_dir, current(), epochs=epochs, device=device, **how) as trainer:
+            return trainer.fit()
     finally:
         distributed.cleanup()
 

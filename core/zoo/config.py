@@ -51,8 +51,24 @@ Loader.add_implicit_resolver(
 )
 
 
-def parse_yaml(text: str) -> Any:
+def parse_yaml(text: str, *, aliases: bool = True) -> Any:
+    """YAML through a safe loader; ``aliases=False`` refuses ``*alias`` references, which a file
+    zoo writes never has and a hostile one uses to grow without bound ("billion laughs")."""
+    if not aliases:
+        for event in yaml.parse(text, Loader=Loader):
+            if isinstance(event, yaml.AliasEvent):
+                raise ConfigError("YAML aliases (*name) are not allowed in a file zoo wrote")
     return yaml.load(text, Loader=Loader)  # noqa: S506 (a SafeLoader)
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    def ignore_aliases(self, data: Any) -> bool:  # every value written out in full, no *alias
+        return True
+
+
+def dump_yaml(value: Any) -> str:
+    """A config as zoo writes it: keys in order, one value per line, no aliases."""
+    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, width=1000, allow_unicode=True)
 
 
 def shipped_config() -> Path:

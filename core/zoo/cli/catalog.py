@@ -65,10 +65,8 @@ def list_(kind_or_pattern: str | None, pattern: str | None, config_file: str | N
 @set_option
 def show(name: str, config_file: str | None, overrides: tuple[str, ...]) -> None:
     """Print the fully resolved config of run NAME as YAML (what `zoo run NAME` would use)."""
-    import yaml
-
     cfg = api.resolve(name, config=config_file, overrides=overrides)
-    click.echo(yaml.safe_dump(cfg, sort_keys=False, width=1000).rstrip())
+    click.echo(config.dump_yaml(cfg).rstrip())
     for section in config.SECTIONS:
         entry = getattr(api, f"get_{section}")(cfg[section]["name"])
         takes = ", ".join(entry.option_text(k) for k in entry.parameters if k != "params")

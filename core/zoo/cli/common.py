@@ -47,6 +47,11 @@ class ZooGroup(click.Group):
             if os.environ.get("ZOO_DEBUG") == "1":
                 raise
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:  # a full disk, a read-only folder: the machine's, not a bug's
+            if os.environ.get("ZOO_DEBUG") == "1":
+                raise
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or exc}{where}") from exc
         except KeyboardInterrupt as exc:  # zoo.Interrupted says how to resume the run
             click.echo(f"\n{exc}" if str(exc) else "\nzoo: interrupted", err=True)
             ctx.exit(130)

@@ -67,10 +67,15 @@ def runs_(root: str) -> None:
         return
     rows = []
     for run_dir in found:
-        metrics = directory.read_metrics(run_dir)
-        config = directory.read_config(run_dir)
-        best = min(metrics, key=lambda r: r["val_loss"]) if metrics else None
         date = time.strftime("%Y-%m-%d %H:%M", time.localtime(run_dir.stat().st_mtime))
+        try:
+            metrics = directory.read_metrics(run_dir)
+            config = directory.read_config(run_dir)
+        except ZooError as exc:  # one bad run is listed as such; the others are still shown
+            reason = str(exc).removeprefix(f"{run_dir / directory.CONFIG} ")
+            rows.append(("(unreadable)", date, "-", "-", "-", f"{run_dir}: {reason}"))
+            continue
+        best = min(metrics, key=lambda r: r["val_loss"]) if metrics else None
         rows.append(
             (
                 config.get("name", run_dir.parent.name),
@@ -106,11 +111,18 @@ def plot(run_dirs: tuple[str, ...], out: str) -> None:
 
     histories = {}
     for run_dir in run_dirs:
-        metrics = directory.read_metrics(Path(run_dir))
+        try:
+            metrics = directory.read_metrics(Path(run_dir))
+        except ZooError as exc:
+            click.echo(f"zoo: skipped {run_dir}: {exc}", err=True)
+            continue
         if not metrics:
-            raise ZooError(f"{run_dir} has no finished epoch to plot")
+            click.echo(f"zoo: skipped {run_dir}: no finished epoch to plot", err=True)
+            continue
         label = Path(run_dir).parent.name + "/" + Path(run_dir).name
         histories[label] = metrics
+    if not histories:
+        raise ZooError("none of the runs has a finished epoch to plot")
     click.echo(f"wrote {pictures.compare(histories, Path(out))}")
 
 

@@ -39,7 +39,10 @@ def set_disabled(name: str, disabled: bool) -> Path:
     names = names | {name} if disabled else names - {name}
     settings["disabled_plugins"] = sorted(names)
     path = settings_file()
-    write_atomic(path, yaml.safe_dump(settings, sort_keys=False).encode())
+    try:
+        write_atomic(path, yaml.safe_dump(settings, sort_keys=False).encode())
+    except OSError as exc:
+        raise PluginError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
 
 

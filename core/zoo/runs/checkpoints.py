@@ -15,7 +15,9 @@ Reading the marker needs no torch; reading or writing a checkpoint imports it.
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 MARKER = "checkpoint.json"
 BEST = "best.safetensors"
 FORMAT = 1
+FOLDER = re.compile(r"^epoch-(\d{4,9})$")
+MAX_STATE = 1 << 30  # a state.pt larger than this is not one zoo wrote for these models
 
 
 @dataclass
@@ -100,36 +104,101 @@ def prune(run_dir: Path, keep_last: int | None) -> None:
     if latest is None:
         return
     for folder in sorted((run_dir / "checkpoints").glob("epoch-*")):
-        epoch = int(folder.name.split("-")[1])
+        match = FOLDER.match(folder.name)
+        if match is None or folder.is_symlink() or not folder.is_dir():
+            continue  # not a checkpoint zoo wrote: never zoo's to delete
+        epoch = int(match.group(1))
         too_old = keep_last is not None and epoch <= latest.epoch - max(keep_last, 1)
         if epoch > latest.epoch or too_old:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def clear_unfinished(run_dir: Path) -> None:
+    """Before a run restarts from epoch 1: the checkpoint folders a killed first save began."""
+    for folder in (Path(run_dir) / "checkpoints").glob("epoch-*"):
+        if FOLDER.match(folder.name) and folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+    clear_partial(run_dir)
+
+
+def clear_partial(run_dir: Path) -> None:
+    """The temp files zoo's writes leave when a kill cuts them short (``.NAME.*.part``)."""
+    for stale in Path(run_dir).rglob(f".*{files.PARTIAL}"):
+        if stale.is_file() and not stale.is_symlink():
+            stale.unlink(missing_ok=True)
+
+
 def last(run_dir: Path) -> Checkpoint | None:
-    """The checkpoint the marker names, or ``None`` before the first one."""
+    """The checkpoint the marker names, or ``None`` before the first one. Every field is
+    checked: the folder must be this run's own ``checkpoints/epoch-NNNN`` of that epoch."""
+    path = Path(run_dir) / MARKER
     try:
-        marker = json.loads((run_dir / MARKER).read_text())
+        with open(path, "rb") as f:
+            marker = json.loads(f.read(4096))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise ZooError(f"{run_dir / MARKER} is unreadable: {exc}") from exc
-    return Checkpoint(
-        int(marker["epoch"]), run_dir / marker["folder"], int(marker.get("world_size", 1))
-    )
+        raise ZooError(f"{path} is unreadable: {getattr(exc, 'strerror', None) or exc}") from exc
+    epoch = marker.get("epoch") if isinstance(marker, dict) else None
+    world = marker.get("world_size", 1) if isinstance(marker, dict) else None
+    if not _count(epoch) or not _count(world) or epoch > 10**9:
+        raise ZooError(f"{path} is not a marker zoo wrote: expected a positive epoch")
+    folder = Path(run_dir) / "checkpoints" / f"epoch-{epoch:04d}"
+    if marker.get("folder") != str(folder.relative_to(run_dir)):
+        raise ZooError(
+            f"{path} names the folder {marker.get('folder')!r}: a checkpoint of this run is "
+            f"checkpoints/epoch-{epoch:04d}, inside it"
+        )
+    if folder.is_symlink() or not folder.resolve().is_relative_to(Path(run_dir).resolve()):
+        raise ZooError(f"{folder} leads outside its run directory: not a checkpoint zoo wrote")
+    return Checkpoint(epoch, folder, world)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def load_state(point: Checkpoint) -> dict[str, Any]:
-    """The training state, read with ``weights_only=True``: tensors and plain values only."""
+    """The training state, read with ``weights_only=True`` (tensors and plain values only, no
+    code) and checked: anything else is refused with one line."""
     import torch
 
     try:
-        state = torch.load(point.state, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError) as exc:
-        raise ZooError(f"cannot read {point.state}: {exc}") from exc
-    if state.get("format") != FORMAT:
-        raise ZooError(f"{point.state} has format {state.get('format')}, expected {FORMAT}")
+        if point.state.stat().st_size > MAX_STATE:
+            raise ZooError(f"{point.state} is larger than any training state zoo writes")
+        with warnings.catch_warnings():  # torch's notes on a foreign pickle: the line below says it
+            warnings.simplefilter("ignore")
+            state = torch.load(point.state, map_location="cpu", weights_only=True)
+    except ZooError:
+        raise
+    except OSError as exc:
+        raise ZooError(f"cannot read {point.state}: {exc.strerror or exc}") from exc
+    except Exception as exc:  # a pickle with code in it, garbage, a truncated file
+        raise ZooError(
+            f"{point.state} is not a training state zoo wrote ({type(exc).__name__}); "
+            "nothing in it was run"
+        ) from exc
+    problem = _state_problem(state, point.epoch)
+    if problem:
+        raise ZooError(f"{point.state} is not a training state zoo wrote: {problem}")
     return state
+
+
+def _state_problem(state: Any, epoch: int) -> str | None:
+    if not isinstance(state, dict):
+        return "expected a mapping"
+    if state.get("format") != FORMAT:
+        return f"format {state.get('format')!r}, expected {FORMAT}"
+    if state.get("epoch") != epoch:
+        return f"epoch {state.get('epoch')!r}, but its marker says {epoch}"
+    if not isinstance(state.get("optimizer"), dict) or not isinstance(state.get("rng"), dict):
+        return "no optimizer or random state"
+    history = state.get("history")
+    if not isinstance(history, list) or len(history) != epoch:
+        return f"a history of {epoch} epochs expected"
+    if not all(isinstance(row, dict) and row.get("epoch") == i for i, row in enumerate(history, 1)):
+        return "its history rows are not epochs 1, 2, ..."
+    return None
 
 
 def load_weights(model: torch.nn.Module, path: Path, device: torch.device | str = "cpu") -> None:
@@ -137,5 +206,8 @@ def load_weights(model: torch.nn.Module, path: Path, device: torch.device | str 
 
     try:
         load_model(model, str(path), device=str(device))
-    except (OSError, RuntimeError) as exc:
-        raise ZooError(f"cannot load weights {path}: {exc}") from exc
+    except OSError as exc:
+        raise ZooError(f"cannot load weights {path}: {exc.strerror or exc}") from exc
+    except Exception as exc:  # a corrupt file, or weights of another shape (torch names them)
+        reason = " ".join(str(exc).split())[:400]
+        raise ZooError(f"cannot load weights {path}: {reason}") from exc

@@ -33,12 +33,12 @@ def evaluate_run(
     configs.check_options(config, catalog.registries)
     device = devices.select_device(device or config.get("device", "auto"))
     devices.set_threads(config.get("threads", "auto"), device)  # as in training: same numbers
+    net = load_model(run_dir, catalog.registries["models"], weights, str(device))  # before data
     dataset = catalog.registries["datasets"].get(config["dataset"]["name"])
     splits = dataset.create(**configs.section_options(config, "dataset"))
     data = getattr(splits, split, None)
     if data is None:
         raise DataError(f"dataset '{config['dataset']['name']}' has no {split} split")
-    net = load_model(run_dir, catalog.registries["models"], weights, str(device))
     batch_size = config.get("valid_batch_size") or config["batch_size"] * 2
     loss, acc = loop.evaluate(net, loop.Batches(data, batch_size, device), config.get("amp", False))
     loss, acc = round(loss, 6), round(acc, 6)  # as metrics.jsonl rounds them

@@ -1,13 +1,13 @@
 """The run owner: one training run, from its config to its last epoch, in the order it happens.
 
-    trainer = Trainer.start(config, catalog, out=..., verbose=True)  # or Trainer.resume(dir, ...)
-    run = trainer.fit()                                               # a zoo.Run
+    with Trainer.start(config, catalog, out=..., verbose=True) as trainer:  # or .resume(dir)
+        run = trainer.fit()                                                  # a zoo.Run
 
 prepare (device, threads, seeds, data, model, optimizer), then for each epoch: train, validate,
 checkpoint, record the metrics line, draw the curves; then finish (the best epoch). The batches are
 ``loop``'s, the files ``zoo.runs``'s; the history is this object's alone and is what every
 checkpoint saves and what the returned ``Run`` holds. In a distributed run every rank trains, and
-only rank 0 writes files and prints.
+only rank 0 writes files and prints; it holds the run directory's lock until the trainer closes.
 """
 
 from __future__ import annotations
@@ -58,6 +58,22 @@ class Trainer:
         self.verbose = verbose and main
         self.say = report.say if self.verbose else report.quiet
         self.bar = report.Bar if progress and main else None
+        self.held = contextlib.ExitStack()  # the run directory's lock, on rank 0
+
+    def __enter__(self) -> Trainer:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.held.close()
+
+    def hold(self, run_dir: Path) -> None:
+        """Take the run directory for this process (rank 0 of a distributed run)."""
+        self.dir = run_dir
+        if distributed.is_main():
+            self.held.enter_context(directory.locked(run_dir))
 
     @property
     def epochs(self) -> int:
@@ -75,12 +91,25 @@ class Trainer:
         trainer.prepare()  # a mistake or a failed download here leaves no run directory behind
         trainer.say(f"  {trainer.summary()}")
         if distributed.is_main():  # only rank 0 writes
-            trainer.dir = directory.make_run_dir(config["name"], out)
-            info = directory.model_info(config, trainer.splits)
-            plugins = catalog.plugins.values()
-            directory.write_start(trainer.dir, config, info, str(trainer.device), plugins)
-            trainer.say(f"  writing {trainer.dir}")
+            with trainer.closed_on_error():
+                trainer.hold(directory.make_run_dir(config["name"], out))
+                trainer.write_start()
+                trainer.say(f"  writing {trainer.dir}")
         return trainer
+
+    @contextlib.contextmanager
+    def closed_on_error(self) -> Any:
+        try:
+            yield
+        except BaseException:
+            self.close()
+            raise
+
+    def write_start(self, device: str | None = None) -> None:
+        """config.yaml, model.json and env.json: what the run is, before its first epoch."""
+        info = directory.model_info(self.config, self.splits)
+        device = device or str(self.device)
+        directory.write_start(self.dir, self.config, info, device, self.catalog.plugins.values())
 
     @classmethod
     def resume(
@@ -93,44 +122,62 @@ class Trainer:
         **how: Any,
     ) -> Trainer:
         """The run in ``run_dir`` restored to its last complete checkpoint: weights, optimizer,
-        every random stream, and metrics.jsonl cut back to the checkpoint's epochs."""
+        every random stream, and metrics.jsonl cut back to the checkpoint's epochs. A run that
+        died before its first checkpoint starts again from epoch 1 in the same directory."""
         run_dir = Path(run_dir)
         config = directory.read_config(run_dir)
-        point = checkpoints.last(run_dir)
-        if point is None:
-            raise ZooError(
-                f"{run_dir} has no complete checkpoint to resume from: start it again with zoo run"
-            )
-        if epochs is not None and epochs != config["epochs"]:
-            config["epochs"] = epochs
-            if distributed.is_main():
+        config["epochs"] = epochs or config["epochs"]
+        trainer = cls(config, catalog, **how)
+        with trainer.closed_on_error():
+            trainer.hold(run_dir)
+            point = checkpoints.last(run_dir)
+            if point is None:
+                return trainer.restart(device)
+            state = checkpoints.load_state(point)
+            trainer.history = state["history"]
+            if epochs is not None and distributed.is_main():
                 info = directory.read_model_info(run_dir)
                 plugins = catalog.plugins.values()
                 directory.write_start(run_dir, config, info, device or "auto", plugins)
-        state = checkpoints.load_state(point)
-        trainer = cls(config, catalog, run_dir=run_dir, history=state["history"], **how)
-        if len(trainer.history) >= trainer.epochs:
-            return trainer  # complete: fit() says so, nothing to load
-        trainer.prepare(device)
-        checkpoints.load_weights(trainer.module, point.weights, trainer.device)
-        trainer.optimizer.load_state_dict(state["optimizer"])
-        randomness.set_rng_state(state["rng"], trainer.shuffler)  # the same on every rank
-        if trainer.scaler is not None and "scaler" in state:
-            trainer.scaler.load_state_dict(state["scaler"])
+            if len(trainer.history) >= trainer.epochs:
+                return trainer  # complete: fit() says so, nothing to load
+            trainer.restore(point, state, device)
+        return trainer
+
+    def restart(self, device: str | None) -> Trainer:
+        """A run killed before its first checkpoint: the same config, from epoch 1."""
+        self.say(f"zoo resume {self.dir}: no epoch had finished; starting it again from epoch 1")
+        self.prepare(device)
+        self.say(f"  {self.summary()}")
         if distributed.is_main():
-            directory.rewrite_metrics(run_dir, trainer.history)  # rows past the checkpoint go
-            checkpoints.prune(run_dir, keep_last=None)  # only what a killed save left half-written
-            for stale in run_dir.rglob(".*.part"):  # temp files of writes a kill cut short
-                stale.unlink(missing_ok=True)
+            checkpoints.clear_unfinished(self.dir)  # what the killed run had begun to write
+            directory.rewrite_metrics(self.dir, [])
+            self.write_start()
         distributed.barrier()
-        trainer.say(f"zoo resume {run_dir}: from epoch {len(trainer.history)} of {trainer.epochs}")
-        trainer.say(f"  {trainer.summary()}")
+        return self
+
+    def restore(
+        self, point: checkpoints.Checkpoint, state: dict[str, Any], device: str | None
+    ) -> None:
+        """Everything as it was when ``point`` was written, on every rank."""
+        self.prepare(device)
+        checkpoints.load_weights(self.module, point.weights, self.device)
+        self.optimizer.load_state_dict(state["optimizer"])
+        randomness.set_rng_state(state["rng"], self.shuffler)  # the same on every rank
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
+        if distributed.is_main():
+            directory.rewrite_metrics(self.dir, self.history)  # rows past the checkpoint go
+            checkpoints.prune(self.dir, keep_last=None)  # only what a killed save left half-written
+            checkpoints.clear_partial(self.dir)
+        distributed.barrier()
+        self.say(f"zoo resume {self.dir}: from epoch {len(self.history)} of {self.epochs}")
+        self.say(f"  {self.summary()}")
         if distributed.world_size() != point.world_size:
-            trainer.say(
+            self.say(
                 f"  note: trained in {point.world_size} process(es), continued in "
                 f"{distributed.world_size()}: the numbers will differ from an uninterrupted run"
             )
-        return trainer
 
     # --- prepare ---------------------------------------------------------------------------------
 
