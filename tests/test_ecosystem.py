@@ -8,6 +8,7 @@ import inspect
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -323,3 +324,83 @@ def test_hooks_pluggy_refuses_skip_that_plugin_alone(site, tmp_path):
     listed = zoo_cmd("list", "models", cwd=tmp_path)
     assert listed.returncode == 0 and "acme:logistic" in listed.stdout
     assert listed.stderr.count("zoo: warning: plugin") == 2
+
+
+EXITS_AT_IMPORT = "import sys\nsys.exit(0)\n"
+EXITS_IN_HOOK = """
+import sys
+import zoo
+
+@zoo.hookimpl
+def register_models(register):
+    sys.exit(0)
+"""
+HANGS = "import time\ntime.sleep(60)\n"
+SLOW = "import time\nimport zoo\ntime.sleep(2.5)\n"
+WRONG = '''
+import zoo
+
+def text(num_classes=10):
+    """Returns a string, not a model."""
+    return "a model, honest"
+
+def narrow(num_classes=10):
+    """Ignores num_classes."""
+    from torch import nn
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 3))
+
+@zoo.hookimpl
+def register_models(register):
+    register("text", text)
+    register("narrow", narrow)
+'''
+
+
+def test_a_plugin_that_exits_is_skipped_like_any_failing_plugin(site, tmp_path):
+    site.install("leaver", "leaver", EXITS_AT_IMPORT)
+    site.install("quitter", "quitter", EXITS_IN_HOOK)
+    listed = zoo_cmd("list", "models", cwd=tmp_path)
+    assert listed.returncode == 0 and "cnn" in listed.stdout
+    assert "plugin 'leaver' (zoo-leaver 1.0) failed to load and was skipped: SystemExit" in (
+        listed.stderr
+    )
+    assert "plugin 'quitter' (zoo-quitter 1.0) failed" in listed.stderr
+
+
+def test_a_plugin_that_hangs_at_import_is_left_behind(site, tmp_path):
+    site.install("hangs", "hangs", HANGS)
+    site.install("slow", "slow", SLOW)
+    env = {"ZOO_PLUGIN_TIMEOUT": "1"}
+    start = time.monotonic()
+    helped = zoo_cmd("--help", cwd=tmp_path, env=env, timeout=60)
+    assert helped.returncode == 0 and "Commands:" in helped.stdout
+    assert time.monotonic() - start < 30  # not the 60 s the plugin sleeps
+    assert "plugin 'hangs' (zoo-hangs 1.0) failed to load" in helped.stderr
+    assert "did not finish in 1 s" in helped.stderr and "zoo plugins disable hangs" in helped.stderr
+    plugins = zoo_cmd("plugins", cwd=tmp_path, env={"ZOO_PLUGIN_TIMEOUT": "5"}, timeout=60)
+    assert (
+        "plugin 'slow' took 2." in plugins.stderr and "zoo plugins disable slow" in plugins.stderr
+    )
+    start = time.monotonic()
+    disabled = zoo_cmd("plugins", "disable", "hangs", cwd=tmp_path, timeout=60)
+    assert disabled.returncode == 0 and time.monotonic() - start < 20  # loads no plugin
+    assert "hangs" not in zoo_cmd("list", cwd=tmp_path, timeout=60).stderr
+
+
+def test_a_factory_that_returns_the_wrong_thing_is_one_line(site, tmp_path, mnist_file):
+    site.install("wrong", "wrong", WRONG)
+    data = ["--set", f"dataset.path={mnist_file}", "--epochs", "1"]
+    text = zoo_cmd("run", "text", *data, cwd=tmp_path)
+    assert text.returncode == 1 and "Traceback" not in text.stderr
+    assert text.stderr.strip().splitlines()[-1] == (
+        "Error: model 'text' of plugin 'wrong' (zoo-wrong) returned str, not an nn.Module: "
+        "the plugin's factory is wrong"
+    )
+    narrow = zoo_cmd("run", "narrow", *data, cwd=tmp_path)
+    assert narrow.returncode == 1 and "Traceback" not in narrow.stderr
+    assert "model 'narrow' of plugin 'wrong' (zoo-wrong) on dataset 'mnist': the model " in (
+        narrow.stderr
+    )
+    assert "gives 3 scores per sample but the dataset has 10 classes" in narrow.stderr
+    with pytest.raises(zoo.PluginError, match="returned str"):
+        zoo.create_model("text")

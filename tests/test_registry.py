@@ -13,7 +13,9 @@ def factory(num_classes: int = 10, width: int = 8):
 
     More text that is not part of the description.
     """
-    return {"num_classes": num_classes, "width": width}
+    from torch import nn
+
+    return nn.Linear(width, num_classes)
 
 
 def make(*pairs):
@@ -51,12 +53,35 @@ def test_a_collision_is_never_won_silently():
 
 def test_create_passes_only_the_context_a_factory_names():
     entry = make(("tiny", "a")).get("tiny")
-    assert entry.create(context={"num_classes": 3, "input_shape": (1, 2, 2)}) == {
-        "num_classes": 3,
-        "width": 8,
-    }
-    assert entry.create(width=2, context={"num_classes": 3})["width"] == 2
+    built = entry.create(context={"num_classes": 3, "input_shape": (1, 2, 2)})
+    assert (built.out_features, built.in_features) == (3, 8)
+    assert entry.create(width=2, context={"num_classes": 3}).in_features == 2
     assert entry.options() == {"num_classes": 10, "width": 8}
+
+
+@pytest.mark.parametrize(
+    ("returned", "kind", "expected"),
+    [
+        ("a string", "model", "returned str, not an nn.Module"),
+        (None, "model", "returned NoneType, not an nn.Module"),
+        ([], "dataset", "returned list, not a zoo.Splits"),
+        ({}, "optimizer", "returned dict, not a torch.optim.Optimizer"),
+    ],
+)
+def test_a_factory_that_returns_the_wrong_thing_is_named(returned, kind, expected):
+    entry = Entry(kind, "bad", lambda: returned, "Bad.", "acme", "zoo-acme")
+    with pytest.raises(zoo.PluginError, match=rf"{kind} 'bad' of plugin 'acme' \(zoo-acme\) "):
+        entry.create()
+    with pytest.raises(zoo.PluginError, match=expected):
+        entry.create()
+
+
+def test_a_factory_that_exits_is_an_error_not_an_exit():
+    def leaves():
+        raise SystemExit(0)
+
+    with pytest.raises(zoo.PluginError, match="model 'bye' of plugin 'acme' tried to exit"):
+        Entry("model", "bye", leaves, "Bye.", "acme").create()
 
 
 def test_an_option_the_factory_does_not_take_is_a_config_error():

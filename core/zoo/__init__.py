@@ -34,7 +34,6 @@ from .api import (
     resume,
     train,
 )
-from .data.splits import Splits
 from .errors import (
     AmbiguousNameError,
     ConfigError,
@@ -45,7 +44,7 @@ from .errors import (
     ZooError,
 )
 from .files import zoo_home
-from .hookspecs import HOOKSPEC_VERSION, hookimpl, hookspec
+from .hookspecs import HOOKSPEC_VERSION, Splits, hookimpl, hookspec
 from .plugins.registry import Entry
 from .runs.run import Run
 

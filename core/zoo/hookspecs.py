@@ -2,13 +2,15 @@
 (docs/plugins.md documents each one; a test fails when one is not).
 
 Each registry hook receives a ``register`` callable owned by the host, so the host knows which
-plugin registered what and can name it when something is wrong.
+plugin registered what and can name it when something is wrong. ``Splits`` is what a dataset
+factory returns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -24,6 +26,23 @@ hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 Register = Callable[..., None]
+
+
+@dataclass
+class Splits:
+    """What a dataset factory returns: its splits (torch ``Dataset``s of ``(x, y)`` pairs) and
+    what a model needs to know about them.
+
+    A ``TensorDataset`` split takes the trainer's fast in-memory path; any other ``Dataset`` is
+    read through a ``DataLoader``.
+    """
+
+    train: Any
+    valid: Any
+    test: Any = None
+    num_classes: int | None = None
+    input_shape: tuple[int, ...] | None = None  # (channels, height, width)
+    classes: tuple[str, ...] | None = None  # a name per class index, when the dataset has them
 
 
 @hookspec

@@ -121,7 +121,7 @@ def _dataset_shape() -> tuple[int, ...] | None:
 
 
 def _check_dataset(name: str, options: Mapping[str, Any]) -> None:
-    from .data.splits import Splits
+    from .hookspecs import Splits
 
     splits = api.create_dataset(name, **options)
     assert isinstance(splits, Splits), f"dataset {name} returned {type(splits).__name__}"

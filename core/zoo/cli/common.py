@@ -69,7 +69,7 @@ def add_plugin_commands(group: click.Group) -> None:
             if taken:
                 group.commands.update({n: before[n] for n in taken})
                 raise PluginError(f"it tried to replace the command(s) {', '.join(taken)}")
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             for added in set(group.commands) - set(before):
                 del group.commands[added]
             info = catalog.plugins.get(name)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
+import time
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +36,15 @@ BUILTIN_PLUGINS = {
     "builtin": "zoo.plugins.builtin.optimizers",
     "layers": "zoo.plugins.builtin.layers",
 }
+
+
+#: What a plugin's import or hook may raise without taking zoo down with it: any error, and an
+#: exit (a plugin calling sys.exit would otherwise end every command silently).
+PLUGIN_FAILURES = (Exception, SystemExit)
+#: Seconds a plugin's import may take before zoo goes on without it (ZOO_PLUGIN_TIMEOUT), and
+#: after which zoo says it is slow.
+IMPORT_TIMEOUT = 10.0
+SLOW_IMPORT = 2.0
 
 
 class PluginWarning(UserWarning):
@@ -93,11 +104,11 @@ class Catalog:
                 self._name_taken(name, distribution, version)
                 continue
             try:
-                plugin = ep.load()
+                plugin = _import(ep)
                 if id(plugin) in imported:
                     raise PluginError(f"it is the plugin '{imported[id(plugin)]}' again")
                 imported[id(plugin)] = name
-            except Exception as exc:
+            except PLUGIN_FAILURES as exc:
                 self.pm.set_blocked(name)
                 self._fail(self._record(name, distribution, version), exc)
         self._register_entry_points(found, imported)
@@ -137,7 +148,7 @@ class Catalog:
         info = self._record(name, distribution, version)
         try:
             self.pm.register(plugin, name=name)
-        except Exception as exc:
+        except PLUGIN_FAILURES as exc:
             self._unregister(name)
             self._fail(info, exc)
             return info
@@ -161,7 +172,7 @@ class Catalog:
                 )
             self.pm.check_pending()  # a misspelled hook name fails here, loudly
             entries = self._collect(plugin, info)
-        except Exception as exc:  # a plugin's bug must not break every command
+        except PLUGIN_FAILURES as exc:  # a plugin's bug must not break every command
             self._unregister(info.name)
             self._fail(info, exc)
             return
@@ -277,6 +288,43 @@ def load_catalog(
 def installed_plugins() -> list[str]:
     """The names of the installed ``zoo`` entry points, loaded or not (no plugin is imported)."""
     return sorted({ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)})
+
+
+def _import(ep: metadata.EntryPoint) -> Any:
+    """Import a plugin in a thread of its own, waiting at most ``ZOO_PLUGIN_TIMEOUT`` seconds:
+    a plugin that hangs at import is left behind (and reported) instead of hanging zoo."""
+    try:
+        timeout = float(os.environ.get("ZOO_PLUGIN_TIMEOUT") or IMPORT_TIMEOUT)
+    except ValueError:
+        timeout = IMPORT_TIMEOUT
+    outcome: dict[str, Any] = {}
+
+    def load() -> None:
+        try:
+            outcome["plugin"] = ep.load()
+        except BaseException as exc:  # handed to the caller, who decides
+            outcome["error"] = exc
+
+    start = time.perf_counter()
+    thread = threading.Thread(target=load, name=f"zoo-import-{ep.name}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise PluginError(
+            f"its import did not finish in {timeout:g} s (ZOO_PLUGIN_TIMEOUT); zoo went on without "
+            f"it: zoo plugins disable {ep.name} stops zoo from trying"
+        )
+    if "error" in outcome:
+        raise outcome["error"]
+    seconds = time.perf_counter() - start
+    if seconds > SLOW_IMPORT:
+        warnings.warn(
+            f"plugin '{ep.name}' took {seconds:.1f} s to import; every zoo command waits for it "
+            f"(zoo plugins disable {ep.name} skips it)",
+            PluginWarning,
+            stacklevel=3,
+        )
+    return outcome["plugin"]
 
 
 def _entry_points() -> tuple[dict[str, metadata.EntryPoint], list[metadata.EntryPoint]]:

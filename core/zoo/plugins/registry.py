@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..errors import AmbiguousNameError, ConfigError, PluginError, UnknownNameError, ZooError
 from ..hints import did_you_mean
+from ..hookspecs import Splits
 from . import options as option_types
 
 #: The kinds of things plugins register, as (plural used by hooks and `zoo list`, singular).
@@ -106,7 +108,7 @@ class Entry:
         extra = {k: v for k, v in (context or {}).items() if k in self.parameters}
         extra = {k: v for k, v in extra.items() if k not in options}
         try:
-            return self.factory(*args, **extra, **options)
+            built = self.factory(*args, **extra, **options)
         except ZooError:
             raise  # already says what is wrong
         except (TypeError, ValueError) as exc:
@@ -114,6 +116,45 @@ class Entry:
             raise ConfigError(
                 f"{self.kind} '{self.name}' could not be built with {shown}: {exc}"
             ) from exc
+        except SystemExit as exc:  # a plugin must not end the program
+            raise PluginError(f"{self.source()} tried to exit ({exc!r}) when built") from None
+        expected = RETURNS[self.kind]
+        if not expected[1](built):
+            raise PluginError(
+                f"{self.source()} returned {type(built).__name__}, not {expected[0]}: the "
+                "plugin's factory is wrong"
+            )
+        return built
+
+    def source(self) -> str:
+        """``model 'cnn' of plugin 'cnn' (zoo-cnn)``: who to blame."""
+        dist = f" ({self.distribution})" if self.distribution else ""
+        return f"{self.kind} '{self.name}' of plugin '{self.plugin}'{dist}"
+
+
+def _torch_instance(path: str) -> Callable[[Any], bool]:
+    """Whether a value is a ``torch.nn.Module`` (``path`` names the class): torch is imported by
+    then whenever the factory built one, so checking never imports it."""
+
+    def check(value: Any) -> bool:
+        torch = sys.modules.get("torch")
+        if torch is None:
+            return False
+        cls = torch
+        for part in path.split("."):
+            cls = getattr(cls, part)
+        return isinstance(value, cls)
+
+    return check
+
+
+#: What each kind's factory must return: (as the error names it, the check).
+RETURNS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "model": ("an nn.Module", _torch_instance("nn.Module")),
+    "layer": ("an nn.Module", _torch_instance("nn.Module")),
+    "optimizer": ("a torch.optim.Optimizer", _torch_instance("optim.Optimizer")),
+    "dataset": ("a zoo.Splits", lambda value: isinstance(value, Splits)),
+}
 
 
 def describe(factory: Callable[..., Any], meta: Mapping[str, Any]) -> str:

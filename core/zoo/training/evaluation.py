@@ -39,6 +39,8 @@ def evaluate_run(
     data = getattr(splits, split, None)
     if data is None:
         raise DataError(f"dataset '{config['dataset']['name']}' has no {split} split")
+    what = f"{run_dir}'s model on dataset '{config['dataset']['name']}'"
+    loop.check_fits(net, data, splits.num_classes, device, what)
     batch_size = config.get("valid_batch_size") or config["batch_size"] * 2
     loss, acc = loop.evaluate(net, loop.Batches(data, batch_size, device), config.get("amp", False))
     loss, acc = round(loss, 6), round(acc, 6)  # as metrics.jsonl rounds them

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
+from ..errors import ConfigError
 from . import distributed
 from .device import amp_dtype, autocast
 
@@ -148,3 +149,36 @@ def evaluate(
         )
         return (loss_sum / count).item(), (correct / count).item()
     return (loss_sum / batches.size).item(), (correct / batches.size).item()
+
+
+def check_fits(
+    model: torch.nn.Module, data: Dataset, num_classes: int | None, device: torch.device, what: str
+) -> None:
+    """One forward pass of two samples, before any training or evaluation: a model that cannot
+    take the dataset's samples, or gives another number of scores than there are classes, is one
+    line naming ``what`` (e.g. ``model 'cnn' on dataset 'mnist'``) instead of a failure mid-epoch.
+    In eval mode and without gradients, so no random stream and no statistic moves."""
+    if len(data) == 0:  # type: ignore[arg-type]
+        raise ConfigError(f"{what}: the dataset has no samples")
+    x = torch.stack([torch.as_tensor(data[i][0]) for i in range(min(2, len(data)))]).to(device)
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(x)
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise ConfigError(
+            f"{what}: the model cannot take the dataset's samples (rows of "
+            f"{x.shape[1]:,} values): {type(exc).__name__}: {reason}"
+        ) from exc
+    finally:
+        model.train(training)
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != len(x):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ConfigError(f"{what}: the model gives {shape} for {len(x)} samples, not [N, classes]")
+    if num_classes is not None and out.shape[1] != num_classes:
+        raise ConfigError(
+            f"{what}: the model gives {out.shape[1]} scores per sample but the dataset has "
+            f"{num_classes} classes (is model.num_classes set?)"
+        )

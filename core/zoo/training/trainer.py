@@ -205,6 +205,8 @@ class Trainer:
         model = registries["models"].get(config["model"]["name"])
         self.module = model.create(context=context, **section_options(config, "model"))
         self.module.to(self.device)
+        what = f"{model.source()} on dataset '{config['dataset']['name']}'"
+        loop.check_fits(self.module, self.splits.train, self.splits.num_classes, self.device, what)
         self.optimizer = (
             registries["optimizers"]
             .get(config["optimizer"]["name"])
