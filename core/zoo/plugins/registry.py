@@ -87,10 +87,14 @@ class Entry:
             param = self.parameters.get(key)
             if param is None or option_types.check(value, param.annotation):
                 continue
+            quote = ""
+            if option_types.check(str(value), param.annotation) and not isinstance(value, str):
+                quote = f"; YAML read it as {type(value).__name__}: to pass text, quote it, "
+                quote += f"--set '{where}{key}=\"...\"'"
             raise ConfigError(
                 f"{where}{key}: expected {option_types.describe(param.annotation)}, got "
                 f"{option_types.shown(value)} ({self.kind} '{self.name}' takes "
-                f"{self.option_text(key)})"
+                f"{self.option_text(key)}){quote}"
             )
 
     def option_text(self, name: str) -> str:

@@ -6,6 +6,7 @@ The model registry is passed in by the caller (``zoo.api``); nothing here loads 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -84,9 +85,13 @@ def read_image(path: str | Path, shape: Sequence[int]) -> Any:
     if len(shape) != 3 or shape[0] != 1:
         raise DataError(f"zoo predict reads grey images; this model takes input {tuple(shape)}")
     try:
-        with Image.open(path) as image:
-            grey = image.convert("L").resize((shape[-1], shape[-2]), Image.Resampling.LANCZOS)
-    except (OSError, UnidentifiedImageError) as exc:
+        with warnings.catch_warnings():  # Pillow's "possible decompression bomb" is an error here
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                grey = image.convert("L").resize((shape[-1], shape[-2]), Image.Resampling.LANCZOS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DataError(f"cannot read image {path}: it is too large ({exc})") from exc
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise DataError(f"cannot read image {path}: {exc}") from exc
     pixels = np.asarray(grey, dtype=np.float32) / 255
     # The border is the background: light means dark ink on paper (a scan, a drawing), while

@@ -56,6 +56,13 @@ class Spec:
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise zoo.ConfigError(f"dataset.format: expected pickle or idx, got {self.format!r}")
+        if isinstance(self.retries, bool) or not 0 <= self.retries <= 20:
+            raise zoo.ConfigError(f"dataset.retries: expected 0 to 20, got {self.retries!r}")
+        if not 0 < self.timeout <= 3600:
+            raise zoo.ConfigError(
+                f"dataset.timeout: expected seconds, more than 0 and at most 3600, got "
+                f"{self.timeout!r}"
+            )
         self.folder = (
             Path(self.cache_dir).expanduser() if self.cache_dir else cache.dataset_dir(self.name)
         )
@@ -160,12 +167,21 @@ def _urls(url: str, role: str, format: str) -> list[str]:
 
 def _local(spec: Spec, path: Path, what: str) -> Source:
     if spec.format == "pickle":
+        if path.is_dir():
+            raise zoo.DataError(
+                f"{what} {path} is a folder, not an mnist.pkl.gz (for a folder of the four IDX "
+                "files, set dataset.format=idx)"
+            )
         if not path.is_file():
             raise zoo.DataError(f"{what} {path} does not exist (expected an mnist.pkl.gz)")
         files = {"pickle": path}
     else:
         if not path.is_dir():
-            raise zoo.DataError(f"{what} {path} is not a folder holding the four IDX files")
+            shown = "does not exist" if not path.exists() else "is a file"
+            raise zoo.DataError(
+                f"{what} {path} {shown}: with dataset.format=idx it is a folder holding the four "
+                "IDX files"
+            )
         files = {}
         for role, name in idx.FILES.items():
             found = _find_idx(path, name)

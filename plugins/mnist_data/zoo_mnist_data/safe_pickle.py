@@ -90,6 +90,12 @@ def _check_split(split, name: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise zoo.DataError(
             f"{path}: {name} images should be float [N, {PIXELS}], got {dtype} {shape}"
         )
+    low, high = (x.min(), x.max()) if x.size else (0.0, 0.0)
+    if not (0 <= low and high <= 1):  # NaN compares false too
+        raise zoo.DataError(
+            f"{path}: {name} images hold values outside [0, 1] (from {low} to {high}): not "
+            "MNIST's pixels"
+        )
     if not (isinstance(y, np.ndarray) and y.shape == (len(x),) and y.dtype.kind in "iu"):
         shape = getattr(y, "shape", None)
         dtype = getattr(y, "dtype", type(y).__name__)

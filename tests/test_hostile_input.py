@@ -1,0 +1,71 @@
+"""User input that once ended in a traceback: each is now one line on stderr, a non-zero exit,
+and nothing left behind."""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+
+import numpy as np
+import pytest
+
+from conftest import make_mnist_arrays, run_cli
+
+
+def one_line_error(result, *expected):
+    assert result.returncode != 0, result.stdout
+    errors = [line for line in result.stderr.strip().splitlines() if not line.startswith("zoo: ")]
+    assert len(errors) == 1 and errors[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for text in expected:
+        assert text in errors[0], errors[0]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("dataset.retries=-1", "dataset.retries: expected 0 to 20, got -1"),
+        ("dataset.timeout=-3", "dataset.timeout: expected seconds"),
+        ("dataset.sha256=12", "dataset.sha256: expected str | Mapping[str, str] | None, got 12"),
+        ("dataset.sha256=[a]", "got ['a'] (a list)"),
+        ("dataset.sha256=" + "0" * 64, "YAML read it as int: to pass text, quote it"),
+        ("dataset.path=/etc", "/etc is a folder, not an mnist.pkl.gz"),
+        ("model.num_classes=3", "gives 3 scores per sample but the dataset has 10 classes"),
+        ("model.input_shape=[3,32,32]", "the model cannot take the dataset's samples"),
+        ("optimizer.lr=abc", "optimizer.lr: expected float, got 'abc'"),
+    ],
+)
+def test_a_bad_value_is_one_line_and_leaves_no_run(tmp_path, mnist_file, override, message):
+    args = ["run", "cnn", "--epochs", "1", "--set", f"dataset.path={mnist_file}", "--out", "out"]
+    if override.startswith("dataset.path"):
+        args = args[:4] + args[6:]
+    result = run_cli(*args, "--set", override, cwd=tmp_path, check=False)
+    one_line_error(result, message)
+    assert not (tmp_path / "out").exists()
+
+
+def test_nan_pixels_are_refused_and_not_cached(tmp_path, zoo_home):
+    (x, y), valid, test = make_mnist_arrays()
+    x = x.copy()
+    x[3, 100] = np.nan
+    path = tmp_path / "nan.pkl.gz"
+    with gzip.open(path, "wb") as f:
+        pickle.dump(((x, y), valid, test), f, protocol=2)
+    result = run_cli("run", "logistic", "--set", f"dataset.path={path}", cwd=tmp_path, check=False)
+    one_line_error(result, "train images hold values outside [0, 1]")
+    assert not list(zoo_home.rglob("prepared-*"))
+
+
+def test_list_says_when_nothing_matches(tmp_path):
+    result = run_cli("list", "foo", cwd=tmp_path)
+    assert result.stdout.strip() == "nothing matches 'foo' (zoo list shows everything zoo knows)"
+
+
+def test_a_huge_picture_is_one_line(tmp_path, mnist_file):
+    from PIL import Image
+
+    run_cli("run", "logistic", "--epochs", "1", "--set", f"dataset.path={mnist_file}",
+            "--out", "run", "--no-progress", cwd=tmp_path)  # fmt: skip
+    Image.new("1", (15_000, 15_000)).save(tmp_path / "huge.png")  # 225 Mpixels, a few KB
+    result = run_cli("predict", "run", "huge.png", cwd=tmp_path, check=False)
+    one_line_error(result, "cannot read image huge.png: it is too large")
