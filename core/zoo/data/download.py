@@ -49,22 +49,37 @@ def fetch(
     retries: int = RETRIES,
     timeout: float | tuple[float, float] = TIMEOUT,
     backoff: float = BACKOFF,
+    max_bytes: int | None = None,
+    deadline: float | None = None,
 ) -> Path:
     """The verified cached copy of ``url`` in ``folder``, downloading it first when needed.
 
     ``sha256`` pins the expected hash. ``magic`` is what the file must start with (gzip's, say),
-    so an HTML error page served with status 200 is refused instead of cached.
+    so an HTML error page served with status 200 is refused instead of cached. ``max_bytes``
+    bounds the file's size and ``deadline`` the seconds the whole download (retries included)
+    may take: a server that sends without end, or one byte at a time, fails instead of filling
+    the disk or never finishing.
     """
     path = cache_path(url, folder)
     offline = is_offline() if offline is None else offline
     with cache.locked(path):  # a second process waits here, then finds the file cached
         cache.clean_stale(path)
         if path.exists():
-            if cache.check(path, sha256):
+            actual = cache.check(path)  # the file still matches its own record
+            if actual and (not sha256 or actual == sha256.lower()):
                 return path
+            if actual:  # a good file, but not the one pinned: kept, and not used
+                raise DataError(
+                    f"the cached copy of {url} has sha256 {actual}, but dataset.sha256 pins "
+                    f"{sha256.lower()}: not used (the cached file is kept; check the pin)"
+                )
+            if offline:
+                raise DataError(
+                    f"offline (ZOO_OFFLINE=1): the cached copy of {url} ({path}) no longer "
+                    "matches its record, and nothing can be fetched"
+                )
             print(
-                f"zoo: cached {path} does not match its recorded or pinned sha256; "
-                "fetching it again",
+                f"zoo: cached {path} no longer matches its recorded sha256; fetching it again",
                 file=sys.stderr,
             )
             cache.forget(path)
@@ -79,8 +94,32 @@ def fetch(
             retries=retries,
             timeout=timeout,
             backoff=backoff,
+            limits=Limits(max_bytes, deadline),
         )
     return path
+
+
+class Limits:
+    """How large a download may be and when it must be done by."""
+
+    def __init__(self, max_bytes: int | None, deadline: float | None) -> None:
+        self.max_bytes = max_bytes
+        self.deadline = deadline
+        self.done_by = time.monotonic() + deadline if deadline else None
+
+    def check_size(self, url: str, size: int) -> None:
+        if self.max_bytes is not None and size > self.max_bytes:
+            raise DataError(
+                f"{url} is larger than {self.max_bytes:,} bytes, more than this dataset can be "
+                "(dataset.max_bytes); not cached"
+            )
+
+    def check_time(self, url: str, wait: float = 0.0) -> None:
+        if self.done_by is not None and time.monotonic() + wait > self.done_by:
+            raise DataError(
+                f"{url} did not finish downloading within {self.deadline:g} s "
+                "(dataset.deadline); not cached"
+            )
 
 
 class _Transient(DataError):
@@ -91,19 +130,23 @@ class _Transient(DataError):
         self.retry_after = retry_after
 
 
-def _download(url: str, path: Path, *, retries: int, backoff: float, **options) -> None:
+def _download(
+    url: str, path: Path, *, retries: int, backoff: float, limits: Limits, **options
+) -> None:
     import requests  # only a download pays for importing requests
 
     with requests.Session() as session:
         for attempt in range(retries + 1):
             try:
-                _attempt(session, url, path, **options)
+                _attempt(session, url, path, limits=limits, **options)
                 return
             except _Transient as exc:
                 if attempt == retries:
                     tries = f"{retries + 1} tries" if retries else "1 try"
                     raise DataError(f"{exc} (gave up after {tries})") from exc
-                time.sleep(min(exc.retry_after or backoff * 2**attempt, MAX_WAIT))
+                wait = min(exc.retry_after or backoff * 2**attempt, MAX_WAIT)
+                limits.check_time(url, wait)
+                time.sleep(wait)
 
 
 def _attempt(
@@ -115,15 +158,20 @@ def _attempt(
     magic: bytes | None,
     progress: bool,
     timeout,
+    limits: Limits,
 ) -> None:
     import requests
+    import urllib3
 
-    tmp = cache.temp_file(path)
+    try:
+        tmp = cache.temp_file(path)
+    except OSError as exc:
+        raise DataError(f"cannot write into {path.parent}: {exc.strerror or exc}") from exc
     try:
         try:
             with session.get(url, stream=True, timeout=timeout) as response:
                 _check_response(url, response)
-                digest = _stream(url, response, tmp, magic, progress)
+                digest = _stream(url, response, tmp, magic, progress, limits)
         except requests.HTTPError as exc:  # raised by _check_response for 4xx
             raise DataError(f"could not download {url}: {_status(exc.response)}") from exc
         except (
@@ -144,6 +192,12 @@ def _attempt(
             raise _Transient(f"could not download {url}: {_reason(exc)}") from exc
         except requests.RequestException as exc:
             raise DataError(f"could not download {url}: {exc}") from exc
+        except urllib3.exceptions.HTTPError as exc:  # read straight from urllib3 in _stream
+            raise _Transient(f"could not download {url}: {_reason(exc)}") from exc
+        except OSError as exc:  # a full disk, a folder that became read-only
+            raise DataError(
+                f"could not save {url} into {path.parent}: {exc.strerror or exc}; not cached"
+            ) from exc
         if sha256 and digest != sha256.lower():
             raise DataError(f"{url} has sha256 {digest}, expected {sha256.lower()}; not cached")
         cache.commit(tmp, path, url, digest)
@@ -165,12 +219,23 @@ def _check_response(url: str, response) -> None:
     response.raise_for_status()
 
 
-def _stream(url: str, response, tmp: Path, magic: bytes | None, progress: bool) -> str:
-    total = int(response.headers.get("content-length") or 0) or None
+def _stream(
+    url: str, response, tmp: Path, magic: bytes | None, progress: bool, limits: Limits
+) -> str:
+    try:
+        total = int(response.headers.get("content-length") or 0) or None
+    except ValueError:
+        total = None
+    if total is not None:
+        limits.check_size(url, total)  # refused before a byte of it is read
     digest = hashlib.sha256()
+    size = 0
     with open(tmp, "wb") as out, _bar(total, url, progress) as bar:
         head, checked = b"", magic is None
-        for chunk in response.iter_content(CHUNK):
+        for chunk in _chunks(response):
+            size += len(chunk)
+            limits.check_size(url, size)
+            limits.check_time(url)
             if not checked:
                 head += chunk
                 if len(head) >= len(magic):
@@ -185,6 +250,17 @@ def _stream(url: str, response, tmp: Path, magic: bytes | None, progress: bool) 
         out.flush()
         os.fsync(out.fileno())
     return digest.hexdigest()
+
+
+def _chunks(response):
+    """The body as it arrives: each read returns what one receive brought (``read1``), so a server
+    that trickles one byte at a time is seen by the deadline between bytes."""
+    raw = response.raw
+    if not hasattr(raw, "read1"):  # urllib3 1.x
+        yield from response.iter_content(CHUNK)
+        return
+    while chunk := raw.read1(CHUNK, decode_content=True):
+        yield chunk
 
 
 def _status(response) -> str:

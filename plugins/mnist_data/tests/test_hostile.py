@@ -94,8 +94,8 @@ EXPECTED = {
     "404": "the server answered 404",
     "503-forever": "the server answered 503",
     "stalls-mid-body": "the server stopped answering",
-    "783-columns": "train images should be float [N, 784], got float32 (256, 783)",
-    "string-labels": "train labels should be integers [256], got <U21",
+    "783-columns": "train images should be float32 [N, 784], got float32 (256, 783)",
+    "string-labels": "refused the dtype <U21: only numbers are allowed",
     "float-labels": "train labels should be integers [256], got float32",
 }
 
@@ -157,3 +157,92 @@ def test_hostile_idx_downloads(case, server, idx_dir, idx_bytes):
     server.routes[f"/idx/{name}.gz"] = (200, good[f"{name}.gz"], "application/gzip")
     result = fetch("mnist", *options)
     assert result.exit_code == 0 and "mnist: 100 train, 20 valid, 30 test" in result.output
+
+
+class HugeArray:
+    """About 100 bytes of allowed opcodes that ask numpy for an uninitialised 6 GB array."""
+
+    def __reduce__(self):
+        return np.ndarray, ((1_000_000, 784),)
+
+
+def endless(handler):
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/gzip")
+    handler.end_headers()  # no Content-Length: the body ends when the server says
+    handler.wfile.write(gzip.compress(b"x"))
+    try:
+        for _ in range(100_000):
+            handler.wfile.write(b"\0" * 65536)
+    except OSError:
+        pass
+
+
+def lies_about_its_length(handler):
+    handler.send_response(200)
+    handler.send_header("Content-Length", str(50 * 10**9))
+    handler.end_headers()
+
+
+def trickles(handler):
+    handler.send_response(200)
+    handler.send_header("Content-Length", "1000")
+    handler.end_headers()
+    try:
+        handler.wfile.write(b"\x1f\x8b")
+        for _ in range(100):
+            handler.wfile.write(b"\0")
+            handler.wfile.flush()
+            time.sleep(0.3)  # well within the read timeout, every time
+    except OSError:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("case", "options", "expected"),
+    [
+        ("endless", ["--set", "max_bytes=1000000"], "is larger than 1,000,000 bytes"),
+        ("content-length", [], "is larger than 100,000,000 bytes"),
+        ("trickles", ["--set", "deadline=1.5"], "did not finish downloading within 1.5 s"),
+    ],
+)
+def test_a_download_is_bounded_in_size_and_time(server, zoo_home, case, options, expected):
+    route = {"endless": endless, "content-length": lies_about_its_length, "trickles": trickles}
+    server.routes["/big/mnist.pkl.gz"] = route[case]
+    start = time.monotonic()
+    result = fetch("mnist", "--set", f"url={server.url('big/mnist.pkl.gz')}",
+                   "--set", "retries=0", "--set", "progress=false", *options)  # fmt: skip
+    assert_clean_failure(result, expected)
+    assert time.monotonic() - start < 20
+    assert not [p for p in (zoo_home / "datasets").rglob("*") if p.is_file()
+                and not p.name.endswith(".lock")]  # fmt: skip
+
+
+def test_decoders_are_bounded_by_what_the_dataset_can_be(
+    server, tmp_path, mnist_arrays, mnist_file, idx_dir, idx_bytes, monkeypatch, zoo_home
+):
+    from zoo_mnist_data import safe_pickle
+
+    huge = tmp_path / "huge.pkl.gz"
+    huge.write_bytes(gz_pickle(((HugeArray(), np.zeros(1, np.int64)), None)))
+    assert len(huge.read_bytes()) < 500  # a few hundred bytes ask for gigabytes
+    assert_clean_failure(fetch("mnist", "--set", f"path={huge}"), "refused an array of")
+
+    monkeypatch.setattr(safe_pickle, "MAX_BYTES", 100_000)  # this small file plays a bomb
+    assert_clean_failure(fetch("mnist", "--set", f"path={mnist_file}"), "unpacks to more than")
+    monkeypatch.undo()
+
+    name = "train-labels-idx1-ubyte.gz"
+    folder = tmp_path / "cheat"
+    folder.mkdir()
+    for cheat, expected in [
+        (idx_bytes(np.zeros(100, np.uint8)) + b"\0" * 5_000_000, "the file holds more"),
+        (idx_bytes(np.zeros(1, np.uint8), magic_dims=(10**9,)), "announces 1,000,000,000 items"),
+    ]:
+        for file in idx_dir.iterdir():
+            (folder / file.name).write_bytes(file.read_bytes())
+        (folder / name).write_bytes(gzip.compress(cheat))
+        assert_clean_failure(
+            fetch("mnist", "--set", "format=idx", "--set", f"path={folder}"), expected
+        )
+    assert not list(zoo_home.rglob("prepared-*"))  # nothing of them is cached

@@ -81,15 +81,23 @@ def test_a_tampered_download_is_refused_and_fetched_again(server, capfd, zoo_hom
         prepared.unlink()
     assert len(load(url=url).train) == 256
     assert server.requests == ["/mnist.pkl.gz", "/mnist.pkl.gz"]
-    assert "does not match its recorded or pinned sha256" in capfd.readouterr().err
+    assert "no longer matches its recorded sha256; fetching it again" in capfd.readouterr().err
 
 
 def test_a_pinned_sha256_is_checked_and_names_both_hashes(server, mnist_file):
     good = hashlib.sha256(mnist_file.read_bytes()).hexdigest()
     assert len(load(url=server.url("mnist.pkl.gz"), sha256=good).train) == 256
-    with pytest.raises(zoo.DataError, match=f"has sha256 {good}, expected {'0' * 64}"):
-        load(url=server.url("mnist.pkl.gz"), sha256="0" * 64)
-    assert not cached(server.url("mnist.pkl.gz")).exists()  # the mismatching file is deleted
+    url = server.url("mnist.pkl.gz")
+    with pytest.raises(zoo.DataError, match=f"has sha256 {good}, but dataset.sha256 pins"):
+        load(url=url, sha256="0" * 64)
+    assert cache.check(cached(url)) == good  # the good cached file is kept, not used
+    with pytest.raises(zoo.DataError, match="the cached file is kept"):
+        load(url=url, sha256="0" * 64, offline=True)  # and offline it is not "fetched again"
+    assert len(load(url=url, offline=True).train) == 256
+    cache.forget(cached(url))
+    with pytest.raises(zoo.DataError, match=f"has sha256 {good}, expected {'0' * 64}; not cached"):
+        load(url=url, sha256="0" * 64)  # a fresh download that fails its pin is not kept
+    assert not cached(url).exists()
     with pytest.raises(zoo.DataError, match=f"expected {'0' * 64}"):
         load(path=str(mnist_file), sha256="0" * 64)
     assert mnist_file.exists()  # a user's own file is never deleted

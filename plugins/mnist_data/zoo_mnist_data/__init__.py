@@ -24,6 +24,9 @@ FASHION_URLS = {
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
     ]
 }
+#: The largest file these datasets have is Fashion-MNIST's training images, 26 MB gzipped: a
+#: download larger than this is not one of them (dataset.max_bytes changes it).
+MAX_BYTES = 100_000_000
 #: Debian's dataset-fashion-mnist package puts the official files here.
 FASHION_SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 DIGITS = tuple(str(d) for d in range(10))
@@ -51,6 +54,8 @@ def mnist(
     progress: bool = True,
     retries: int = 3,
     timeout: float = 30.0,
+    max_bytes: int = MAX_BYTES,
+    deadline: float = 600.0,
 ) -> zoo.Splits:
     """MNIST digits, from the tutorial's mnist.pkl.gz or the official IDX files."""
     from . import loader
@@ -68,6 +73,8 @@ def mnist(
         progress=progress,
         retries=retries,
         timeout=timeout,
+        max_bytes=max_bytes,
+        deadline=deadline,
     )
 
 
@@ -80,6 +87,8 @@ def fashion_mnist(
     progress: bool = True,
     retries: int = 3,
     timeout: float = 30.0,
+    max_bytes: int = MAX_BYTES,
+    deadline: float = 600.0,
     system_dir: str | None = FASHION_SYSTEM_DIR,
 ) -> zoo.Splits:
     """Zalando's Fashion-MNIST: 10 kinds of clothing, MNIST's format and sizes."""
@@ -98,6 +107,8 @@ def fashion_mnist(
         progress=progress,
         retries=retries,
         timeout=timeout,
+        max_bytes=max_bytes,
+        deadline=deadline,
         system_dir=system_dir,
     )
 

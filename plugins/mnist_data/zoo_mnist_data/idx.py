@@ -26,32 +26,59 @@ def magic(role: str) -> bytes:
     return bytes([0, 0, UBYTE, 3 if role.endswith("images") else 1])
 
 
+#: The most images (or labels) one file may hold: MNIST's largest has 60,000. A header that says
+#: more is refused before anything else is read, so a small hostile file cannot become a huge one.
+MAX_ITEMS = 100_000
+SHAPE = (28, 28)
+
+
 def read(path: Path, role: str) -> np.ndarray:
-    """A uint8 array of the IDX file at ``path`` (gzipped or not), checked against its header."""
-    data = path.read_bytes()
-    if data[:2] == GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise zoo.DataError(f"{path} is not a complete gzip file ({exc})") from exc
-    expected = magic(role)
-    if data[:4] != expected:
-        raise zoo.DataError(
-            f"{path}: wrong magic number {data[:4].hex()} for an IDX "
-            f"{role.replace('_', ' ')} file (expected {expected.hex()})"
-        )
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise zoo.DataError(f"{path}: the IDX header is cut short")
-    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    size = int(np.prod(dims))
-    if len(data) - header != size:
+    """A uint8 array of the IDX file at ``path`` (gzipped or not), checked against its header:
+    the header is read and checked first, then exactly the bytes it announces (one more proves
+    the file longer than it says), never the whole of a file that lies."""
+    try:
+        with open(path, "rb") as raw:
+            gzipped = raw.read(2) == GZIP_MAGIC
+        with (gzip.open if gzipped else open)(path, "rb") as f:
+            head = f.read(4)
+            expected = magic(role)
+            if head != expected:
+                raise zoo.DataError(
+                    f"{path}: wrong magic number {head.hex()} for an IDX "
+                    f"{role.replace('_', ' ')} file (expected {expected.hex()})"
+                )
+            raw_dims = f.read(4 * head[3])
+            if len(raw_dims) < 4 * head[3]:
+                raise zoo.DataError(f"{path}: the IDX header is cut short")
+            dims = tuple(
+                int.from_bytes(raw_dims[i : i + 4], "big") for i in range(0, len(raw_dims), 4)
+            )
+            _check_dims(path, role, dims)
+            size = int(np.prod(dims, dtype=np.int64))
+            data = f.read(size + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise zoo.DataError(f"{path} is not a complete gzip file ({exc})") from exc
+    if len(data) != size:
+        held = f"{len(data):,}" if len(data) <= size else "more"
         raise zoo.DataError(
             f"{path}: the header says {' x '.join(map(str, dims))} = {size:,} "
-            f"bytes but the file holds {len(data) - header:,}"
+            f"bytes but the file holds {held}"
         )
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+    return np.frombuffer(data, dtype=np.uint8).reshape(dims)
+
+
+def _check_dims(path: Path, role: str, dims: tuple[int, ...]) -> None:
+    count = dims[0]
+    if count > MAX_ITEMS:
+        raise zoo.DataError(
+            f"{path}: the header announces {count:,} items; an MNIST-style file holds at most "
+            f"{MAX_ITEMS:,}: not read"
+        )
+    if role.endswith("images") and dims[1:] != SHAPE:
+        raise zoo.DataError(
+            f"{path}: images are {'x'.join(map(str, dims[1:]))}, expected "
+            f"{'x'.join(map(str, SHAPE))}"
+        )
 
 
 def read_all(files: dict[str, Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -59,11 +86,6 @@ def read_all(files: dict[str, Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray
     arrays = {role: read(path, role) for role, path in files.items()}
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if images.shape[1:] != (28, 28):
-            raise zoo.DataError(
-                f"{files[f'{split}_images']}: images are "
-                f"{'x'.join(map(str, images.shape[1:]))}, expected 28x28"
-            )
         if len(images) != len(labels):
             raise zoo.DataError(f"{split}: {len(images):,} images but {len(labels):,} labels")
         if labels.size and labels.max() > 9:

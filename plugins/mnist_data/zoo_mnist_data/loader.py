@@ -50,6 +50,8 @@ class Spec:
     progress: bool = True
     retries: int = 3
     timeout: float = 30.0
+    max_bytes: int = 100_000_000
+    deadline: float = 600.0
     classes: tuple[str, ...] | None = None
     folder: Path = field(init=False)
 
@@ -58,6 +60,15 @@ class Spec:
             raise zoo.ConfigError(f"dataset.format: expected pickle or idx, got {self.format!r}")
         if isinstance(self.retries, bool) or not 0 <= self.retries <= 20:
             raise zoo.ConfigError(f"dataset.retries: expected 0 to 20, got {self.retries!r}")
+        if isinstance(self.max_bytes, bool) or self.max_bytes < 1:
+            raise zoo.ConfigError(
+                f"dataset.max_bytes: expected a size in bytes, got {self.max_bytes!r}"
+            )
+        if not 0 < self.deadline <= 86_400:
+            raise zoo.ConfigError(
+                f"dataset.deadline: expected seconds, more than 0 and at most a day, got "
+                f"{self.deadline!r}"
+            )
         if not 0 < self.timeout <= 3600:
             raise zoo.ConfigError(
                 f"dataset.timeout: expected seconds, more than 0 and at most 3600, got "
@@ -81,6 +92,7 @@ class Source:
     files: dict[str, Path]
     digests: dict[str, str]
     origin: str
+    downloaded: bool = False  # files zoo itself put in its cache (never a user's own files)
 
 
 def load(spec: Spec) -> zoo.Splits:
@@ -148,7 +160,7 @@ def recorded(spec: Spec) -> Source | None:
             files[role] = found[0]
         else:
             digests = {role: cache.read_record(p).sha256 for role, p in files.items()}
-            return Source(files, digests, url)
+            return Source(files, digests, url, downloaded=True)
     return None
 
 
@@ -213,6 +225,8 @@ def _download(spec: Spec, url: str) -> Source:
         offline=spec.offline,
         retries=spec.retries,
         timeout=(10.0, spec.timeout),
+        max_bytes=spec.max_bytes,
+        deadline=spec.deadline,
     )
     files = {}
     for role in roles(spec):
@@ -231,7 +245,7 @@ def _download(spec: Spec, url: str) -> Source:
             except zoo.DataError:
                 raise gz_failure from None
     digests = {role: cache.read_record(path).sha256 for role, path in files.items()}
-    return Source(files, digests, url)
+    return Source(files, digests, url, downloaded=True)
 
 
 # --- the prepared copy --------------------------------------------------------------------------
@@ -296,9 +310,15 @@ def prepared(spec: Spec, source: Source) -> dict[str, np.ndarray]:
             return arrays
         try:
             arrays = _parse(spec, source)
-        except zoo.DataError:
-            _forget_downloads(spec, source)  # a file that cannot be used is never kept
-            raise
+        except Exception as exc:  # whatever a hostile file makes a decoder raise
+            if source.downloaded:
+                _forget_downloads(spec, source)  # a download that cannot be used is not kept
+            if isinstance(exc, zoo.DataError):
+                raise
+            raise zoo.DataError(
+                f"{spec.name}: the files from {source.origin} could not be read "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
         tmp = cache.temp_file(path)
         try:
             with open(tmp, "wb") as f:
@@ -344,8 +364,9 @@ def read_arrays(data: bytes | mmap.mmap) -> dict[str, np.ndarray] | None:
 
 
 def _forget_downloads(spec: Spec, source: Source) -> None:
+    """Delete what zoo downloaded for ``source``: files it recorded in its cache folder, only."""
     for path in source.files.values():
-        if path.parent == spec.folder:
+        if path.parent == spec.folder and cache.read_record(path) is not None:
             cache.forget(path)
 
 
