@@ -94,7 +94,7 @@ def test_builtin_optimizers(fresh):
     assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["nesterov"]
     assert isinstance(zoo.create_optimizer("adamw", params), torch.optim.AdamW)
     assert zoo.get_optimizer("sgd").plugin == "builtin"
-    assert zoo.get_optimizer("sgd").distribution == "zoo"
+    assert zoo.get_optimizer("sgd").distribution == "torch-zoo"
 
 
 class Misspelled:

@@ -232,10 +232,12 @@ def resume(
     verbose: bool = False,
     keep_last: int = 1,
     nproc_per_node: int | None = None,
+    overrides: configs.Overrides | None = None,
 ) -> Run:
     """Continue the run in ``run_dir`` from its last complete checkpoint to its configured epochs
     (or ``epochs``): on the same device it ends exactly as an uninterrupted run would. It runs in
-    as many processes as trained it, unless ``nproc_per_node`` says otherwise."""
+    as many processes as trained it, unless ``nproc_per_node`` says otherwise; ``overrides`` may
+    say where the data is now (``{"dataset.path": ...}``)."""
     from .runs import checkpoints, directory
     from .training.trainer import Trainer
 
@@ -247,9 +249,12 @@ def resume(
     how = {"keep_last": keep_last, "progress": progress, "verbose": verbose}
     if nproc > 1 and not distributed.active():
         call = {"run_dir": run_dir, "epochs": epochs, "device": device, **how}
+        call["overrides"] = _plain(overrides)
         return _launch(nproc, "resume", call, run_dir)
     try:
-        with Trainer.resume(run_dir, current(), epochs=epochs, device=device, **how) as trainer:
+        with Trainer.resume(
+            run_dir, current(), epochs=epochs, device=device, overrides=overrides, **how
+        ) as trainer:
             return trainer.fit()
     finally:
         distributed.cleanup()

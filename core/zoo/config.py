@@ -96,7 +96,9 @@ def find_config(explicit: str | os.PathLike[str] | None = None, cwd: Path | None
 
 
 def load(path: Path) -> dict[str, Any]:
-    """Read and check a config file: ``{"defaults": {...}, "runs": {name: {...}}}``."""
+    """Read and check a config file: ``{"defaults": {...}, "runs": {name: {...}}}``. Another file
+    than zoo's own adds to it: zoo's runs and defaults stay, unless the file redefines them; where
+    each came from is in ``sources``."""
     try:
         doc = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -113,10 +115,11 @@ def load(path: Path) -> dict[str, Any]:
             raise ConfigError(
                 f"{path}: unknown top-level key '{key}' (expected defaults, runs, models)"
             )
+    shipped = shipped_config()
+    own = load(shipped) if path.resolve() != shipped.resolve() else None
     defaults = doc.get("defaults")
     if defaults is None:  # a file of models or runs only: zoo's own defaults apply
-        shipped = shipped_config()
-        defaults = load(shipped)["defaults"] if path.resolve() != shipped.resolve() else {}
+        defaults = own["defaults"] if own is not None else {}
     runs = doc.get("runs") or {}
     _expect_mapping(defaults, f"{path}: defaults")
     _expect_mapping(runs, f"{path}: runs")
@@ -128,12 +131,64 @@ def load(path: Path) -> dict[str, Any]:
     _expect_mapping(models, f"{path}: models")
     for name, model in models.items():
         _check_model(model, f"{path}: models.{name}")
+    label = source_label(path)
+    from_own = own is not None and "defaults" not in doc
+    sources = {"defaults": own["sources"]["defaults"] if from_own else label}
+    sources |= {f"runs.{name}": label for name in runs}
+    if own is not None:  # zoo's own runs, where this file does not redefine them
+        sources = {f"runs.{n}": own["sources"][f"runs.{n}"] for n in own["runs"]} | sources
+        runs = {**own["runs"], **runs}
     return {
         "path": path,
         "defaults": defaults,
         "runs": {k: v or {} for k, v in runs.items()},
         "models": models,
+        "sources": sources,
     }
+
+
+def source_label(path: Path) -> str:
+    """How ``zoo show`` names a config file: zoo's own, or the path as the user would write it."""
+    if path.resolve() == shipped_config().resolve():
+        return "zoo's own zoo.yaml"
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def origins(
+    doc: Mapping[str, Any],
+    resolved: Mapping[str, Any],
+    overrides: Overrides | None = (),
+    options: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """Where each setting of ``resolved`` came from: ``{"optimizer.lr": "--set", ...}``."""
+    name = resolved["name"]
+    run = doc["runs"].get(name, {"model": {"name": name}})
+    run_source = doc["sources"].get(f"runs.{name}", "the model's name")
+    set_keys = {".".join(keys) for keys, _ in parse_overrides(overrides)}
+    given = {k for k, v in (options or {}).items() if v is not None}
+    found = {}
+    for key, value in resolved.items():
+        leaves = value.items() if isinstance(value, Mapping) else [(None, value)]
+        for sub, _ in leaves:
+            dotted = key if sub is None else f"{key}.{sub}"
+            if key in given:
+                found[dotted] = f"--{key}"
+            elif dotted in set_keys or key in set_keys:
+                found[dotted] = "--set"
+            elif key != "name" and _has(run, key, sub):
+                found[dotted] = f"runs.{name} in {run_source}"
+            elif key != "name":
+                found[dotted] = f"defaults in {doc['sources']['defaults']}"
+    return found
+
+
+def _has(run: Mapping[str, Any], key: str, sub: str | None) -> bool:
+    if key not in run:
+        return False
+    return sub is None or (isinstance(run[key], Mapping) and sub in run[key])
 
 
 def _check_model(model: Any, where: str) -> None:
@@ -180,6 +235,7 @@ def resolve(
     for key, value in (options or {}).items():
         if value is not None:
             config[key] = value
+    expand_home(config)
     validate(config)
     ordered = {key: config[key] for key in ("description", *KEYS) if key in config}
     return {"name": name, **ordered}
@@ -247,6 +303,17 @@ def apply_overrides(config: dict[str, Any], overrides: Overrides | None) -> None
                 raise ConfigError(f"--set {'.'.join(keys)}: '{parent}' is not a mapping")
             node = child
         node[keys[-1]] = value
+
+
+def expand_home(config: dict[str, Any]) -> None:
+    """``~/data`` in a section's option becomes the full path it means here, as the shell does
+    for a word of its own: the run's config.yaml then says where the data really was."""
+    for section in SECTIONS:
+        options = config.get(section)
+        if isinstance(options, dict):
+            for key, value in options.items():
+                if isinstance(value, str) and (value == "~" or value.startswith("~/")):
+                    options[key] = os.path.expanduser(value)
 
 
 def section_options(config: Mapping[str, Any], section: str) -> dict[str, Any]:

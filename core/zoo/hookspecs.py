@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     import click
 
 PROJECT_NAME = "zoo"
+#: The core's distribution (the import package is ``zoo``; ``zoo`` on PyPI is another project).
+DISTRIBUTION = "torch-zoo"
 #: The version of these hook specs. A plugin may declare the one it was written for as a module
 #: attribute ``ZOO_HOOKSPEC_VERSION``; a different one is reported when it loads.
 HOOKSPEC_VERSION = 1

@@ -21,7 +21,7 @@ version = "0.1.0"
 description = "A zoo plugin: the model {name}."
 readme = "README.md"
 requires-python = ">=3.10"
-dependencies = ["zoo"]
+dependencies = ["torch-zoo"]
 
 [project.optional-dependencies]
 test = ["pytest"]
@@ -80,7 +80,7 @@ def test_the_model_on_its_own():
 README = """\
 # zoo-{dashed}
 
-A [zoo](https://pypi.org/project/zoo/) plugin that adds the model `{name}`, a small MLP.
+A plugin for zoo (the distribution `torch-zoo`) that adds the model `{name}`, a small MLP.
 
 ```bash
 pip install -e .            # then: zoo list models  shows {name}

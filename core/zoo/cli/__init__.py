@@ -11,6 +11,7 @@ import warnings
 
 import click
 
+from ..hookspecs import DISTRIBUTION
 from .authoring import new_plugin
 from .catalog import list_, plugins, show
 from .common import CONTEXT, ZooGroup, show_warning
@@ -20,7 +21,7 @@ from .training import resume, run
 
 
 @click.group(cls=ZooGroup, context_settings=CONTEXT)
-@click.version_option(package_name="zoo", prog_name="zoo")
+@click.version_option(package_name=DISTRIBUTION, prog_name="zoo")
 def cli() -> None:
     """zoo: a plugin-based model zoo for PyTorch.
 

@@ -35,12 +35,14 @@ def list_(kind_or_pattern: str | None, pattern: str | None, config_file: str | N
         raise click.UsageError(
             f"unknown kind '{kind_or_pattern}'{hint} (expected one of {', '.join(LIST_KINDS)})"
         )
+    doc = config.load(config.find_config(config_file))
+    if config_file is not None:  # its models, instead of those of the file found from here
+        api.current().use_config(doc["path"], doc["models"])
     shown = []
     for kind in kinds:
         if kind == "runs":
-            doc = config.load(config.find_config(config_file))
             rows = [
-                (name, run.get("description", ""), doc["path"].name)
+                (name, run.get("description", ""), doc["sources"][f"runs.{name}"])
                 for name, run in sorted(doc["runs"].items())
                 if pattern is None or fnmatch.fnmatchcase(name, pattern)
             ]
@@ -67,6 +69,12 @@ def show(name: str, config_file: str | None, overrides: tuple[str, ...]) -> None
     """Print the fully resolved config of run NAME as YAML (what `zoo run NAME` would use)."""
     cfg = api.resolve(name, config=config_file, overrides=overrides)
     click.echo(config.dump_yaml(cfg).rstrip())
+    doc = config.load(config.find_config(config_file))
+    by_source: dict[str, list[str]] = {}
+    for key, source in config.origins(doc, cfg, overrides).items():
+        by_source.setdefault(source, []).append(key)
+    for source, keys in by_source.items():
+        click.echo(f"# from {source}: {', '.join(keys)}")
     for section in config.SECTIONS:
         entry = getattr(api, f"get_{section}")(cfg[section]["name"])
         takes = ", ".join(entry.option_text(k) for k in entry.parameters if k != "params")

@@ -105,6 +105,13 @@ def run(
 @click.command()
 @run_dir_argument
 @click.option("--epochs", type=click.IntRange(min=1), help="Train to this many epochs instead.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="dataset.KEY=VALUE",
+    help="Where the data is now, e.g. --set dataset.path=~/mnist.pkl.gz (dataset options only).",
+)
 @device_option("Where to continue (the same device gives the same numbers).")
 @keep_last_option
 @progress_option
@@ -117,6 +124,7 @@ def run(
 def resume(
     run_dir: str,
     epochs: int | None,
+    overrides: tuple[str, ...],
     device: str | None,
     keep_last: int,
     no_progress: bool,
@@ -126,6 +134,7 @@ def resume(
     api.resume(
         run_dir,
         epochs,
+        overrides=overrides,
         device=device,
         progress=bars(no_progress),
         verbose=True,

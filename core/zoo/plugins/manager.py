@@ -82,9 +82,9 @@ class Catalog:
     # --- loading ------------------------------------------------------------------------------
 
     def load_builtins(self) -> None:
-        version = _version("zoo")
+        version = _version(hookspecs.DISTRIBUTION)
         for name, module in BUILTIN_PLUGINS.items():
-            self.add_plugin(importlib.import_module(module), name, "zoo", version)
+            self.add_plugin(importlib.import_module(module), name, hookspecs.DISTRIBUTION, version)
 
     def load_entry_points(self) -> None:
         """Load the installed ``zoo`` entry points through pluggy, in one pass over the installed

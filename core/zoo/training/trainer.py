@@ -21,8 +21,9 @@ from typing import Any
 
 import torch
 
+from .. import config as configs
 from ..config import section_options
-from ..errors import Interrupted, ZooError
+from ..errors import ConfigError, Interrupted, ZooError
 from ..plugins.manager import Catalog
 from ..runs import checkpoints, directory, pictures
 from ..runs.trained import Run, model_context, open_run
@@ -33,6 +34,25 @@ from . import progress as report
 
 class Diverged(ZooError):
     """The loss became NaN or infinite."""
+
+
+def _data_moved(
+    config: dict[str, Any], overrides: configs.Overrides | None, catalog: Catalog
+) -> bool:
+    """Apply ``zoo resume --set dataset.KEY=VALUE`` (where the data is now) to ``config``."""
+    given = configs.parse_overrides(overrides)
+    for keys, _ in given:
+        if keys[0] != "dataset" or keys[1:] in ([], ["name"]):
+            raise ConfigError(
+                f"zoo resume --set takes where the data is now (dataset.path, dataset.url...), "
+                f"not {'.'.join(keys)}: the rest stays what the run was trained with"
+            )
+    if not given:
+        return False
+    configs.apply_overrides(config, overrides)
+    configs.expand_home(config)
+    configs.check_options(config, catalog.registries)
+    return True
 
 
 class Trainer:
@@ -127,14 +147,17 @@ class Trainer:
         *,
         epochs: int | None = None,
         device: str | None = None,
+        overrides: configs.Overrides | None = None,
         **how: Any,
     ) -> Trainer:
         """The run in ``run_dir`` restored to its last complete checkpoint: weights, optimizer,
         every random stream, and metrics.jsonl cut back to the checkpoint's epochs. A run that
-        died before its first checkpoint starts again from epoch 1 in the same directory."""
+        died before its first checkpoint starts again from epoch 1 in the same directory.
+        ``overrides`` may say where the data is now (``dataset.*`` but its name), nothing else."""
         run_dir = Path(run_dir)
         config = directory.read_config(run_dir)
         config["epochs"] = epochs or config["epochs"]
+        moved = _data_moved(config, overrides, catalog)
         trainer = cls(config, catalog, **how)
         with trainer.closed_on_error():
             trainer.hold(run_dir)
@@ -143,7 +166,7 @@ class Trainer:
                 return trainer.restart(device)
             state = checkpoints.load_state(point)
             trainer.history = state["history"]
-            if epochs is not None and distributed.is_main():
+            if (epochs is not None or moved) and distributed.is_main():
                 info = directory.read_model_info(run_dir)
                 plugins = catalog.plugins.values()
                 directory.write_start(run_dir, config, info, device or "auto", plugins)
