@@ -11,6 +11,7 @@ import torch
 import zoo
 from zoo.data import cache
 from zoo.data.download import cache_path
+from zoo_mnist_data import DIGITS
 
 
 def load(**options):
@@ -165,3 +166,39 @@ def test_fashion_mnist_reads_idx_files_with_class_names(idx_dir):
     assert (len(splits.train), len(splits.valid), len(splits.test)) == (100, 20, 30)
     assert splits.classes[0] == "T-shirt/top" and len(splits.classes) == 10
     assert zoo.get_dataset("fashion_mnist").meta["classes"][-1] == "Ankle boot"
+
+
+def test_a_copy_from_any_mirror_serves_later_loads_that_name_no_url(server, monkeypatch, zoo_home):
+    from zoo_mnist_data import loader
+
+    mirror = server.url("mnist.pkl.gz")
+    defaults = {"pickle": ["http://127.0.0.1:9/unreachable/mnist.pkl.gz"]}
+    fetched = loader.load_dataset(
+        "mnist", defaults, DIGITS, url=mirror, format="pickle", offline=False, progress=False
+    )
+    server.requests.clear()
+    again = loader.load_dataset(
+        "mnist", defaults, DIGITS, url=None, format="pickle", offline=True, progress=False
+    )
+    assert server.requests == [] and len(again.train) == len(fetched.train) == 256
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    assert zoo.create_dataset("mnist", progress=False).train.tensors[1].shape == (256,)
+
+
+def test_when_the_pickle_cannot_be_had_the_official_idx_files_are_used(
+    server, idx_dir, closed_port_url, capfd
+):
+    from zoo_mnist_data import loader
+
+    server.root = idx_dir.parent  # serves the IDX files under /idx/
+    defaults = {"pickle": [closed_port_url], "idx": [server.url("idx/")]}
+    splits = loader.load_dataset(
+        "mnist", defaults, DIGITS, url=None, format="pickle", offline=False, progress=True
+    )
+    assert (len(splits.train), len(splits.valid)) == (100, 20)
+    assert "server is down); using the official IDX files instead" in capfd.readouterr().err
+    with pytest.raises(zoo.DataError, match="connection refused"):  # a URL of the user's: no
+        loader.load_dataset(
+            "mnist", defaults, DIGITS, url=closed_port_url, format="pickle", offline=False,
+            progress=False,
+        )  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import mmap
 import os
 import sys
@@ -19,7 +20,7 @@ import threading
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,8 @@ class Spec:
     max_bytes: int = 100_000_000
     deadline: float = 600.0
     classes: tuple[str, ...] | None = None
+    chosen_urls: bool = False  # the user named the URLs (else they are the dataset's defaults)
+    fallback: list[str] | None = None  # the official IDX files' URLs, if the pickle fails
     folder: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -103,8 +106,15 @@ def load(spec: Spec) -> zoo.Splits:
     source = locate(spec) if local else recorded(spec)
     splits = quick_splits(spec, source) if source is not None else None
     if splits is None:  # ...else find and verify the files, and prepare them
-        source = source if local else locate(spec)
+        try:
+            source = source if local else locate(spec)
+        except zoo.DataError as exc:
+            if local or not spec.fallback:
+                raise
+            return _from_idx_instead(spec, exc)
         splits = to_splits(prepared(spec, source), spec.classes)
+    if source.downloaded:
+        remember(spec, source)
     if spec.progress:
         print(
             f"zoo: {spec.name} loaded from {source.origin} in {time.perf_counter() - start:.2f} s",
@@ -113,7 +123,56 @@ def load(spec: Spec) -> zoo.Splits:
     return splits
 
 
+def _from_idx_instead(spec: Spec, failure: zoo.DataError) -> zoo.Splits:
+    """The tutorial's pickle could not be had: the same digits from the official IDX files."""
+    if spec.progress:
+        reason = str(failure).split(" — ")[0]
+        print(f"zoo: {spec.name}: {reason}; using the official IDX files instead", file=sys.stderr)
+    idx_spec = replace(spec, format="idx", urls=list(spec.fallback or []), fallback=None)
+    try:
+        return load(idx_spec)
+    except zoo.DataError as exc:
+        raise zoo.DataError(f"{failure}; and the official IDX files: {exc}") from exc
+
+
 # --- where the files come from ------------------------------------------------------------------
+
+SOURCES = ".sources.json"  # the downloads a dataset was loaded from, whichever URL they came from
+
+
+def remember(spec: Spec, source: Source) -> None:
+    """Note a dataset's downloaded files by what they are (their recorded sha256), so a copy
+    fetched from any mirror serves later loads that name no URL, offline too."""
+    entry = {
+        "format": spec.format,
+        "origin": source.origin,
+        "files": {role: path.name for role, path in source.files.items()},
+        "digests": source.digests,
+    }
+    known = [e for e in _remembered(spec) if e["files"] != entry["files"]]
+    with contextlib.suppress(OSError):
+        cache.write_atomic(spec.folder / SOURCES, json.dumps([entry, *known][:8]).encode())
+
+
+def _plain_name(name: object) -> bool:
+    """A file name inside the cache folder, nothing that leads elsewhere."""
+    return isinstance(name, str) and "/" not in name and "\\" not in name and name[:1] != "."
+
+
+def _remembered(spec: Spec) -> list[dict]:
+    try:
+        with open(spec.folder / SOURCES, "rb") as f:
+            entries = json.loads(f.read(1 << 16))
+    except (OSError, ValueError):
+        return []
+    return [
+        e
+        for e in (entries if isinstance(entries, list) else [])
+        if isinstance(e, dict)
+        and isinstance(e.get("files"), dict)
+        and isinstance(e.get("digests"), dict)
+        and all(_plain_name(n) for n in e["files"].values())
+    ]
 
 
 def roles(spec: Spec) -> list[str]:
@@ -161,6 +220,16 @@ def recorded(spec: Spec) -> Source | None:
         else:
             digests = {role: cache.read_record(p).sha256 for role, p in files.items()}
             return Source(files, digests, url, downloaded=True)
+    pinned = spec.sha256 is not None
+    for entry in _remembered(spec) if not spec.chosen_urls or pinned else []:
+        files = {role: spec.folder / name for role, name in entry["files"].items()}
+        if (
+            entry.get("format") == spec.format
+            and set(files) == set(roles(spec))
+            and all(_recorded_ok(path, spec.pin(role)) for role, path in files.items())
+        ):
+            digests = {role: cache.read_record(p).sha256 for role, p in files.items()}
+            return Source(files, digests, str(entry.get("origin")), downloaded=True)
     return None
 
 
@@ -464,4 +533,7 @@ def load_dataset(
         else list(url)
     )
     offline = is_offline() if offline is None else bool(offline)
-    return load(Spec(name, format, urls, offline=offline, classes=classes, **options))
+    fallback = default_urls.get("idx") if url is None and format == "pickle" else None
+    spec = Spec(name, format, urls, offline=offline, classes=classes, **options)
+    spec.chosen_urls, spec.fallback = url is not None, fallback
+    return load(spec)
