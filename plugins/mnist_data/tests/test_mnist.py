@@ -202,3 +202,28 @@ def test_when_the_pickle_cannot_be_had_the_official_idx_files_are_used(
             "mnist", defaults, DIGITS, url=closed_port_url, format="pickle", offline=False,
             progress=False,
         )  # fmt: skip
+
+
+def test_files_from_the_default_mirrors_must_be_the_official_ones(server, idx_dir):
+    import gzip
+    import hashlib
+    from pathlib import Path
+
+    from zoo_mnist_data import MNIST_IDX_SHA256, idx, loader
+
+    server.root = idx_dir.parent
+    defaults = {"idx": [server.url("idx/")]}
+    with pytest.raises(zoo.DataError, match="is not the official train images file"):
+        loader.load_dataset("mnist", defaults, DIGITS, url=None, format="idx", offline=False,
+                            progress=False, official=MNIST_IDX_SHA256)  # fmt: skip
+    ours = {
+        role: hashlib.sha256(gzip.decompress((idx_dir / f"{name}.gz").read_bytes())).hexdigest()
+        for role, name in idx.FILES.items()
+    }
+    splits = loader.load_dataset("mnist", defaults, DIGITS, url=None, format="idx",
+                                 offline=False, progress=False, official=ours)  # fmt: skip
+    assert len(splits.train) == 100
+    real = Path(__file__).parents[3] / "data" / "mnist"  # benchmarks/mnist_idx.py writes it
+    if real.is_dir():
+        for role, name in idx.FILES.items():
+            assert idx.read(real / f"{name}.gz", role, MNIST_IDX_SHA256[role]).size > 0

@@ -24,6 +24,16 @@ FASHION_URLS = {
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
     ]
 }
+#: The sha256 of each official MNIST IDX file's content (uncompressed: its mirrors compress it
+#: differently). The files these came from have the MD5 sums published for the official files
+#: (train images 6bbc9ace898e44ae57da46a324031adb...); benchmarks/mnist_idx.py checks them. Files
+#: from the default mirrors must match, so a mirror cannot hand out other digits.
+MNIST_IDX_SHA256 = {
+    "train_images": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train_labels": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "test_images": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "test_labels": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
 #: The largest file these datasets have is Fashion-MNIST's training images, 26 MB gzipped: a
 #: download larger than this is not one of them (dataset.max_bytes changes it).
 MAX_BYTES = 100_000_000
@@ -64,6 +74,7 @@ def mnist(
         "mnist",
         MNIST_URLS,
         DIGITS,
+        official=MNIST_IDX_SHA256,
         url=url,
         format=format,
         path=path,

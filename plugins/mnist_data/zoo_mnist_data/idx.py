@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import zlib
 from pathlib import Path
 
@@ -32,7 +33,7 @@ MAX_ITEMS = 100_000
 SHAPE = (28, 28)
 
 
-def read(path: Path, role: str) -> np.ndarray:
+def read(path: Path, role: str, official: str | None = None) -> np.ndarray:
     """A uint8 array of the IDX file at ``path`` (gzipped or not), checked against its header:
     the header is read and checked first, then exactly the bytes it announces (one more proves
     the file longer than it says), never the whole of a file that lies."""
@@ -64,6 +65,13 @@ def read(path: Path, role: str) -> np.ndarray:
             f"{path}: the header says {' x '.join(map(str, dims))} = {size:,} "
             f"bytes but the file holds {held}"
         )
+    if official is not None:
+        content = hashlib.sha256(head + raw_dims + data).hexdigest()
+        if content != official:
+            raise zoo.DataError(
+                f"{path} is not the official {role.replace('_', ' ')} file: its content has "
+                f"sha256 {content}, the official one {official}"
+            )
     return np.frombuffer(data, dtype=np.uint8).reshape(dims)
 
 
@@ -81,9 +89,13 @@ def _check_dims(path: Path, role: str, dims: tuple[int, ...]) -> None:
         )
 
 
-def read_all(files: dict[str, Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(train images, train labels, test images, test labels), checked against each other."""
-    arrays = {role: read(path, role) for role, path in files.items()}
+def read_all(
+    files: dict[str, Path], official: dict[str, str] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train images, train labels, test images, test labels), checked against each other and,
+    given ``official`` (role -> the content's sha256), against the official files."""
+    pins = official or {}
+    arrays = {role: read(path, role, pins.get(role)) for role, path in files.items()}
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if len(images) != len(labels):

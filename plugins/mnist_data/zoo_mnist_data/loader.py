@@ -55,6 +55,7 @@ class Spec:
     deadline: float = 600.0
     classes: tuple[str, ...] | None = None
     chosen_urls: bool = False  # the user named the URLs (else they are the dataset's defaults)
+    official: Mapping[str, str] | None = None  # the IDX files' content sha256, from the defaults
     fallback: list[str] | None = None  # the official IDX files' URLs, if the pickle fails
     folder: Path = field(init=False)
 
@@ -447,7 +448,8 @@ def _parse(spec: Spec, source: Source) -> dict[str, np.ndarray]:
         (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = splits
         xs, scale = _as_uint8([x_train, x_valid, x_test])
     else:
-        images, labels, test_images, test_labels = idx.read_all(source.files)
+        official = spec.official if source.downloaded and not spec.chosen_urls else None
+        images, labels, test_images, test_labels = idx.read_all(source.files, official)
         n_valid = 10_000 if len(images) >= 20_000 else len(images) // 6
         n_train = len(images) - n_valid  # 60,000 -> the tutorial's 50,000 / 10,000
         flat = images.reshape(len(images), -1)
@@ -522,6 +524,7 @@ def load_dataset(
     url: str | list[str] | None,
     format: str,
     offline: bool | None,
+    official: Mapping[str, str] | None = None,
     **options,
 ) -> zoo.Splits:
     """What the dataset factories share: their options -> a Spec -> Splits."""
@@ -535,5 +538,5 @@ def load_dataset(
     offline = is_offline() if offline is None else bool(offline)
     fallback = default_urls.get("idx") if url is None and format == "pickle" else None
     spec = Spec(name, format, urls, offline=offline, classes=classes, **options)
-    spec.chosen_urls, spec.fallback = url is not None, fallback
+    spec.chosen_urls, spec.fallback, spec.official = url is not None, fallback, official
     return load(spec)
