@@ -70,6 +70,7 @@ def register_models(register):
 """
 
 
+@pytest.mark.hostile
 def test_a_broken_plugin_never_breaks_the_other_commands(site, tmp_path):
     site.install("broken", "broken", BROKEN)
     listed = zoo_cmd("list", "models", cwd=tmp_path)
@@ -310,6 +311,7 @@ def register_models(registr):  # pluggy refuses an argument the hook spec does n
 """
 
 
+@pytest.mark.hostile
 def test_hooks_pluggy_refuses_skip_that_plugin_alone(site, tmp_path):
     site.install("badsig", "badsig", BAD_SIGNATURE)
     site.install("broken", "broken", BROKEN)
@@ -356,6 +358,7 @@ def register_models(register):
 '''
 
 
+@pytest.mark.hostile
 def test_a_plugin_that_exits_is_skipped_like_any_failing_plugin(site, tmp_path):
     site.install("leaver", "leaver", EXITS_AT_IMPORT)
     site.install("quitter", "quitter", EXITS_IN_HOOK)
@@ -367,6 +370,7 @@ def test_a_plugin_that_exits_is_skipped_like_any_failing_plugin(site, tmp_path):
     assert "plugin 'quitter' (zoo-quitter 1.0) failed" in listed.stderr
 
 
+@pytest.mark.hostile
 def test_a_plugin_that_hangs_at_import_is_left_behind(site, tmp_path):
     site.install("hangs", "hangs", HANGS)
     site.install("slow", "slow", SLOW)
@@ -387,6 +391,7 @@ def test_a_plugin_that_hangs_at_import_is_left_behind(site, tmp_path):
     assert "hangs" not in zoo_cmd("list", cwd=tmp_path, timeout=60).stderr
 
 
+@pytest.mark.hostile
 def test_a_factory_that_returns_the_wrong_thing_is_one_line(site, tmp_path, mnist_file):
     site.install("wrong", "wrong", WRONG)
     data = ["--set", f"dataset.path={mnist_file}", "--epochs", "1"]

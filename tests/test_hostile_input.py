@@ -11,6 +11,9 @@ import pytest
 
 from conftest import make_mnist_arrays, run_cli
 
+#: Counted at the end of the run: how many hostile inputs zoo was tried on.
+pytestmark = pytest.mark.hostile
+
 
 def one_line_error(result, *expected):
     assert result.returncode != 0, result.stdout

@@ -16,6 +16,9 @@ import pytest
 from conftest import run_cli
 from conftest import run_process as zoo_cmd
 
+#: Counted at the end of the run: how many hostile inputs zoo was tried on.
+pytestmark = pytest.mark.hostile
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
@@ -135,6 +138,7 @@ def test_malformed_files_are_one_line(runs, tmp_path, file, content, message):
 
 PAYLOAD = """
 import os, pickle, sys
+
 class Evil:
     def __reduce__(self):
         return (os.system, ("touch " + sys.argv[2],))

@@ -109,6 +109,7 @@ class Raises:
         raise RuntimeError("boom")
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize(
     ("plugin", "reason"), [(Misspelled(), "register_model"), (Raises(), "boom")]
 )

@@ -59,6 +59,7 @@ def test_create_passes_only_the_context_a_factory_names():
     assert entry.options() == {"num_classes": 10, "width": 8}
 
 
+@pytest.mark.hostile
 @pytest.mark.parametrize(
     ("returned", "kind", "expected"),
     [
@@ -76,6 +77,7 @@ def test_a_factory_that_returns_the_wrong_thing_is_named(returned, kind, expecte
         entry.create()
 
 
+@pytest.mark.hostile
 def test_a_factory_that_exits_is_an_error_not_an_exit():
     def leaves():
         raise SystemExit(0)

@@ -15,6 +15,9 @@ from click.testing import CliRunner
 
 from zoo.cli import cli
 
+#: Counted at the end of the run: how many hostile inputs zoo was tried on.
+pytestmark = pytest.mark.hostile
+
 
 class RunsCode:
     """A pickle payload that calls a function when loaded, as an attacker's would."""
@@ -246,3 +249,41 @@ def test_decoders_are_bounded_by_what_the_dataset_can_be(
             fetch("mnist", "--set", "format=idx", "--set", f"path={folder}"), expected
         )
     assert not list(zoo_home.rglob("prepared-*"))  # nothing of them is cached
+
+
+MEASURE = """
+import resource, sys
+from click.testing import CliRunner
+from zoo.cli import cli
+
+result = CliRunner().invoke(cli, ["data", "fetch", "mnist", "--set", "path=" + sys.argv[1]])
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(result.exit_code, int(peak_mb), result.output.strip().splitlines()[-1])
+"""
+
+
+def bomb(path, claimed: int, unpacked: int) -> None:
+    """A pickle opcode announcing ``claimed`` bytes, followed by ``unpacked`` zero bytes: a few
+    hundred KB of gzip that unpacks to hundreds of MB."""
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(b"\x80\x04\x8e" + claimed.to_bytes(8, "little"))
+        for _ in range(unpacked // (1 << 20)):
+            f.write(b"\0" * (1 << 20))
+
+
+@pytest.mark.parametrize(
+    ("claimed", "unpacked"), [(8 * 10**9, 0), (300 << 20, 300 << 20), (2**60, 400 << 20)]
+)
+def test_a_bomb_stays_within_the_memory_the_dataset_can_need(tmp_path, claimed, unpacked):
+    import subprocess
+    import sys
+
+    path = tmp_path / "bomb.pkl.gz"
+    bomb(path, claimed, unpacked)
+    assert path.stat().st_size < 1_000_000
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, check=True
+    ).stdout.split(maxsplit=2)
+    code, peak_mb, error = int(out[0]), int(out[1]), out[2]
+    assert code == 1 and error.startswith("Error: ") and "Traceback" not in error
+    assert peak_mb < 1000, f"peak memory {peak_mb} MB for a {path.stat().st_size:,}-byte file"

@@ -53,7 +53,12 @@ class _Bounded:
         return data
 
     def read(self, n: int = -1) -> bytes:
-        return self._take(self.file.read(n if n >= 0 else self.left + 1))
+        if n is None or n < 0:
+            n = self.left + 1
+        if n > self.left:  # asks for more than may remain: refused before anything is unpacked
+            self.left = -1
+            return self._take(b"")
+        return self._take(self.file.read(n))
 
     def readline(self) -> bytes:
         return self._take(self.file.readline(self.left + 1))
