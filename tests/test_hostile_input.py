@@ -72,3 +72,31 @@ def test_a_huge_picture_is_one_line(tmp_path, mnist_file):
     Image.new("1", (15_000, 15_000)).save(tmp_path / "huge.png")  # 225 Mpixels, a few KB
     result = run_cli("predict", "run", "huge.png", cwd=tmp_path, check=False)
     one_line_error(result, "cannot read image huge.png: it is too large")
+
+
+def test_a_users_file_in_the_cache_folder_is_never_deleted(tmp_path, zoo_home):
+    mine = tmp_path / "mine.pkl.gz"
+    mine.write_bytes(gzip.compress(b"not a pickle at all"))
+    result = run_cli("data", "fetch", "mnist", "--set", f"path={mine}",
+                     "--set", f"cache_dir={tmp_path}", cwd=tmp_path, check=False)  # fmt: skip
+    one_line_error(result, "mine.pkl.gz")
+    assert mine.read_bytes() == gzip.compress(b"not a pickle at all")
+
+
+def test_a_full_disk_during_a_download_is_one_line(tmp_path, server, zoo_home):
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def small_files():  # files past 100 KB cannot be written: the download is 800 KB
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "zoo", "data", "fetch", "mnist", "--set",
+         f"url={server.url('mnist.pkl.gz')}", "--set", "progress=false"],
+        cwd=tmp_path, capture_output=True, text=True, preexec_fn=small_files,
+    )  # fmt: skip
+    one_line_error(result, "File too large", "not cached")
+    assert not [p for p in zoo_home.rglob("*") if p.is_file() and not p.name.endswith(".lock")]

@@ -300,7 +300,7 @@ class Trainer:
         except KeyboardInterrupt:
             raise Interrupted(self.interrupted_message()) from None
         except ZooError as exc:
-            if self.dir is None:
+            if self.dir is None or not self.history:  # nothing to resume from: no hint
                 raise
             raise ZooError(
                 f"{exc}\n  (run directory: {self.dir}; zoo resume {self.dir} continues "
@@ -333,9 +333,15 @@ class Trainer:
             return
         bad = train_loss if not math.isfinite(train_loss) else val_loss
         lr = self.optimizer.param_groups[0].get("lr")
+        kept = (
+            f"the checkpoint of epoch {epoch - 1} is kept"
+            if epoch > 1
+            else "no epoch had finished, so there is no checkpoint"
+        )
         raise Diverged(
             f"the loss became {bad} in epoch {epoch}: the learning rate ({lr}) is probably too "
-            "high, try --set optimizer.lr=... (the last good checkpoint is kept)"
+            f"high, or the data holds values that are not numbers; try --set optimizer.lr=... "
+            f"({kept})"
         )
 
     def record(self, row: dict[str, Any]) -> None:
