@@ -205,3 +205,34 @@ def test_a_run_that_died_before_its_first_checkpoint_starts_again(runs, tmp_path
 def test_an_unwritable_zoo_home_is_one_line(tmp_path):
     result = zoo_cmd("plugins", "disable", "cnn", cwd=tmp_path, env={"ZOO_HOME": "/proc/zoo"})
     one_line_error(result, "/proc/zoo")
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """``read_only(folder)``: the folder mounted read-only in place (even root cannot write
+    there); the test is skipped where mounting is not allowed."""
+    mounted = []
+
+    def make(folder):
+        for args in (["--bind", folder, folder], ["-o", "remount,bind,ro", folder]):
+            done = subprocess.run(["mount", *map(str, args)], capture_output=True)
+            if done.returncode != 0:
+                pytest.skip("a read-only bind mount is not allowed here")
+        mounted.append(folder)
+        return folder
+
+    yield make
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], capture_output=True)
+
+
+def test_a_read_only_run_directory_or_zoo_home_is_one_line(runs, tmp_path, read_only, trained):
+    good = read_only(runs / "good")
+    one_line_error(run_cli("resume", good, "--epochs", "3", cwd=tmp_path, check=False), "Read-only")
+    home = tmp_path / "home"
+    shutil.copytree(trained / "home", home)
+    read_only(home)
+    for command in (["data", "rm", "mnist"], ["plugins", "disable", "cnn"]):
+        result = zoo_cmd(*command, cwd=tmp_path, env={"ZOO_HOME": str(home)})
+        one_line_error(result, "Read-only file system")
+    assert list((home / "datasets" / "mnist").iterdir())  # nothing removed

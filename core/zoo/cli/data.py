@@ -82,7 +82,10 @@ def rm(name: str) -> None:
     if not name or "/" in name or name.startswith(".") or not folder.is_dir():
         raise ConfigError(_nothing_cached(name))
     freed = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    shutil.rmtree(folder)
+    try:
+        shutil.rmtree(folder)
+    except OSError as exc:
+        raise ConfigError(f"cannot remove {folder}: {exc.strerror or exc}") from exc
     click.echo(f"removed {folder} ({_size(freed)})")
 
 
