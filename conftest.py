@@ -238,6 +238,17 @@ def site(tmp_path, monkeypatch):
         sys.modules.pop(module, None)
 
 
+def one_line_error(result, *expected):
+    """What zoo promises for a mistake or a hostile input: a non-zero exit, one ``Error:`` line
+    on stderr (besides zoo's own ``zoo:`` progress lines) holding ``expected``, no traceback."""
+    assert result.returncode != 0, result.stdout
+    errors = [line for line in result.stderr.strip().splitlines() if not line.startswith("zoo: ")]
+    assert len(errors) == 1 and errors[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for text in expected:
+        assert text in errors[0], errors[0]
+
+
 def run_process(*args, cwd, env=None, check=False, **kwargs):
     """``python -m zoo ARGS`` as a real process, as a user runs it (``env`` added)."""
     import os

@@ -9,19 +9,10 @@ import pickle
 import numpy as np
 import pytest
 
-from conftest import make_mnist_arrays, run_cli
+from conftest import make_mnist_arrays, one_line_error, run_cli
 
 #: Counted at the end of the run: how many hostile inputs zoo was tried on.
 pytestmark = pytest.mark.hostile
-
-
-def one_line_error(result, *expected):
-    assert result.returncode != 0, result.stdout
-    errors = [line for line in result.stderr.strip().splitlines() if not line.startswith("zoo: ")]
-    assert len(errors) == 1 and errors[0].startswith("Error: "), result.stderr
-    assert "Traceback" not in result.stderr
-    for text in expected:
-        assert text in errors[0], errors[0]
 
 
 @pytest.mark.parametrize(

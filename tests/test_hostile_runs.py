@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import run_cli
+from conftest import one_line_error, run_cli
 from conftest import run_process as zoo_cmd
 
 #: Counted at the end of the run: how many hostile inputs zoo was tried on.
@@ -42,15 +42,6 @@ def runs(trained, tmp_path, monkeypatch):
     monkeypatch.setenv("ZOO_HOME", str(trained / "home"))
     shutil.copytree(trained / "runs", tmp_path / "runs")
     return tmp_path / "runs"
-
-
-def one_line_error(result, *expected):
-    assert result.returncode == 1, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    assert "Traceback" not in result.stderr
-    for text in expected:
-        assert text in lines[0], lines[0]
 
 
 @pytest.mark.parametrize(
