@@ -43,7 +43,7 @@ BUILTIN_PLUGINS = {
 PLUGIN_FAILURES = (Exception, SystemExit)
 #: Seconds a plugin's import may take before zoo goes on without it (ZOO_PLUGIN_TIMEOUT), and
 #: after which zoo says it is slow.
-IMPORT_TIMEOUT = 10.0
+IMPORT_TIMEOUT = 30.0  # a plugin importing torch on a cold disk can take 10 s and more
 SLOW_IMPORT = 2.0
 
 
