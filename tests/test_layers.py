@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -38,7 +40,6 @@ def test_a_cycle_or_a_facade_import_would_be_caught(tmp_path, module, line, brok
     """The contracts can fail: a copy of the core with one bad import added, linted in a
     process that imports that copy."""
     import shutil
-    import subprocess
     import sys
 
     copy = tmp_path / "zoo"
@@ -69,3 +70,23 @@ def test_every_module_says_what_it_owns(module):
         return
     docstring = ast.get_docstring(ast.parse(source))
     assert docstring and len(docstring.split()) >= 5, f"{module} has no opening docstring"
+
+
+def test_no_source_file_is_hidden_from_git():
+    """A .gitignore pattern such as `runs/` once hid core/zoo/runs/ from commits: the tree worked
+    here and failed to import everywhere else."""
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    sources = [
+        str(p.relative_to(ROOT))
+        for top in ("core", "plugins")
+        for p in (ROOT / top).rglob("*")
+        if p.suffix in {".py", ".yaml", ".json", ".safetensors", ".toml"}
+        and "__pycache__" not in p.parts
+        and not any(part.endswith(".egg-info") or part == "build" for part in p.parts)
+    ]
+    result = subprocess.run(
+        [git, "check-ignore", "--no-index", *sources], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.stdout == "", f"ignored by .gitignore:\n{result.stdout}"
