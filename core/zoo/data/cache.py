@@ -9,13 +9,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
-from ..files import PARTIAL, make_readable, temp_file, write_atomic, zoo_home
+from ..files import PARTIAL, make_readable, write_atomic, zoo_home
 
 SIDECAR = ".sha256"
 
@@ -80,8 +79,6 @@ def forget(path: Path) -> None:
             stale.unlink()
 
 
-
-
 def commit(tmp: Path, path: Path, source: str, digest: str | None = None) -> str:
     """Move a complete, fsync'd ``tmp`` into place at ``path`` and record its sha256 last, so a
     kill at any moment leaves no file, or a complete one (an unrecorded file is never trusted)."""
@@ -90,12 +87,6 @@ def commit(tmp: Path, path: Path, source: str, digest: str | None = None) -> str
     os.replace(tmp, path)
     write_atomic(sidecar(path), f"{digest}  {source}\n".encode())
     return digest
-
-
-
-
-
-
 
 
 def clean_stale(path: Path) -> None:
@@ -133,4 +124,3 @@ def entries(root: Path | None = None) -> list[tuple[str, Path, Record | None]]:
                 continue
             found.append((folder.name, path, read_record(path)))
     return found
-

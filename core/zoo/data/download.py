@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import cache
 from ..errors import DataError
+from . import cache
 
 CHUNK = 1 << 16
 TIMEOUT = (10.0, 30.0)  # seconds: (connect, read: the longest silence between two bytes)

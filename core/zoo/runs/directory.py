@@ -208,8 +208,8 @@ def _model_info_problem(info: Any) -> str | None:
     if count is not None and (not _positive_int(count) or count > 1_000_000):
         return "'num_classes' must be a positive integer"
     shape = info.get("input_shape")
-    if shape is not None and (
-        not isinstance(shape, list) or not 1 <= len(shape) <= 4 or not all(map(_positive_int, shape))
+    if shape is not None and not (
+        isinstance(shape, list) and 1 <= len(shape) <= 4 and all(map(_positive_int, shape))
     ):
         return "'input_shape' must be a list of 1 to 4 positive integers"
     classes = info.get("classes")

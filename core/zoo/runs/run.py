@@ -26,4 +26,5 @@ class Run:
     def __repr__(self) -> str:
         best = self.best
         shown = f", best val_loss {best['val_loss']:.4f} (epoch {best['epoch']})" if best else ""
-        return f"Run('{self.dir}', {len(self.history)} of {self.config.get('epochs')} epochs{shown})"
+        epochs = f"{len(self.history)} of {self.config.get('epochs')} epochs"
+        return f"Run('{self.dir}', {epochs}{shown})"
