@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import DataError
+from ..files import temp_file
 from . import cache
 
 CHUNK = 1 << 16
@@ -164,7 +165,7 @@ def _attempt(
     import urllib3
 
     try:
-        tmp = cache.temp_file(path)
+        tmp = temp_file(path)
     except OSError as exc:
         raise DataError(f"cannot write into {path.parent}: {exc.strerror or exc}") from exc
     try:

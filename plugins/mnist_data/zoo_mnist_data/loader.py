@@ -28,6 +28,7 @@ import numpy as np
 import zoo
 from zoo.data import cache
 from zoo.data.download import cache_path, fetch, is_offline
+from zoo.files import temp_file
 
 from . import idx
 from .safe_pickle import read_pickle
@@ -389,7 +390,7 @@ def prepared(spec: Spec, source: Source) -> dict[str, np.ndarray]:
                 f"{spec.name}: the files from {source.origin} could not be read "
                 f"({type(exc).__name__}: {exc})"
             ) from exc
-        tmp = cache.temp_file(path)
+        tmp = temp_file(path)
         try:
             with open(tmp, "wb") as f:
                 write_arrays(f, arrays)
