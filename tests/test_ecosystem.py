@@ -271,6 +271,7 @@ def test_every_hook_is_documented_with_its_full_signature():
         "register_models",
         "register_optimizers",
         "register_layers",
+        "register_weights",
         "register_commands",
     }
     for signature in hooks.values():
@@ -280,7 +281,7 @@ def test_every_hook_is_documented_with_its_full_signature():
 def test_zoo_testing_checks_a_plugin(mnist_file, idx_dir):
     from zoo.testing import check_plugin, only_plugins
 
-    assert check_plugin("cnn") == {"models": ["cnn"]}
+    assert check_plugin("cnn") == {"models": ["cnn"], "weights": ["cnn.fashion_mnist", "cnn.mnist"]}
     checked = check_plugin(
         "mnist_data",
         dataset_options={

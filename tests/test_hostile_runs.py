@@ -112,7 +112,7 @@ def test_a_yaml_bomb_is_refused_and_zoo_runs_shows_the_others(runs, tmp_path):
         ("model.json", '{"model": 5}', "'model' must name a model"),
         ("model.json", '{"model": "logistic", "input_shape": [1, -28, 28]}', "input_shape"),
         ("model.json", "{", "is not JSON"),
-        ("checkpoints/epoch-0002/model.safetensors", b"garbage", "cannot load weights"),
+        ("checkpoints/epoch-0002/model.safetensors", b"garbage", "not a readable safetensors file"),
     ],
 )
 def test_malformed_files_are_one_line(runs, tmp_path, file, content, message):

@@ -1,8 +1,12 @@
 """The public Python API, the one the ``zoo`` command itself is built on:
 
-- what zoo knows: ``list_*``, ``get_*`` and ``create_*`` for models, datasets, optimizers, layers;
-- training: ``train(name, ...)`` and ``resume(run_dir, ...)``, each returning a :class:`zoo.Run`;
-- trained runs: ``load_run``, ``open_run``, ``evaluate`` and ``predict``.
+- what zoo knows: ``list_*``, ``get_*`` and ``create_*`` for models, datasets, optimizers,
+  layers, and the trained weights plugins ship (``list_weights``, ``get_weights``, and
+  ``create_model("cnn.mnist")``);
+- training: ``train(name, ...)``, ``resume(run_dir, ...)`` and ``reproduce(weights)``, each
+  returning a :class:`zoo.Run`;
+- trained weights (a run directory or a weights name): ``load_run``, ``open_run``, ``evaluate``,
+  ``predict`` and ``export``.
 
 The catalog (the installed plugins and the models of the config file in use) is loaded on the
 first call, not at ``import zoo``; torch is imported when a model is built or a run trains, never
@@ -20,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from . import config as configs
-from .errors import ConfigError
+from .errors import ConfigError, ZooError
+from .hints import did_you_mean
+from .plugins.cards import Card
 from .plugins.manager import Catalog, PluginInfo, PluginWarning, load_catalog
 from .plugins.registry import Entry
 from .runs.run import Run
-from .training import distributed
 
 _lock = threading.Lock()
 _current: Catalog | None = None
@@ -90,6 +95,11 @@ def list_layers(pattern: str | None = None) -> list[str]:
     return current().registries["layers"].names(pattern)
 
 
+def list_weights(pattern: str | None = None) -> list[str]:
+    """Sorted names (``MODEL.TAG``) of the trained weights plugins registered."""
+    return current().registries["weights"].names(pattern)
+
+
 def list_plugins() -> list[PluginInfo]:
     """Every plugin zoo tried to load: loaded, failed or disabled, in load order."""
     return list(current().plugins.values())
@@ -115,19 +125,52 @@ def get_layer(name: str) -> Entry:
     return current().registries["layers"].get(name)
 
 
-def create_model(name: str, weights: str | Path | None = None, **options: Any) -> Any:
-    """Build the model ``name`` (an ``nn.Module``) with the factory's options; with
-    ``weights=RUN_DIR``, the model that run trained, with its last weights, in eval mode."""
-    if weights is not None:
-        if options:
-            raise ConfigError(
-                f"create_model('{name}', weights=...) takes the run's options, "
-                f"not {sorted(options)}"
-            )
-        from .runs.trained import load_model
+def get_weights(name: str) -> Card:
+    """The checked card of the weights ``name`` (``MODEL.TAG``): file, sha256, model options,
+    dataset, metrics and recipe. Nothing is loaded."""
+    from .runs.weights import get_card
 
-        return load_model(weights, current().registries["models"], expect=name)
-    return get_model(name).create(**options)
+    return get_card(name, current().registries["weights"])
+
+
+def create_model(name: str, weights: str | Path | None = None, **options: Any) -> Any:
+    """Build the model ``name`` (an ``nn.Module``) with the factory's options. Trained weights,
+    in eval mode: ``create_model("cnn.mnist")`` or ``create_model("cnn", weights="mnist")`` (a
+    registered weights name, its sha256 checked first), or ``weights=RUN_DIR`` (that run's last
+    weights)."""
+    catalog = current()
+    models, registered = catalog.registries["models"], catalog.registries["weights"]
+    if weights is None and name not in models and name in registered:
+        weights, name = name, get_weights(name).model
+    if weights is None:
+        return get_model(name).create(**options)
+    if options:
+        raise ConfigError(
+            f"create_model('{name}', weights=...) takes the options the weights were trained "
+            f"with, not {sorted(options)}"
+        )
+    from .runs import weights as trained_weights
+    from .runs.trained import load_model
+
+    text = str(weights)
+    for candidate in (f"{name}.{text}", text):
+        if candidate in registered and (candidate != text or not Path(text).is_dir()):
+            card = get_weights(candidate)
+            if models.get(card.model) is not models.get(name):
+                raise ConfigError(
+                    f"weights '{candidate}' are for model '{card.model}', not '{name}'"
+                )
+            return trained_weights.from_card(card).build(models)
+    if not Path(text).is_dir():
+        models.get(name)  # an unknown model says so first
+        tags = [w[len(name) + 1 :] for w in registered.names(f"{name}.*")]
+        hint = did_you_mean(text, tags)
+        known = f"its weights: {', '.join(tags)}" if tags else "zoo list weights shows all"
+        raise ZooError(
+            f"model '{name}' has no weights '{text}'{hint} and there is no run directory {text} "
+            f"({known})"
+        )
+    return load_model(weights, models, expect=name)
 
 
 def create_dataset(name: str, **options: Any) -> Any:
@@ -200,6 +243,8 @@ def train(
     ``nproc_per_node`` > 1 trains in that many processes through torchrun. Mistakes raise
     :class:`zoo.ZooError` before any data is loaded.
     """
+    from .training import distributed  # imported to train, never to list or predict
+
     run_config = resolve(
         name, config=config, overrides=overrides, epochs=epochs, seed=seed, device=device, amp=amp
     )
@@ -239,6 +284,7 @@ def resume(
     as many processes as trained it, unless ``nproc_per_node`` says otherwise; ``overrides`` may
     say where the data is now (``{"dataset.path": ...}``)."""
     from .runs import checkpoints, directory
+    from .training import distributed  # imported to train, never to list or predict
     from .training.trainer import Trainer
 
     run_dir = Path(run_dir)
@@ -260,11 +306,74 @@ def resume(
         distributed.cleanup()
 
 
+def reproduce(
+    name: str,
+    *,
+    out: str | Path | None = None,
+    overrides: configs.Overrides | None = None,
+    device: str | None = None,
+    progress: bool = False,
+    verbose: bool = False,
+) -> tuple[Run, dict[str, Any]]:
+    """Train the recipe recorded in the card of the weights ``name`` again; return the new
+    :class:`zoo.Run` and its metrics, keyed as the card's (``epoch``, ``val_loss``, ``val_acc``
+    of the best epoch; ``test_loss`` and ``test_acc`` of its best weights; ``sha256`` of them).
+    ``overrides`` may say where the data is here (``dataset.*`` but its name), nothing else: the
+    rest is the recipe. On the recipe's device and versions the numbers are the card's."""
+    import copy
+
+    from .runs import weights as trained_weights
+    from .runs.trained import Trained
+    from .training import distributed  # imported to train, never to list or predict
+    from .training.evaluation import evaluate_run
+    from .training.trainer import Trainer
+
+    card = get_weights(name)
+    config = copy.deepcopy(dict(card.recipe.get("config") or {}))
+    if not config:
+        raise ZooError(f"weights '{name}' record no recipe: zoo cannot train them again")
+    for keys, _ in configs.parse_overrides(overrides):
+        if keys[0] != "dataset" or keys[1:] in ([], ["name"]):
+            raise ConfigError(
+                f"zoo reproduce --set takes where the data is here (dataset.path...), not "
+                f"{'.'.join(keys)}: the rest is the recipe"
+            )
+    configs.apply_overrides(config, overrides)
+    configs.expand_home(config)
+    config.setdefault("name", card.model)
+    if device is not None:
+        config["device"] = device
+    configs.validate({k: v for k, v in config.items() if k != "name"})
+    configs.check_options(config, current().registries)
+    if out is not None:
+        from .runs import directory
+
+        directory.check_out(out)
+    how = {"progress": progress, "verbose": verbose}
+    try:
+        with Trainer.start(config, current(), out=out, **how) as trainer:
+            run = trainer.fit()
+    finally:
+        distributed.cleanup()
+    best = run.best or {}
+    metrics: dict[str, Any] = {k: best.get(k) for k in ("epoch", "val_loss", "val_acc")}
+    if card.metrics.get("test_acc") is not None:
+        trained = Trained.from_run(run.dir, "best")
+        test = evaluate_run(trained, current(), "test", overrides, device)
+        metrics |= {"test_loss": test["loss"], "test_acc": test["acc"]}
+    from .runs import checkpoints
+
+    metrics["sha256"] = trained_weights.sha256_of(run.dir / checkpoints.BEST)
+    return run, metrics
+
+
 def _launch(
     nproc: int, call: str, kwargs: dict[str, Any], run_dir: Path, remove_if_empty: bool = False
 ) -> Run:
     """Make the same call in ``nproc`` processes (``python -m zoo.worker``, through torchrun);
     the run they trained, read back from its directory."""
+    from .training import distributed  # imported to train, never to list or predict
+
     spec = json.dumps({"call": call, "kwargs": kwargs}, default=str)
     try:
         distributed.launch(nproc, "zoo.worker", [spec])
@@ -300,23 +409,59 @@ def open_run(run_dir: str | Path, weights: str = "last") -> Run:
 
 
 def evaluate(
-    run_dir: str | Path,
+    source: str | Path,
     split: str = "valid",
     weights: str = "last",
     overrides: configs.Overrides | None = None,
     device: str | None = None,
 ) -> dict[str, Any]:
-    """Loss and accuracy of a run's ``last`` or ``best`` weights on the ``valid`` or ``test``
-    split of its dataset: ``{"split", "weights", "loss", "acc", "samples"}``."""
+    """Loss and accuracy of trained weights on the ``valid`` or ``test`` split of the dataset they
+    were trained on: ``source`` is a run directory (its ``last`` or ``best`` ``weights``) or a
+    registered weights name such as ``"cnn.mnist"``. ``overrides`` say where the data is
+    (``{"dataset.path": ...}``). Returns ``{"split", "weights", "loss", "acc", "samples",
+    "source"}`` (``source`` names the weights in words)."""
     from .training.evaluation import evaluate_run
 
-    return evaluate_run(run_dir, current(), split, weights, overrides, device)
+    trained = _trained(source, weights)
+    result = evaluate_run(trained, current(), split, overrides, device)
+    which = weights if Path(source).is_dir() else str(source)
+    return {"split": split, "weights": which, **result, "source": trained.label}
 
 
 def predict(
-    run_dir: str | Path, images: Sequence[str | Path], top: int = 1, weights: str = "last"
+    source: str | Path, images: Sequence[str | Path], top: int = 1, weights: str = "last"
 ) -> list[tuple[str, list[tuple[str, float]]]]:
-    """For each image file, the ``top`` most likely classes and their probabilities."""
+    """For each image file, the ``top`` most likely classes and their probabilities, by a run
+    directory's ``weights`` or by registered weights (``"cnn.mnist"``)."""
     from .runs.trained import predict as predict_images
 
-    return predict_images(run_dir, current().registries["models"], images, top, weights)
+    return predict_images(_trained(source, weights), current().registries["models"], images, top)
+
+
+def export(
+    source: str | Path, format: str = "onnx", out: str | Path | None = None, weights: str = "last"
+) -> Path:
+    """Write trained weights (a run directory's ``last`` or ``best``, or registered weights such
+    as ``"cnn.mnist"``) as an ONNX or PT2 file that loads without zoo; returns its path (default:
+    ``NAME.onnx`` / ``NAME.pt2`` in the current folder)."""
+    from .runs.export import FORMATS
+    from .runs.export import export as export_model
+
+    if format not in FORMATS:
+        hint = did_you_mean(format, FORMATS)
+        raise ConfigError(f"export format '{format}'{hint}: expected one of {', '.join(FORMATS)}")
+    trained = _trained(source, weights)
+    if not trained.input_shape:
+        raise ZooError(f"{trained.label} record no input shape: zoo cannot make an example input")
+    if out is None:
+        stem = str(source) if not Path(source).is_dir() else f"{trained.model}-{Path(source).name}"
+        out = Path(f"{stem}{FORMATS[format]}")
+    net = trained.build(current().registries["models"])
+    return export_model(net, trained.input_shape, format, Path(out))
+
+
+def _trained(source: str | Path, which: str = "last") -> Any:
+    """A run directory or a registered weights name, as verified ``Trained`` weights."""
+    from .runs.weights import resolve as resolve_weights
+
+    return resolve_weights(source, current().registries["weights"], which)

@@ -36,6 +36,7 @@ SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "device": (str, "auto, cpu, cuda, cuda:N or mps"),
     "threads": ((int, str), "auto or a positive integer"),
     "amp": ((bool, str), "false, true (bf16), bf16 or fp16"),
+    "init": (str, "registered weights (e.g. cnn.mnist) or a run directory to start from"),
 }
 KEYS = (*SECTIONS, *SCALARS)
 
@@ -344,7 +345,7 @@ def validate(config: Mapping[str, Any]) -> None:
             )
     for key, (kind, expected) in SCALARS.items():
         if key not in config or (
-            key in ("description", "valid_batch_size") and config[key] is None
+            key in ("description", "valid_batch_size", "init") and config[key] is None
         ):
             if key in ("epochs", "batch_size"):
                 raise ConfigError(f"{key}: missing; expected {expected}")

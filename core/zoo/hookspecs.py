@@ -68,5 +68,13 @@ def register_layers(register: Register) -> None:
 
 
 @hookspec
+def register_weights(register: Register) -> None:
+    """``register(name, card)``: trained weights named ``MODEL.TAG`` (``cnn.mnist``). ``card`` is
+    the path of a JSON weights card inside the plugin's package, or a mapping of its fields
+    (docs/weights.md): the safetensors file, its sha256, the model's options, the dataset, the
+    metrics and the recipe that produced them."""
+
+
+@hookspec
 def register_commands(cli: click.Group) -> None:
     """Add click commands or groups to ``zoo``: ``cli.add_command(command)``."""

@@ -1,12 +1,17 @@
-"""``zoo new-plugin NAME``: a ready-to-install plugin distribution, ``zoo-NAME``."""
+"""``zoo new-plugin NAME``: a ready-to-install plugin distribution, ``zoo-NAME``: a model to
+start from, or (``--from-run``) a run's best weights and their card, to publish."""
 
 from __future__ import annotations
 
 import re
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 from .hookspecs import HOOKSPEC_VERSION
+from .plugins.cards import TAG
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -94,8 +99,97 @@ The plugin is `zoo_{name}/__init__.py`; `pyproject.toml` links it to zoo with th
 """
 
 
-def new_plugin(name: str, folder: Path | None = None) -> Path:
-    """Write the distribution ``zoo-NAME`` into ``folder`` (default ``./zoo-NAME``)."""
+WEIGHTS_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "zoo-{dashed}"
+version = "0.1.0"
+description = "A zoo plugin: the trained weights {weights}."
+readme = "README.md"
+requires-python = ">=3.10"
+dependencies = [{dependencies}]
+
+[project.optional-dependencies]
+test = ["pytest"]
+
+# This line is the whole link to zoo: the entry point `{name}` in the group `zoo`.
+[project.entry-points.zoo]
+{name} = "zoo_{name}"
+
+[tool.setuptools]
+packages = ["zoo_{name}"]
+
+[tool.setuptools.package-data]
+zoo_{name} = ["weights/*.json", "weights/*.safetensors"]
+"""
+
+WEIGHTS_MODULE = '''\
+"""zoo plugin zoo-{dashed}: registers the trained weights {weights} (model {model})."""
+
+from pathlib import Path
+
+import zoo
+
+ZOO_HOOKSPEC_VERSION = {version}  # the zoo hook specs this plugin was written for
+WEIGHTS = Path(__file__).parent / "weights"
+
+
+@zoo.hookimpl
+def register_weights(register):
+    for card in sorted(WEIGHTS.glob("*.json")):  # {weights}.json: file, sha256, metrics, recipe
+        register(card.stem, card)
+'''
+
+WEIGHTS_TEST = """\
+import zoo
+from zoo.testing import only_plugins
+
+
+def test_the_weights_load_and_match_their_card():
+    with only_plugins("{name}", "{model_plugin}"):
+        assert "{weights}" in zoo.list_weights()
+        card = zoo.get_weights("{weights}")
+        model = zoo.create_model("{weights}")
+        assert not model.training
+        assert card.model == "{model}"
+"""
+
+WEIGHTS_README = """\
+# zoo-{dashed}
+
+A plugin for zoo (the distribution `torch-zoo`) that ships the trained weights `{weights}`:
+the model `{model}` trained on `{dataset}` ({metrics}).
+
+```bash
+pip install .               # then: zoo list weights  shows {weights}
+zoo show {weights}          # the card: metrics, recipe, sha256
+zoo predict {weights} digit.png
+zoo reproduce {weights}     # train the recorded recipe again and compare
+```
+
+The weights and their card are in `zoo_{name}/weights/`; the model itself comes from the
+plugin that registers `{model}`.
+"""
+
+
+def new_plugin(
+    name: str,
+    folder: Path | None = None,
+    *,
+    card: Callable[[Path], Path] | None = None,
+    weights: str | None = None,
+    model: str | None = None,
+    model_plugin: str = "",
+    model_distribution: str | None = None,
+    metrics: str = "",
+    dataset: str = "",
+) -> Path:
+    """Write the distribution ``zoo-NAME`` into ``folder`` (default ``./zoo-NAME``): a model
+    template, or with ``card`` (a function writing the weights and their card into the folder it
+    is given) a plugin that registers the trained ``weights`` of ``model``."""
     if not NAME.match(name):
         raise ConfigError(
             f"plugin name '{name}': use lowercase letters, digits and _, "
@@ -112,8 +206,76 @@ def new_plugin(name: str, folder: Path | None = None) -> Path:
         f"tests/test_{name}.py": TEST,
         "README.md": README,
     }
-    for relative, template in files.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(template.format(**values), encoding="utf-8")
+    if card is not None:
+        needs = ["torch-zoo"]
+        if model_distribution and model_distribution not in needs:
+            needs.append(model_distribution)
+        values |= {
+            "weights": weights,
+            "model": model,
+            "model_plugin": model_plugin,
+            "dataset": dataset,
+            "metrics": metrics,
+            "dependencies": ", ".join(f'"{n}"' for n in needs),
+        }
+        files = {
+            "pyproject.toml": WEIGHTS_PYPROJECT,
+            f"zoo_{name}/__init__.py": WEIGHTS_MODULE,
+            f"tests/test_{name}.py": WEIGHTS_TEST,
+            "README.md": WEIGHTS_README,
+        }
+    created = not folder.exists()
+    try:
+        if card is not None:
+            card(folder / f"zoo_{name}" / "weights")
+        for relative, template in files.items():
+            path = folder / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(template.format(**values), encoding="utf-8")
+    except BaseException:  # the folder was new or empty: everything in it is ours to take back
+        for written in [folder] if created else list(folder.iterdir()):
+            if written.is_dir():
+                shutil.rmtree(written, ignore_errors=True)
+            else:
+                written.unlink(missing_ok=True)
+        raise
     return folder
+
+
+def weights_plugin(
+    name: str,
+    run_dir: Path,
+    folder: Path | None,
+    tag: str | None,
+    test: dict[str, Any] | None,
+    model_entry: Any,
+) -> tuple[Path, str]:
+    """``zoo new-plugin NAME --from-run RUN_DIR``: the distribution ``zoo-NAME`` carrying the
+    run's best weights as ``MODEL.TAG`` (``tag`` defaults to the run's dataset) and their card,
+    with the ``test`` split's loss and accuracy when measured. Returns (folder, weights name)."""
+    from .runs import directory
+    from .runs.weights import write_card
+
+    run_dir = Path(run_dir)
+    info = directory.read_model_info(run_dir)
+    tag = tag or str(info.get("dataset") or "trained")
+    if not TAG.match(tag):
+        raise ConfigError(f"--tag {tag}: use letters, digits, _ and - (e.g. mnist)")
+    weights = f"{info['model']}.{tag}"
+    rows = directory.read_metrics(run_dir)
+    best = min(rows, key=lambda row: row["val_loss"]) if rows else None
+    shown = f"best val accuracy {best['val_acc']:.2%}" if best else "no finished epoch"
+    if test is not None:
+        shown += f", test accuracy {test['acc']:.2%}"
+    written = new_plugin(
+        name,
+        folder,
+        card=lambda into: write_card(run_dir, weights, into, test),
+        weights=weights,
+        model=info["model"],
+        model_plugin=model_entry.plugin,
+        model_distribution=model_entry.distribution,
+        metrics=shown,
+        dataset=str(info.get("dataset")),
+    )
+    return written, weights

@@ -60,7 +60,9 @@ def check_plugin(
       dataset);
     - every dataset returns ``zoo.Splits`` whose samples are ``(x, y)`` pairs (datasets are built
       with ``dataset_options[name]``, e.g. a local ``path``, so the check needs no network);
-    - every optimizer takes a step that changes the parameters.
+    - every optimizer takes a step that changes the parameters;
+    - every set of weights has a valid card, a file matching its sha256, and builds its model
+      in eval mode, giving finite scores for a batch of its input shape.
 
     Returns what was checked, by kind.
     """
@@ -78,7 +80,23 @@ def check_plugin(
             _check_dataset(f"{name}:{dataset}", (dataset_options or {}).get(dataset, {}))
         for optimizer in info.registered.get("optimizers", []):
             _check_optimizer(f"{name}:{optimizer}")
+        for weights in info.registered.get("weights", []):
+            _check_weights(f"{name}:{weights}")
     return {kind: list(names) for kind, names in info.registered.items()}
+
+
+def _check_weights(name: str) -> None:
+    import math
+
+    import torch
+
+    card = api.get_weights(name)
+    model = api.create_model(name)
+    assert not model.training, f"weights '{name}': the model is not in eval mode"
+    with torch.inference_mode():
+        scores = model(torch.rand(2, math.prod(card.input_shape)))
+    assert scores.shape == (2, card.dataset["num_classes"]), f"weights '{name}': {scores.shape}"
+    assert torch.isfinite(scores).all(), f"weights '{name}' give non-finite scores"
 
 
 def _check_model(name: str, input_shape: tuple[int, ...] | None) -> None:

@@ -16,8 +16,8 @@ from .authoring import new_plugin
 from .catalog import list_, plugins, show
 from .common import CONTEXT, ZooGroup, show_warning
 from .data import data
-from .results import eval_, plot, predict, runs_, show_samples
-from .training import resume, run
+from .results import eval_, export, plot, predict, runs_, show_samples
+from .training import reproduce, resume, run
 
 
 @click.group(cls=ZooGroup, context_settings=CONTEXT)
@@ -27,8 +27,9 @@ def cli() -> None:
 
     \b
       zoo run logistic          train the tutorial's logistic regression on MNIST
-      zoo list                  every model, dataset, optimizer, layer and run
+      zoo list                  every model, dataset, optimizer, layer, weights and run
       zoo show cnn              the resolved config of a run, as YAML
+      zoo predict cnn.mnist x.png   trained weights, right after install
       zoo runs                  past runs, with their best results
       zoo plugins               installed plugins and what each registered
     """
@@ -39,6 +40,8 @@ for command in (
     resume,
     eval_,
     predict,
+    reproduce,
+    export,
     runs_,
     plot,
     show_samples,

@@ -1,10 +1,15 @@
-"""``zoo new-plugin``: start a plugin distribution."""
+"""``zoo new-plugin``: start a plugin distribution, or publish a run's trained weights as one."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+
+from .. import api
+from ..errors import DataError
+from ..runs import directory
+from .common import data_option
 
 
 @click.command(name="new-plugin")
@@ -16,11 +21,44 @@ import click
     default=None,
     help="Where to write it (default: ./zoo-NAME).",
 )
-def new_plugin(name: str, folder: str | None) -> None:
-    """Write a ready plugin distribution zoo-NAME that registers the model NAME."""
+@click.option(
+    "--from-run",
+    "run_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Publish this run's best weights and their card (registered as MODEL.TAG).",
+)
+@click.option("--tag", help="With --from-run: the TAG of MODEL.TAG (default: the run's dataset).")
+@data_option
+def new_plugin(
+    name: str,
+    folder: str | None,
+    run_dir: str | None,
+    tag: str | None,
+    overrides: tuple[str, ...],
+) -> None:
+    """Write a ready plugin distribution zoo-NAME: a model NAME to start from, or with
+    --from-run RUN_DIR the run's best weights with their card (metrics measured on the test
+    split, recipe, sha256), so that pip install ./zoo-NAME makes them appear in zoo list weights."""
     from ..scaffold import new_plugin as scaffold
+    from ..scaffold import weights_plugin
 
-    path = scaffold(name, Path(folder) if folder else None)
-    click.echo(f"wrote {path}/: pyproject.toml, zoo_{name}/__init__.py, tests/, README.md")
-    click.echo(f"  pip install -e {path}        then  zoo list models  shows {name}")
-    click.echo(f"  cd {path} && python -m pytest")
+    where = Path(folder) if folder else None
+    if run_dir is None:
+        if tag or overrides:
+            raise click.UsageError("--tag and --set go with --from-run RUN_DIR")
+        path = scaffold(name, where)
+        click.echo(f"wrote {path}/: pyproject.toml, zoo_{name}/__init__.py, tests/, README.md")
+        click.echo(f"  pip install -e {path}        then  zoo list models  shows {name}")
+        click.echo(f"  cd {path} && python -m pytest")
+        return
+    model = api.get_model(directory.read_model_info(Path(run_dir))["model"])
+    try:
+        test = api.evaluate(run_dir, split="test", weights="best", overrides=overrides)
+    except DataError as exc:
+        if "has no test split" not in str(exc):
+            raise
+        test = None  # the card says so
+    path, weights = weights_plugin(name, Path(run_dir), where, tag, test, model)
+    measured = f"test accuracy {test['acc']:.2%}" if test else "no test split to measure"
+    click.echo(f"wrote {path}/ with the weights {weights} ({measured}) and their card")
+    click.echo(f"  pip install {path}        then  zoo list weights  shows {weights}")

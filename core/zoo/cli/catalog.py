@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+from typing import Any
 
 import click
 
 from .. import api, config
-from ..errors import PluginError
+from ..errors import PluginError, ZooError
 from ..hints import did_you_mean
 from ..plugins.manager import installed_plugins
 from ..plugins.registry import KINDS
@@ -46,6 +47,9 @@ def list_(kind_or_pattern: str | None, pattern: str | None, config_file: str | N
                 for name, run in sorted(doc["runs"].items())
                 if pattern is None or fnmatch.fnmatchcase(name, pattern)
             ]
+        elif kind == "weights":
+            listing = api.current().registries[kind].listing(pattern)
+            rows = [(name, _weights_line(name), e.plugin) for name, e in listing]
         else:
             listing = api.current().registries[kind].listing(pattern)
             rows = [(name, e.description, e.plugin) for name, e in listing]
@@ -61,15 +65,31 @@ def list_(kind_or_pattern: str | None, pattern: str | None, config_file: str | N
     click.echo("\n".join(shown))  # one write: 10,000 names print as fast as 30
 
 
+def _weights_line(name: str) -> str:
+    """A weights entry in ``zoo list``: its card's summary, or why the card cannot be used."""
+    try:
+        return api.get_weights(name).summary()
+    except ZooError as exc:
+        return f"(unusable: {str(exc).removeprefix(f'weights {name!r}: ')})"
+
+
 @click.command()
 @click.argument("name")
 @config_option
 @set_option
 def show(name: str, config_file: str | None, overrides: tuple[str, ...]) -> None:
-    """Print the fully resolved config of run NAME as YAML (what `zoo run NAME` would use)."""
+    """Print the fully resolved config of run NAME as YAML (what `zoo run NAME` would use), or
+    the card of trained weights NAME (zoo show cnn.mnist)."""
+    doc = config.load(config.find_config(config_file))
+    registries = api.current().registries
+    is_weights = name in registries["weights"] and name not in registries["models"]
+    if is_weights and name not in doc["runs"]:
+        if overrides:
+            raise click.UsageError("--set changes a run's config; weights have none to change")
+        click.echo(_card_text(api.get_weights(name), registries["weights"].get(name)))
+        return
     cfg = api.resolve(name, config=config_file, overrides=overrides)
     click.echo(config.dump_yaml(cfg).rstrip())
-    doc = config.load(config.find_config(config_file))
     by_source: dict[str, list[str]] = {}
     for key, source in config.origins(doc, cfg, overrides).items():
         by_source.setdefault(source, []).append(key)
@@ -132,3 +152,42 @@ def _entry_point(name: str) -> None:
     if name not in names:
         hint = did_you_mean(name, names)
         raise PluginError(f"no installed plugin '{name}'{hint} (installed: {', '.join(names)})")
+
+
+def _card_text(card: Any, entry: Any) -> str:
+    """The card of trained weights as ``zoo show`` prints it."""
+    metrics = card.metrics
+
+    def pair(split: str) -> str:
+        loss, acc = metrics.get(f"{split}_loss"), metrics.get(f"{split}_acc")
+        if loss is None or acc is None:
+            return f"{split} not measured"
+        return f"{split} loss {loss:.4f}, accuracy {acc:.2%}"
+
+    options = ", ".join(f"{k}={v!r}" for k, v in card.options.items()) or "its defaults"
+    classes = card.dataset.get("classes") or []
+    shown_classes = ", ".join(classes[:10]) + (", ..." if len(classes) > 10 else "")
+    recipe = card.recipe
+    versions = recipe.get("versions") or {}
+    plugin = api.current().plugins.get(entry.plugin)
+    source = f"plugin '{entry.plugin}'" + (f" ({plugin.source})" if plugin is not None else "")
+    lines = [
+        f"{card.name}: {card.summary()}",
+        f"  model      {card.model} ({options})",
+        f"  dataset    {card.dataset['name']}: {card.dataset['num_classes']} classes"
+        + (f" ({shown_classes})" if shown_classes else "")
+        + f", input {'x'.join(map(str, card.input_shape))}",
+        f"  metrics    epoch {metrics.get('epoch', '?')}: {pair('val')}; {pair('test')}",
+        f"  file       {card.where}",
+        f"  size       {card.size:,} bytes, sha256 {card.sha256}",
+        f"  source     {source}",
+        f"  recipe     seed {recipe.get('seed', '?')}, {recipe.get('epochs', '?')} epochs on "
+        f"{recipe.get('device', '?')} ({recipe.get('threads', '?')} threads, "
+        f"{recipe.get('world_size', 1)} process); "
+        + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        f"  again      zoo reproduce {card.name}",
+    ]
+    if recipe.get("config"):
+        lines.append("# the recipe's run config:")
+        lines.append(config.dump_yaml(dict(recipe["config"])).rstrip())
+    return "\n".join(lines)

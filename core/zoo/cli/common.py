@@ -107,6 +107,15 @@ set_option = click.option(
 )
 progress_option = click.option("--no-progress", is_flag=True, help="No progress bars.")
 run_dir_argument = click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+#: Trained weights: a run directory, or registered weights such as cnn.mnist.
+source_argument = click.argument("source", metavar="RUN_DIR|WEIGHTS")
+data_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="dataset.KEY=VALUE",
+    help="Where the data is here, e.g. --set dataset.path=~/mnist (dataset options only).",
+)
 
 
 def device_option(help: str) -> Any:

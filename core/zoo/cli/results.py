@@ -11,36 +11,37 @@ import click
 from .. import api
 from ..errors import ZooError
 from ..runs import directory
-from .common import dataset_options, device_option, run_dir_argument, set_option
+from .common import dataset_options, device_option, set_option, source_argument
 
 weights_option = click.option(
     "--weights",
     type=click.Choice(["last", "best"]),
     default="last",
     show_default=True,
-    help="The last epoch's weights or the best's.",
+    help="A run's last epoch's weights or its best's (not for registered weights).",
 )
 
 
 @click.command(name="eval")
-@run_dir_argument
+@source_argument
 @click.option("--split", type=click.Choice(["valid", "test"]), default="valid", show_default=True)
 @weights_option
 @set_option
 @device_option("Where to evaluate (default: the run's).")
 def eval_(
-    run_dir: str, split: str, weights: str, overrides: tuple[str, ...], device: str | None
+    source: str, split: str, weights: str, overrides: tuple[str, ...], device: str | None
 ) -> None:
-    """Loss and accuracy of RUN_DIR's model on its dataset's valid or test split."""
-    result = api.evaluate(run_dir, split=split, weights=weights, overrides=overrides, device=device)
+    """Loss and accuracy of a run's model (RUN_DIR) or of registered WEIGHTS (cnn.mnist) on the
+    valid or test split of the dataset they were trained on."""
+    result = api.evaluate(source, split=split, weights=weights, overrides=overrides, device=device)
     click.echo(
-        f"{run_dir} ({weights} weights) on {split} ({result['samples']:,} samples): "
+        f"{result['source']} on {split} ({result['samples']:,} samples): "
         f"loss {result['loss']:.4f}, accuracy {result['acc']:.2%}"
     )
 
 
 @click.command()
-@run_dir_argument
+@source_argument
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--top",
@@ -50,9 +51,10 @@ def eval_(
     help="How many of the most likely classes to show.",
 )
 @weights_option
-def predict(run_dir: str, images: tuple[str, ...], top: int, weights: str) -> None:
-    """The class RUN_DIR's model sees in each image (PNG, JPEG...; any size, colour or grey)."""
-    for image, guesses in api.predict(run_dir, images, top=top, weights=weights):
+def predict(source: str, images: tuple[str, ...], top: int, weights: str) -> None:
+    """The class a run's model (RUN_DIR) or registered WEIGHTS (cnn.mnist) see in each image
+    (PNG, JPEG...; any size, colour or grey)."""
+    for image, guesses in api.predict(source, images, top=top, weights=weights):
         shown = ", ".join(f"{name} {prob:.1%}" for name, prob in guesses)
         click.echo(f"{image}: {shown}")
 
@@ -169,3 +171,23 @@ def _shape_of(image: Any) -> tuple[int, ...]:
     if side * side != image.size:
         raise ZooError(f"cannot draw samples of {image.size} values: the dataset gives no shape")
     return (side, side)
+
+
+@click.command()
+@source_argument
+@click.option(
+    "--format", "format_", type=click.Choice(["onnx", "pt2"]), default="onnx", show_default=True
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The file to write (default: WEIGHTS.onnx or MODEL-RUN.onnx here).",
+)
+@weights_option
+def export(source: str, format_: str, out: str | None, weights: str) -> None:
+    """Write trained weights as ONNX (onnxruntime...) or PT2 (torch.export.load): files that load
+    without zoo. ONNX needs the export extra: pip install 'torch-zoo[export]'."""
+    path = api.export(source, format=format_, out=out, weights=weights)
+    size = path.stat().st_size
+    click.echo(f"wrote {path} ({size / 1000:,.1f} kB, {format_}; input: a batch of flat rows)")

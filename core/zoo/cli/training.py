@@ -12,6 +12,7 @@ from ..config import PRECISIONS
 from .common import (
     bars,
     config_option,
+    data_option,
     device_option,
     progress_option,
     run_dir_argument,
@@ -72,6 +73,11 @@ class Precision(click.Choice):
     show_default=True,
     help="Train in N processes on this machine (torch.distributed through torchrun, DDP).",
 )
+@click.option(
+    "--init",
+    metavar="WEIGHTS|RUN_DIR",
+    help="Start from trained weights (e.g. cnn.mnist, or a run's best) instead of random ones.",
+)
 def run(
     name: str,
     config_file: str | None,
@@ -84,8 +90,11 @@ def run(
     no_progress: bool,
     amp: str | None,
     nproc_per_node: int,
+    init: str | None,
 ) -> None:
     """Train NAME: a run from zoo.yaml, or any registered model with the defaults."""
+    if init is not None:
+        overrides = (*overrides, f"init={init}")
     api.train(
         name,
         config=config_file,
@@ -105,13 +114,7 @@ def run(
 @click.command()
 @run_dir_argument
 @click.option("--epochs", type=click.IntRange(min=1), help="Train to this many epochs instead.")
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="dataset.KEY=VALUE",
-    help="Where the data is now, e.g. --set dataset.path=~/mnist.pkl.gz (dataset options only).",
-)
+@data_option
 @device_option("Where to continue (the same device gives the same numbers).")
 @keep_last_option
 @progress_option
@@ -141,3 +144,52 @@ def resume(
         keep_last=keep_last,
         nproc_per_node=nproc_per_node,
     )
+
+
+@click.command()
+@click.argument("weights")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Run directory (default: runs/NAME/YYYYmmdd-HHMMSS).",
+)
+@data_option
+@device_option("Where to train (the card's device gives the card's numbers).")
+@progress_option
+def reproduce(
+    weights: str, out: str | None, overrides: tuple[str, ...], device: str | None, no_progress: bool
+) -> None:
+    """Train registered WEIGHTS (e.g. cnn.mnist) again from their recorded recipe, and compare."""
+    card = api.get_weights(weights)
+    progress = bars(no_progress)
+    run, got = api.reproduce(
+        weights, out=out, overrides=overrides, device=device, progress=progress, verbose=True
+    )
+    recipe = card.recipe
+    click.echo(
+        f"{weights}: card made with torch {recipe.get('versions', {}).get('torch', '?')} on "
+        f"{recipe.get('device', '?')} ({recipe.get('threads', '?')} threads); "
+        f"this run: {run.dir}"
+    )
+    same = 0
+    shown = [k for k in ("epoch", "val_loss", "val_acc", "test_loss", "test_acc") if k in got]
+    click.echo(f"  {'':<10}  {'card':>10}  {'reproduced':>10}")
+    for key in [*shown, "sha256"]:
+        want = card.metrics.get(key) if key != "sha256" else card.sha256
+        have = got.get(key)
+        match = want == have
+        same += match
+        mark = "same" if match else "differs"
+        click.echo(f"  {key:<10}  {_cell(want):>10}  {_cell(have):>10}  {mark}")
+    verdict = "reproduced exactly" if same == len(shown) + 1 else "not the same numbers"
+    click.echo(
+        f"{verdict}: {same} of {len(shown) + 1} match"
+        + ("" if same == len(shown) + 1 else " (another device, thread count or version?)")
+    )
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, str):
+        return value[:10]
+    return "-" if value is None else f"{value:g}"

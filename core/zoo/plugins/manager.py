@@ -12,10 +12,12 @@ command.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import threading
 import time
+import types
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ import pluggy
 from .. import hookspecs
 from ..errors import PluginError
 from . import settings
+from .cards import read_card
 from .registry import KINDS, Entry, Registry, describe
 
 ENTRY_POINT_GROUP = "zoo"
@@ -186,7 +189,25 @@ class Catalog:
         collected: dict[str, list[Entry]] = {}
         seen: set[tuple[str, str]] = set()
         dist = info.distribution
+        root = _package_folder(plugin)
         for kind, singular in KINDS.items():
+            if kind == "weights":
+
+                def register_weights(name: str, card: Any, **meta: Any) -> None:
+                    if not isinstance(name, str) or "." not in name or ":" in name:
+                        raise PluginError(f"bad weights name {name!r}: expected MODEL.TAG")
+                    if ("weights", name) in seen:
+                        raise PluginError(f"weights '{name}' registered twice")
+                    seen.add(("weights", name))
+                    # The card is read and checked when the weights are used: a broken one
+                    # fails alone, with one line, and never stops the plugin's other entries.
+                    factory = functools.partial(read_card, name, card, root)
+                    description = meta.get("description") or ""
+                    entry = Entry("weights", name, factory, description, info.name, dist, meta)
+                    collected.setdefault("weights", []).append(entry)
+
+                self.hook_of(plugin, "register_weights")(register=register_weights)
+                continue
 
             def register(
                 name: str, factory: Any, _kind: str = kind, _singular: str = singular, **meta: Any
@@ -337,6 +358,18 @@ def _entry_points() -> tuple[dict[str, metadata.EntryPoint], list[metadata.Entry
         if first is not ep and (first.value, _dist_of(first)) != (ep.value, _dist_of(ep)):
             clashes.append(ep)
     return found, clashes
+
+
+def _package_folder(plugin: Any) -> Path | None:
+    """The folder of a plugin's package (of its module, for a plugin object): the only place its
+    weights cards may point into."""
+    module = (
+        plugin
+        if isinstance(plugin, types.ModuleType)
+        else importlib.import_module(type(plugin).__module__)
+    )
+    file = getattr(module, "__file__", None)
+    return Path(file).resolve().parent if file else None
 
 
 def _dist_of(ep: metadata.EntryPoint) -> tuple[str | None, str | None]:

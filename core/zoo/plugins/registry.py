@@ -1,5 +1,5 @@
-"""Names -> factories for one kind of thing (models, datasets, optimizers, layers): lookups,
-patterns, did-you-mean, collisions, and the options each factory takes.
+"""Names -> factories for one kind of thing (models, datasets, optimizers, layers, weights):
+lookups, patterns, did-you-mean, collisions, and the options each factory takes.
 
 A bare name that two plugins registered is never silently won by one of them: each stays
 reachable as ``<plugin>:<name>``, and the bare name raises :class:`AmbiguousNameError`.
@@ -20,6 +20,7 @@ from ..errors import AmbiguousNameError, ConfigError, PluginError, UnknownNameEr
 from ..hints import did_you_mean
 from ..hookspecs import Splits
 from . import options as option_types
+from .cards import Card
 
 #: The kinds of things plugins register, as (plural used by hooks and `zoo list`, singular).
 KINDS: dict[str, str] = {
@@ -27,6 +28,7 @@ KINDS: dict[str, str] = {
     "datasets": "dataset",
     "optimizers": "optimizer",
     "layers": "layer",
+    "weights": "weights",  # a weights entry's factory returns its checked zoo.plugins.cards.Card
 }
 
 
@@ -158,6 +160,7 @@ RETURNS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "layer": ("an nn.Module", _torch_instance("nn.Module")),
     "optimizer": ("a torch.optim.Optimizer", _torch_instance("optim.Optimizer")),
     "dataset": ("a zoo.Splits", lambda value: isinstance(value, Splits)),
+    "weights": ("a weights card", lambda value: isinstance(value, Card)),
 }
 
 

@@ -201,13 +201,59 @@ def _state_problem(state: Any, epoch: int) -> str | None:
     return None
 
 
-def load_weights(model: torch.nn.Module, path: Path, device: torch.device | str = "cpu") -> None:
+def load_weights(
+    model: torch.nn.Module, path: Path, device: torch.device | str = "cpu", what: str | None = None
+) -> None:
+    """Load a safetensors file into ``model``. The file's tensor names and shapes are compared
+    with the model's first (from its header, nothing else read): weights that do not fit are one
+    line naming the tensors and both shapes, and the model is left as it was."""
+    from safetensors import SafetensorError, safe_open
+
+    what = what or f"weights {path}"
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            shapes = {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}
+    except OSError as exc:
+        raise ZooError(f"cannot load {what}: {exc.strerror or exc}") from exc
+    except (SafetensorError, ValueError, RuntimeError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise ZooError(f"cannot load {what}: not a readable safetensors file ({reason})") from exc
+    state = model.state_dict()
+    # Tensors that share memory (tied weights) are saved once: the others are not missing.
+    saved = {state[k].data_ptr() for k in shapes if k in state}
+    wanted = {
+        k: tuple(v.shape) for k, v in state.items() if k in shapes or v.data_ptr() not in saved
+    }
+    problems = fit_problems(shapes, wanted)
+    if problems:
+        raise ZooError(f"{what} do not fit the model: {problems}")
     from safetensors.torch import load_model
 
     try:
         load_model(model, str(path), device=str(device))
-    except OSError as exc:
-        raise ZooError(f"cannot load weights {path}: {exc.strerror or exc}") from exc
-    except Exception as exc:  # a corrupt file, or weights of another shape (torch names them)
-        reason = " ".join(str(exc).split())[:400]
-        raise ZooError(f"cannot load weights {path}: {reason}") from exc
+    except (OSError, SafetensorError, RuntimeError, ValueError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise ZooError(f"cannot load {what}: {reason}") from exc
+
+
+def fit_problems(given: dict[str, tuple[int, ...]], wanted: dict[str, tuple[int, ...]]) -> str:
+    """What differs between a file's tensors and a model's (names and shapes), as one phrase;
+    empty when they fit. At most three of each kind of difference are named."""
+
+    def some(items: list[str]) -> str:
+        more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+        return ", ".join(items[:3]) + more
+
+    shapes = [
+        f"{k} is {list(given[k])} in the weights, {list(wanted[k])} in the model"
+        for k in wanted
+        if k in given and given[k] != wanted[k]
+    ]
+    missing = [k for k in wanted if k not in given]
+    unexpected = [k for k in given if k not in wanted]
+    parts = [some(shapes)] if shapes else []
+    if missing:
+        parts.append(f"missing from the weights: {some(missing)}")
+    if unexpected:
+        parts.append(f"not in the model: {some(unexpected)}")
+    return "; ".join(parts)

@@ -1,5 +1,6 @@
-"""A trained run as Python objects: the :class:`Run` read back from its directory, the model
-rebuilt from model.json with its ``last`` or ``best`` weights, and predictions on images.
+"""Trained weights as Python objects: a :class:`Trained` (the weights of a run directory, or of
+a registered weights card: ``zoo.runs.weights``) rebuilt into its model, predictions on images,
+and the :class:`Run` read back from its directory.
 
 The model registry is passed in by the caller (``zoo.api``); nothing here loads plugins.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,47 @@ from . import checkpoints, directory
 from .run import Run
 
 WEIGHTS = ("last", "best")
+
+
+@dataclass
+class Trained:
+    """Trained weights and what rebuilds their model: ``model`` with ``options``, given
+    ``num_classes`` and ``input_shape``; ``classes`` name the outputs; ``config`` is the run config
+    that trained them (data for ``zoo eval``); ``label`` says which weights in messages."""
+
+    label: str
+    path: Path  # the safetensors file, verified
+    model: str
+    options: dict[str, Any]
+    num_classes: int | None
+    input_shape: tuple[int, ...] | None
+    classes: list[str] | None
+    config: dict[str, Any]
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path, weights: str = "last") -> Trained:
+        """The ``last`` or ``best`` weights of a run directory."""
+        run_dir = Path(run_dir)
+        info = directory.read_model_info(run_dir)
+        shape = info.get("input_shape")
+        return cls(
+            label=f"{run_dir} ({weights} weights)",
+            path=weights_file(run_dir, weights),
+            model=info["model"],
+            options=dict(info.get("options", {})),
+            num_classes=info.get("num_classes"),
+            input_shape=tuple(shape) if shape else None,
+            classes=info.get("classes"),
+            config=directory.read_config(run_dir),
+        )
+
+    def build(self, models: Registry, device: str = "cpu") -> Any:
+        """The model with these weights, in eval mode, ready for inference."""
+        net = models.get(self.model).create(
+            context=model_context(self.num_classes, self.input_shape), **self.options
+        )
+        checkpoints.load_weights(net, self.path, device, what=self.label)
+        return net.to(device).eval()
 
 
 def open_run(run_dir: str | Path, models: Registry, weights: str = "last") -> Run:
@@ -62,16 +105,10 @@ def load_model(
 ) -> Any:
     """The run's model with its ``last`` (or ``best``) weights, in eval mode, ready for
     inference. ``expect``, when given, must name the model the run trained."""
-    run_dir = Path(run_dir)
-    info = directory.read_model_info(run_dir)
-    if expect is not None and models.get(expect) is not models.get(info["model"]):
-        raise ConfigError(f"{run_dir} trained model '{info['model']}', not '{expect}'")
-    net = models.get(info["model"]).create(
-        context=model_context(info.get("num_classes"), info.get("input_shape")),
-        **info.get("options", {}),
-    )
-    checkpoints.load_weights(net, weights_file(run_dir, weights), device)
-    return net.to(device).eval()
+    trained = Trained.from_run(run_dir, weights)
+    if expect is not None and models.get(expect) is not models.get(trained.model):
+        raise ConfigError(f"{run_dir} trained model '{trained.model}', not '{expect}'")
+    return trained.build(models, device)
 
 
 def read_image(path: str | Path, shape: Sequence[int]) -> Any:
@@ -103,25 +140,22 @@ def read_image(path: str | Path, shape: Sequence[int]) -> Any:
 
 
 def predict(
-    run_dir: str | Path,
+    trained: Trained,
     models: Registry,
     images: Sequence[str | Path],
     top: int = 1,
-    weights: str = "last",
 ) -> list[tuple[str, list[tuple[str, float]]]]:
     """For each image, the ``top`` most likely classes with their probabilities."""
     import torch
 
-    info = directory.read_model_info(Path(run_dir))
-    shape = info.get("input_shape")
-    if not shape:
-        raise ZooError(f"{run_dir}/model.json records no input shape: zoo cannot size images")
-    classes = info.get("classes") or [str(i) for i in range(info.get("num_classes") or 0)]
-    net = load_model(run_dir, models, weights)
+    if not trained.input_shape:
+        raise ZooError(f"{trained.label} record no input shape: zoo cannot size images")
+    classes = trained.classes or [str(i) for i in range(trained.num_classes or 0)]
+    net = trained.build(models)
     results = []
     with torch.inference_mode():
         for image in images:
-            probs = torch.softmax(net(read_image(image, shape)), dim=1)[0]
+            probs = torch.softmax(net(read_image(image, trained.input_shape)), dim=1)[0]
             values, indices = probs.topk(min(top, len(probs)))
             names = [classes[i] if i < len(classes) else str(i) for i in indices.tolist()]
             results.append((str(image), list(zip(names, values.tolist(), strict=True))))

@@ -25,7 +25,7 @@ from .. import config as configs
 from ..config import section_options
 from ..errors import ConfigError, Interrupted, ZooError
 from ..plugins.manager import Catalog
-from ..runs import checkpoints, directory, pictures
+from ..runs import checkpoints, directory, pictures, weights
 from ..runs.trained import Run, model_context, open_run
 from . import device as devices
 from . import distributed, loop, randomness
@@ -191,7 +191,7 @@ class Trainer:
         self, point: checkpoints.Checkpoint, state: dict[str, Any], device: str | None
     ) -> None:
         """Everything as it was when ``point`` was written, on every rank."""
-        self.prepare(device)
+        self.prepare(device, init=False)  # the checkpoint's weights replace the model's
         checkpoints.load_weights(self.module, point.weights, self.device)
         self.optimizer.load_state_dict(state["optimizer"])
         randomness.set_rng_state(state["rng"], self.shuffler)  # the same on every rank
@@ -212,10 +212,14 @@ class Trainer:
 
     # --- prepare ---------------------------------------------------------------------------------
 
-    def prepare(self, device: str | None = None) -> None:
-        """Device, threads, data, seeds, model, optimizer: in this order, so the same seed gives
-        the same initial weights and the same shuffles whatever the dataset did."""
+    def prepare(self, device: str | None = None, init: bool = True) -> None:
+        """Device, threads, data, seeds, model (from the ``init`` weights, when the config names
+        them and ``init`` is true), optimizer: in this order, so the same seed gives the same
+        initial weights and the same shuffles whatever the dataset did."""
         config, registries = self.config, self.catalog.registries
+        start_from = None
+        if init and config.get("init"):  # found and verified before any data is loaded
+            start_from = weights.resolve(config["init"], registries["weights"], "best")
         self.device = devices.select_device(device or config.get("device", "auto"))
         if distributed.active():
             self.device = distributed.init(self.device.type)
@@ -235,6 +239,9 @@ class Trainer:
         context = model_context(self.splits.num_classes, self.splits.input_shape)
         model = registries["models"].get(config["model"]["name"])
         self.module = model.create(context=context, **section_options(config, "model"))
+        if start_from is not None:
+            what = f"--init {start_from.label}"
+            checkpoints.load_weights(self.module, start_from.path, "cpu", what=what)
         self.module.to(self.device)
         what = f"{model.source()} on dataset '{config['dataset']['name']}'"
         loop.check_fits(self.module, self.splits.train, self.splits.num_classes, self.device, what)

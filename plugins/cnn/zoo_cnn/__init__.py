@@ -3,7 +3,13 @@ pool."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import zoo
+
+#: The trained weights this plugin ships: a card (NAME.json) and a file each, made by
+#: plugins/ship_weights.py from zoo's own runs.
+WEIGHTS = Path(__file__).parent / "weights"
 
 
 def cnn(num_classes: int = 10, input_shape: tuple[int, ...] = (1, 28, 28), channels: int = 16):
@@ -16,3 +22,9 @@ def cnn(num_classes: int = 10, input_shape: tuple[int, ...] = (1, 28, 28), chann
 @zoo.hookimpl
 def register_models(register):
     register("cnn", cnn)
+
+
+@zoo.hookimpl
+def register_weights(register):
+    for card in sorted(WEIGHTS.glob("*.json")):
+        register(card.stem, card)

@@ -4,7 +4,13 @@ registering them does not import torch."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import zoo
+
+#: The trained weights this plugin ships: a card (NAME.json) and a file each, made by
+#: plugins/ship_weights.py from zoo's own runs.
+WEIGHTS = Path(__file__).parent / "weights"
 
 
 def logistic(num_classes: int = 10, input_shape: tuple[int, ...] = (1, 28, 28)):
@@ -25,3 +31,9 @@ def logistic_scratch(num_classes: int = 10, input_shape: tuple[int, ...] = (1, 2
 def register_models(register):
     register("logistic", logistic)
     register("logistic_scratch", logistic_scratch)
+
+
+@zoo.hookimpl
+def register_weights(register):
+    for card in sorted(WEIGHTS.glob("*.json")):
+        register(card.stem, card)

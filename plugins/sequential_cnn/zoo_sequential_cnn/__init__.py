@@ -3,7 +3,13 @@ list of layers, with the reshapes done by ``Lambda`` layers taken from zoo's lay
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import zoo
+
+#: The trained weights this plugin ships: a card (NAME.json) and a file each, made by
+#: plugins/ship_weights.py from zoo's own runs.
+WEIGHTS = Path(__file__).parent / "weights"
 
 
 def _flatten(x):
@@ -32,3 +38,9 @@ def sequential_cnn(
 @zoo.hookimpl
 def register_models(register):
     register("sequential_cnn", sequential_cnn)
+
+
+@zoo.hookimpl
+def register_weights(register):
+    for card in sorted(WEIGHTS.glob("*.json")):
+        register(card.stem, card)

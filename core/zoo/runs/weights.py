@@ -1,0 +1,190 @@
+"""Registered trained weights in use: the card's file found (in the plugin's package, or
+downloaded once into ``$ZOO_HOME/weights``) and its sha256 checked before anything reads it; a
+name or a run directory resolved to :class:`~zoo.runs.trained.Trained` weights; and a run's best
+weights written out as a card and its file, to ship in a plugin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import ZooError
+from ..files import atomic, zoo_home
+from ..hints import did_you_mean
+from ..plugins.cards import FORMAT, Card, CardError
+from ..plugins.registry import Registry
+from . import checkpoints, directory
+from .trained import Trained
+
+#: Dataset options that say where the data was on the machine that trained: not part of a recipe.
+LOCAL_OPTIONS = ("path", "cache_dir", "system_dir", "progress", "offline")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verified_file(card: Card, offline: bool | None = None, progress: bool = False) -> Path:
+    """The card's weights file, its size and sha256 checked against the card (a file that fails
+    is refused and never loaded). Weights given by URL are downloaded once, bounded by the
+    card's size, into ``$ZOO_HOME/weights``."""
+    where = f"weights '{card.name}'"
+    if card.file is not None:
+        path = card.file
+        if not path.is_file():
+            raise CardError(f"{where}: its file {path} is missing (reinstall the plugin)")
+    else:
+        from ..data.download import fetch
+
+        problems = []
+        for url in card.urls:
+            try:
+                path = fetch(
+                    url,
+                    zoo_home() / "weights" / card.sha256[:16],
+                    sha256=card.sha256,
+                    progress=progress,
+                    offline=offline,
+                    max_bytes=card.size,
+                )
+                break
+            except ZooError as exc:
+                problems.append(str(exc))
+        else:
+            raise CardError(f"{where}: could not get its file: {'; '.join(problems)}")
+    try:
+        size = path.stat().st_size
+        digest = sha256_of(path) if size == card.size else None
+    except OSError as exc:
+        raise CardError(f"{where}: cannot read {path}: {exc.strerror or exc}") from exc
+    if size != card.size:
+        raise CardError(
+            f"{where}: {path} has {size:,} bytes, its card says {card.size:,}: the file is "
+            "truncated or replaced, and was not loaded (reinstall the plugin)"
+        )
+    if digest != card.sha256:
+        raise CardError(
+            f"{where}: {path} has sha256 {digest[:12]}..., its card pins {card.sha256[:12]}...: "
+            "the file was changed, and was not loaded (reinstall the plugin)"
+        )
+    return path
+
+
+def from_card(card: Card, offline: bool | None = None, progress: bool = False) -> Trained:
+    """The card's weights, verified, as :class:`Trained`."""
+    config = dict(card.recipe.get("config") or {})
+    return Trained(
+        label=f"weights '{card.name}'",
+        path=verified_file(card, offline, progress),
+        model=card.model,
+        options=dict(card.options),
+        num_classes=card.dataset["num_classes"],
+        input_shape=card.input_shape,
+        classes=[str(c) for c in card.classes],
+        config=config,
+    )
+
+
+def get_card(name: str, weights: Registry) -> Card:
+    """The checked card registered as ``name`` (did-you-mean when there is none)."""
+    return weights.get(name).create()
+
+
+def resolve(source: str | Path, weights: Registry, which: str = "last") -> Trained:
+    """``source`` is a run directory (its ``which`` weights) or a registered weights name."""
+    path = Path(source)
+    if path.is_dir():
+        return Trained.from_run(path, which)
+    name = str(source)
+    if name in weights:
+        return from_card(get_card(name, weights))
+    hint = did_you_mean(name, weights.names())
+    raise ZooError(
+        f"'{name}' is neither a run directory nor registered weights{hint} "
+        "(zoo list weights shows the weights; zoo runs the run directories)"
+    )
+
+
+def card_fields(run_dir: Path, name: str, test: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The card of ``run_dir``'s best weights registered as ``name`` (``MODEL.TAG``), with the
+    ``test`` split's ``loss`` and ``acc`` when they were measured."""
+    info = directory.read_model_info(run_dir)
+    config = directory.read_config(run_dir)
+    rows = directory.read_metrics(run_dir)
+    if not rows or not (run_dir / checkpoints.BEST).is_file():
+        raise ZooError(f"{run_dir} has no best weights yet (no epoch finished)")
+    best = min(rows, key=lambda row: row["val_loss"])
+    env = _read_env(run_dir)
+    recipe_config = json.loads(json.dumps(config))  # a plain copy
+    for key in LOCAL_OPTIONS:
+        recipe_config["dataset"].pop(key, None)
+    point = checkpoints.last(run_dir)
+    plugins = env.get("plugins") or {}
+    versions = {"python": env.get("python"), "torch": env.get("torch")}
+    versions |= {
+        p["distribution"]: p["version"]
+        for p in plugins.values()
+        if isinstance(p, Mapping) and p.get("distribution") and p.get("version")
+    }
+    weights = run_dir / checkpoints.BEST
+    return {
+        "format": FORMAT,
+        "model": info["model"],
+        "options": info.get("options", {}),
+        "file": f"{name}.safetensors",
+        "sha256": sha256_of(weights),
+        "size": weights.stat().st_size,
+        "dataset": {
+            "name": info.get("dataset") or config["dataset"]["name"],
+            "num_classes": info["num_classes"],
+            "input_shape": info["input_shape"],
+            "classes": info.get("classes"),
+        },
+        "metrics": {
+            "epoch": best["epoch"],
+            "val_loss": best["val_loss"],
+            "val_acc": best["val_acc"],
+            "test_loss": (test or {}).get("loss"),
+            "test_acc": (test or {}).get("acc"),
+        },
+        "recipe": {
+            "config": recipe_config,
+            "seed": config.get("seed", 0),
+            "epochs": config["epochs"],
+            "device": env.get("device"),
+            "threads": env.get("threads"),
+            "world_size": point.world_size if point is not None else 1,
+            "versions": versions,
+        },
+    }
+
+
+def write_card(
+    run_dir: Path, name: str, folder: Path, test: Mapping[str, Any] | None = None
+) -> Path:
+    """Write ``NAME.json`` and ``NAME.safetensors`` (the run's best weights) into ``folder``."""
+    fields = card_fields(Path(run_dir), name, test)
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic(folder / fields["file"]) as tmp:
+        shutil.copyfile(Path(run_dir) / checkpoints.BEST, tmp)
+    card = folder / f"{name}.json"
+    with atomic(card) as tmp:
+        tmp.write_text(json.dumps(fields, indent=2) + "\n", encoding="utf-8")
+    return card
+
+
+def _read_env(run_dir: Path) -> dict[str, Any]:
+    try:
+        env = json.loads(directory.read_text(run_dir / "env.json"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return env if isinstance(env, dict) else {}

@@ -1,0 +1,58 @@
+"""Train the weights the built-in plugins ship, measure each on its dataset's test split with
+``zoo.evaluate``, and write the card and the file into the plugin's ``weights/`` folder.
+
+    python plugins/ship_weights.py [--mnist data/mnist] [--out runs/shipped] [NAME ...]
+
+MNIST comes from the official IDX files (``python benchmarks/mnist_idx.py`` puts them in
+data/mnist, checked against torchvision's MD5s); Fashion-MNIST from Debian's
+dataset-fashion-mnist package (the dataset's default system_dir). The recipe a card records is
+the run's resolved config without where the data was on this machine (``dataset.path``), so
+``zoo reproduce`` reads it from wherever a user has it (``--set dataset.path=...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import zoo
+from zoo.runs.weights import write_card
+
+HERE = Path(__file__).parent
+#: name -> (the run in zoo.yaml, the plugin's package folder, the dataset).
+SHIPPED = {
+    "logistic.mnist": ("logistic", HERE / "logistic" / "zoo_logistic", "mnist"),
+    "cnn.mnist": ("cnn", HERE / "cnn" / "zoo_cnn", "mnist"),
+    "sequential_cnn.mnist": (
+        "sequential_cnn",
+        HERE / "sequential_cnn" / "zoo_sequential_cnn",
+        "mnist",
+    ),
+    "cnn.fashion_mnist": ("cnn", HERE / "cnn" / "zoo_cnn", "fashion_mnist"),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", default=list(SHIPPED), help=", ".join(SHIPPED))
+    parser.add_argument("--mnist", default="data/mnist", help="folder of MNIST's IDX files")
+    parser.add_argument("--out", default="runs/shipped", help="where the runs are kept")
+    args = parser.parse_args()
+    unknown = [name for name in args.names if name not in SHIPPED]
+    if unknown:
+        parser.error(f"unknown weights {', '.join(unknown)}: expected some of {', '.join(SHIPPED)}")
+    for name in args.names:
+        run_name, package, dataset = SHIPPED[name]
+        data = {"dataset.format": "idx", "dataset.path": args.mnist}
+        if dataset == "fashion_mnist":
+            data = {"dataset.name": "fashion_mnist"}
+        out = Path(args.out) / name
+        run = zoo.train(run_name, overrides=data, out=out, verbose=True)
+        where = {k: v for k, v in data.items() if k != "dataset.name"}
+        test = zoo.evaluate(run.dir, split="test", weights="best", overrides=where)
+        card = write_card(run.dir, name, package / "weights", test)
+        print(f"{name}: test loss {test['loss']:.4f}, accuracy {test['acc']:.2%} -> {card}")
+
+
+if __name__ == "__main__":
+    main()
