@@ -163,6 +163,7 @@ KILLER = textwrap.dedent("""
         ("before-state", 2),
         ("before-marker", 3),
         ("before-metrics", 2),
+        ("before-metrics", 3),  # the last epoch: resume finds the run complete, one line short
         ("mid-weights", 1),
     ],
 )

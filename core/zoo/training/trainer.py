@@ -171,7 +171,11 @@ class Trainer:
                 plugins = catalog.plugins.values()
                 directory.write_start(run_dir, config, info, device or "auto", plugins)
             if len(trainer.history) >= trainer.epochs:
-                return trainer  # complete: fit() says so, nothing to load
+                # complete; a kill between the last checkpoint and its metrics line left that
+                # line out: the checkpoint's history is the record
+                if distributed.is_main() and directory.read_metrics(run_dir) != trainer.history:
+                    directory.rewrite_metrics(run_dir, trainer.history)
+                return trainer  # fit() says it is complete, nothing to load
             trainer.restore(point, state, device)
         return trainer
 
