@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import one_line_error, run_cli, run_process
 
 import zoo
+from conftest import one_line_error, run_cli, run_process
 
 SHIPPED = ["cnn.fashion_mnist", "cnn.mnist", "logistic.mnist", "sequential_cnn.mnist"]
 
@@ -190,6 +190,27 @@ def test_a_bad_weights_entry_is_one_line_and_nothing_else_is_affected(
         assert "(unusable: " in listed  # the card itself is bad: zoo list says so
 
 
+def test_weights_given_by_url_are_downloaded_once_verified(tmp_path, site, server):
+    good = zoo.get_weights("cnn.mnist").file.read_bytes()
+    (server.root / "cnn.safetensors").write_bytes(good)
+    server.routes["/evil.safetensors"] = (200, good[:-4] + b"evil", "application/octet-stream")
+    remote = card_of(good, urls=[server.url("cnn.safetensors")])
+    del remote["file"]
+    evil = {**remote, "urls": [server.url("evil.safetensors")]}
+    install_weights(site, "remote", {"cnn.remote": remote, "cnn.evil": evil}, {})
+    image = digit_png(tmp_path / "x.png")
+    first = run_process("predict", "cnn.remote", image, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    cached = list((zoo.zoo_home() / "weights").rglob("*.safetensors"))
+    assert [p.read_bytes() for p in cached] == [good]
+    requests = len(server.requests)
+    again = run_process("predict", "cnn.remote", image, cwd=tmp_path, env={"ZOO_OFFLINE": "1"})
+    assert again.stdout == first.stdout and len(server.requests) == requests
+    bad = run_process("predict", "cnn.evil", image, cwd=tmp_path)
+    one_line_error(bad, "weights 'cnn.evil'", "sha256")
+    assert len(list((zoo.zoo_home() / "weights").rglob("*.safetensors"))) == 1  # not kept
+
+
 # --- start from weights, publish, reproduce -----------------------------------------------------
 
 
@@ -361,3 +382,25 @@ def test_export_mistakes_are_one_line(tmp_path):
     (tmp_path / "folder").mkdir()
     result = run_cli("export", "cnn.mnist", "--out", tmp_path / "folder", cwd=tmp_path, check=False)
     assert result.returncode != 0
+
+
+@pytest.mark.hostile
+def test_publishing_mistakes_are_one_line_before_anything_is_measured(tmp_path, mnist_file):
+    run = train_quick(tmp_path, mnist_file)
+    bad_tag = run_cli(
+        "new-plugin", "mine", "--from-run", run.dir, "--tag", "a b", cwd=tmp_path, check=False
+    )
+    one_line_error(bad_tag, "--tag a b: use letters, digits")
+    bad_name = run_cli("new-plugin", "Mine", "--from-run", run.dir, cwd=tmp_path, check=False)
+    one_line_error(bad_name, "plugin name 'Mine'")
+    assert not (tmp_path / "zoo-mine").exists() and not (tmp_path / "zoo-Mine").exists()
+
+
+def test_a_run_exports_too(tmp_path, mnist_file):
+    run = train_quick(tmp_path, mnist_file)
+    path = zoo.export(run.dir, "pt2", out=tmp_path / "run.pt2", weights="best")
+    import torch
+
+    program = torch.export.load(path).module()
+    x = torch.rand(3, 784)
+    assert torch.allclose(program(x), zoo.load_run(run.dir, weights="best")(x), atol=1e-5)

@@ -140,14 +140,15 @@ def create_model(name: str, weights: str | Path | None = None, **options: Any) -
     weights)."""
     catalog = current()
     models, registered = catalog.registries["models"], catalog.registries["weights"]
+    asked = name
     if weights is None and name not in models and name in registered:
         weights, name = name, get_weights(name).model
     if weights is None:
         return get_model(name).create(**options)
     if options:
         raise ConfigError(
-            f"create_model('{name}', weights=...) takes the options the weights were trained "
-            f"with, not {sorted(options)}"
+            f"create_model('{asked}') with weights takes the options they were trained with, "
+            f"not {sorted(options)}"
         )
     from .runs import weights as trained_weights
     from .runs.trained import load_model

@@ -175,6 +175,19 @@ plugin that registers `{model}`.
 """
 
 
+def target(name: str, folder: Path | None = None) -> Path:
+    """The folder ``zoo-NAME`` will be written to, once ``name`` and the folder are checked."""
+    if not NAME.match(name):
+        raise ConfigError(
+            f"plugin name '{name}': use lowercase letters, digits and _, "
+            "starting with a letter (it becomes the module zoo_NAME)"
+        )
+    folder = Path(folder) if folder is not None else Path(f"zoo-{name.replace('_', '-')}")
+    if folder.exists() and any(folder.iterdir()):
+        raise ConfigError(f"{folder} exists and is not empty: choose another --dir")
+    return folder
+
+
 def new_plugin(
     name: str,
     folder: Path | None = None,
@@ -190,15 +203,8 @@ def new_plugin(
     """Write the distribution ``zoo-NAME`` into ``folder`` (default ``./zoo-NAME``): a model
     template, or with ``card`` (a function writing the weights and their card into the folder it
     is given) a plugin that registers the trained ``weights`` of ``model``."""
-    if not NAME.match(name):
-        raise ConfigError(
-            f"plugin name '{name}': use lowercase letters, digits and _, "
-            "starting with a letter (it becomes the module zoo_NAME)"
-        )
+    folder = target(name, folder)
     dashed = name.replace("_", "-")
-    folder = Path(folder) if folder is not None else Path(f"zoo-{dashed}")
-    if folder.exists() and any(folder.iterdir()):
-        raise ConfigError(f"{folder} exists and is not empty: choose another --dir")
     values = {"name": name, "dashed": dashed, "version": HOOKSPEC_VERSION}
     files = {
         "pyproject.toml": PYPROJECT,

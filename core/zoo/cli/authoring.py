@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from .. import api
-from ..errors import DataError
+from ..errors import ConfigError, DataError
+from ..plugins.cards import TAG
 from ..runs import directory
 from .common import data_option
 
@@ -40,7 +41,7 @@ def new_plugin(
     --from-run RUN_DIR the run's best weights with their card (metrics measured on the test
     split, recipe, sha256), so that pip install ./zoo-NAME makes them appear in zoo list weights."""
     from ..scaffold import new_plugin as scaffold
-    from ..scaffold import weights_plugin
+    from ..scaffold import target, weights_plugin
 
     where = Path(folder) if folder else None
     if run_dir is None:
@@ -51,6 +52,9 @@ def new_plugin(
         click.echo(f"  pip install -e {path}        then  zoo list models  shows {name}")
         click.echo(f"  cd {path} && python -m pytest")
         return
+    target(name, where)  # a bad name or a taken folder fails before anything is measured
+    if tag is not None and not TAG.match(tag):  # before the data is loaded to measure the test
+        raise ConfigError(f"--tag {tag}: use letters, digits, _ and - (e.g. mnist)")
     model = api.get_model(directory.read_model_info(Path(run_dir))["model"])
     try:
         test = api.evaluate(run_dir, split="test", weights="best", overrides=overrides)

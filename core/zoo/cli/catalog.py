@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from .. import api, config
-from ..errors import PluginError, ZooError
+from ..errors import PluginError, UnknownNameError, ZooError
 from ..hints import did_you_mean
 from ..plugins.manager import installed_plugins
 from ..plugins.registry import KINDS
@@ -88,7 +88,13 @@ def show(name: str, config_file: str | None, overrides: tuple[str, ...]) -> None
             raise click.UsageError("--set changes a run's config; weights have none to change")
         click.echo(_card_text(api.get_weights(name), registries["weights"].get(name)))
         return
-    cfg = api.resolve(name, config=config_file, overrides=overrides)
+    try:
+        cfg = api.resolve(name, config=config_file, overrides=overrides)
+    except UnknownNameError as exc:
+        hint = did_you_mean(name, registries["weights"].names())
+        if not hint:
+            raise
+        raise UnknownNameError(f"{exc}; weights{hint}") from None
     click.echo(config.dump_yaml(cfg).rstrip())
     by_source: dict[str, list[str]] = {}
     for key, source in config.origins(doc, cfg, overrides).items():

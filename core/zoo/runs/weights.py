@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import ZooError
+from ..errors import UnknownNameError, ZooError
 from ..files import atomic, zoo_home
 from ..hints import did_you_mean
 from ..plugins.cards import FORMAT, Card, CardError
@@ -95,8 +95,16 @@ def from_card(card: Card, offline: bool | None = None, progress: bool = False) -
 
 
 def get_card(name: str, weights: Registry) -> Card:
-    """The checked card registered as ``name`` (did-you-mean when there is none)."""
-    return weights.get(name).create()
+    """The checked card registered as ``name`` (did-you-mean when there is none, and the
+    model's weights when ``name`` is a model's)."""
+    try:
+        entry = weights.get(name)
+    except UnknownNameError as exc:
+        tags = weights.names(f"{name}.*")
+        if not tags:
+            raise
+        raise UnknownNameError(f"{exc}; the weights of model '{name}': {', '.join(tags)}") from None
+    return entry.create()
 
 
 def resolve(source: str | Path, weights: Registry, which: str = "last") -> Trained:
