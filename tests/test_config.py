@@ -80,7 +80,11 @@ def test_set_overrides_any_key_with_yaml_values(doc):
         ("amp=fp32", "amp: expected false, true (bf16), bf16 or fp16, got 'fp32'"),
         ("epochs.x=1", "'epochs' has no sub-keys"),
         ("optimizer", "expected KEY=VALUE"),
-        ("model=cnn", "model: expected a mapping with a 'name'"),
+        ("model=3", "model: expected a mapping with a 'name'"),
+        ("scheduler=[1]", "scheduler: expected a mapping with a 'name'"),
+        ("metrics.top_k=3", "'metrics' is a list: set it whole"),
+        ("callbacks=3", "callbacks: expected a list"),
+        ("accumulate=0", "accumulate: expected a positive integer"),
     ],
 )
 def test_bad_overrides_name_the_key(doc, override, message):

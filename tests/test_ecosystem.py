@@ -271,6 +271,10 @@ def test_every_hook_is_documented_with_its_full_signature():
         "register_models",
         "register_optimizers",
         "register_layers",
+        "register_schedulers",
+        "register_losses",
+        "register_metrics",
+        "register_callbacks",
         "register_weights",
         "register_commands",
     }

@@ -36,6 +36,7 @@ from .api import (
     reproduce,
     resolve,
     resume,
+    sweep,
     train,
 )
 from .errors import (
@@ -48,7 +49,7 @@ from .errors import (
     ZooError,
 )
 from .files import zoo_home
-from .hookspecs import HOOKSPEC_VERSION, Splits, hookimpl, hookspec
+from .hookspecs import HOOKSPEC_VERSION, Callback, Metric, Splits, hookimpl, hookspec
 from .plugins.registry import Entry
 from .runs.run import Run
 
@@ -57,10 +58,12 @@ __version__ = "0.1.0"
 __all__ = [
     "HOOKSPEC_VERSION",
     "AmbiguousNameError",
+    "Callback",
     "ConfigError",
     "DataError",
     "Entry",
     "Interrupted",
+    "Metric",
     "PluginError",
     "Run",
     "Splits",
@@ -91,6 +94,7 @@ __all__ = [
     "reproduce",
     "resolve",
     "resume",
+    "sweep",
     "train",
     "zoo_home",
 ]

@@ -340,6 +340,7 @@ def reproduce(
                 f"{'.'.join(keys)}: the rest is the recipe"
             )
     configs.apply_overrides(config, overrides)
+    configs.normalize(config)
     configs.expand_home(config)
     config.setdefault("name", card.model)
     if device is not None:
@@ -366,6 +367,74 @@ def reproduce(
 
     metrics["sha256"] = trained_weights.sha256_of(run.dir / checkpoints.BEST)
     return run, metrics
+
+
+def sweep(
+    name: str,
+    overrides: Sequence[str],
+    *,
+    config: str | Path | None = None,
+    out: str | Path | None = None,
+    metric: str = "val_loss",
+    mode: str | None = None,
+    epochs: int | None = None,
+    seed: int | None = None,
+    device: str | None = None,
+    progress: bool = False,
+    verbose: bool = False,
+) -> tuple[Path, list[dict[str, Any]]]:
+    """Train ``name`` at every point of a grid: ``overrides`` are ``--set`` texts, and one
+    whose value has top-level commas (``"optimizer.lr=0.1,0.05"``) is swept. Each run gets a
+    directory under one sweep folder (``out``, or runs/sweeps/NAME-YYYYmmdd-HHMMSS); given the
+    same folder again, finished runs are skipped and an interrupted one resumes. Returns the
+    folder and a row per run, best first by ``metric`` (``mode`` min or max; default: min for a
+    loss, max otherwise): ``{"dir", "point", "status", "best", "epochs"}``."""
+    from .runs import directory, pictures, sweeps
+
+    grid, fixed = sweeps.parse_grid(overrides)
+    if not grid:
+        raise ConfigError("nothing to sweep: give a --set with values separated by commas")
+    mode = mode or ("min" if "loss" in metric else "max")
+    if mode not in ("min", "max"):
+        raise ConfigError(f"--mode {mode}: expected min or max")
+    points = sweeps.points(grid)
+    options = {"epochs": epochs, "seed": seed, "device": device}
+    for point in points:  # every point checked before the first run trains
+        resolve(name, config=config, overrides=[*fixed, *_texts(point)], **options)
+    folder = sweeps.open_folder(name, grid, fixed, metric, out)
+    say = print if verbose else (lambda text: None)
+    results = []
+    for i, point in enumerate(points, 1):
+        run_dir = folder / sweeps.label(point)
+        status = sweeps.state_of(run_dir)
+        say(f"sweep {name}: run {i} of {len(points)}, {sweeps.label(point)} ({status})")
+        how = {"progress": progress, "verbose": verbose}
+        if status == "unfinished":
+            run = resume(run_dir, **how)
+        elif status == "new":
+            texts = [*fixed, *_texts(point)]
+            run = train(name, config=config, overrides=texts, out=run_dir, **options, **how)
+        else:
+            run = Run(run_dir, directory.read_config(run_dir), directory.read_metrics(run_dir))
+        results.append(
+            {
+                "dir": run.dir,
+                "point": point,
+                "status": status,
+                "best": sweeps.best_row(run.history, metric, mode),
+                "epochs": len(run.history),
+            }
+        )
+    results.sort(key=lambda r: r["best"][metric], reverse=mode == "max")
+    histories = {sweeps.label(r["point"]): directory.read_metrics(r["dir"]) for r in results}
+    with contextlib.suppress(Exception):  # a failed picture is never worth a failed sweep
+        pictures.compare(histories, folder / "sweep.png")
+    return folder, results
+
+
+def _texts(point: dict[str, Any]) -> list[str]:
+    """A grid point as ``--set`` texts (values written back as YAML)."""
+    return [f"{key}={json.dumps(value)}" for key, value in point.items()]
 
 
 def _launch(
@@ -419,13 +488,19 @@ def evaluate(
     """Loss and accuracy of trained weights on the ``valid`` or ``test`` split of the dataset they
     were trained on: ``source`` is a run directory (its ``last`` or ``best`` ``weights``) or a
     registered weights name such as ``"cnn.mnist"``. ``overrides`` say where the data is
-    (``{"dataset.path": ...}``). Returns ``{"split", "weights", "loss", "acc", "samples",
-    "source"}`` (``source`` names the weights in words)."""
+    (``{"dataset.path": ...}``) or which metrics to compute (``{"metrics": ["top_k"]}``).
+    Returns ``{"split", "weights", "loss", "acc", "samples", "source"}`` (``source`` names the
+    weights in words), with ``metrics`` (by key) and ``classes`` when the run chose metrics."""
     from .training.evaluation import evaluate_run
 
     trained = _trained(source, weights)
     result = evaluate_run(trained, current(), split, overrides, device)
     which = weights if Path(source).is_dir() else str(source)
+    classes = result.pop("classes")
+    if not result["metrics"]:  # the metrics the run chose (--set metrics=[...] to choose)
+        del result["metrics"]
+    else:
+        result["classes"] = classes
     return {"split": split, "weights": which, **result, "source": trained.label}
 
 

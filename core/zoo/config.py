@@ -21,6 +21,18 @@ from .plugins.registry import Registry
 
 FILENAME = "zoo.yaml"
 SECTIONS = ("dataset", "model", "optimizer")  # mappings with a registered `name` and its options
+OPTIONAL_SECTIONS = ("scheduler", "loss")  # the same, or absent / null
+LIST_SECTIONS = ("metrics", "callbacks")  # lists of names, or of mappings with a `name`
+#: The registry each section's names are looked up in.
+REGISTRY = {
+    "dataset": "datasets",
+    "model": "models",
+    "optimizer": "optimizers",
+    "scheduler": "schedulers",
+    "loss": "losses",
+    "metrics": "metrics",
+    "callbacks": "callbacks",
+}
 DEVICES = ("auto", "cpu", "cuda", "mps")  # and cuda:N
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 PRECISIONS = ("bf16", "fp16")  # amp: true means bf16
@@ -37,8 +49,10 @@ SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "threads": ((int, str), "auto or a positive integer"),
     "amp": ((bool, str), "false, true (bf16), bf16 or fp16"),
     "init": (str, "registered weights (e.g. cnn.mnist) or a run directory to start from"),
+    "accumulate": (int, "a positive integer (batches whose gradients add up to one step)"),
+    "compile": (bool, "true or false (torch.compile the model)"),
 }
-KEYS = (*SECTIONS, *SCALARS)
+KEYS = (*SECTIONS, *OPTIONAL_SECTIONS, *LIST_SECTIONS, *SCALARS)
 
 
 class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser: 10x faster
@@ -236,10 +250,30 @@ def resolve(
     for key, value in (options or {}).items():
         if value is not None:
             config[key] = value
+    normalize(config)
     expand_home(config)
     validate(config)
     ordered = {key: config[key] for key in ("description", *KEYS) if key in config}
     return {"name": name, **ordered}
+
+
+def normalize(config: dict[str, Any]) -> None:
+    """``metrics: [top_k]`` -> ``[{name: top_k}]``, a section given as a bare name -> ``{name:
+    ...}``; null optional sections are dropped."""
+    for key in (*SECTIONS, *OPTIONAL_SECTIONS):
+        if isinstance(config.get(key), str):
+            config[key] = {"name": config[key]}
+    for key in OPTIONAL_SECTIONS:
+        if key in config and config[key] is None:
+            del config[key]
+    for key in LIST_SECTIONS:
+        items = config.get(key)
+        if isinstance(items, str):
+            items = [items]
+        if isinstance(items, list):
+            config[key] = [{"name": i} if isinstance(i, str) else i for i in items]
+        elif items is None and key in config:
+            config[key] = []
 
 
 def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -290,6 +324,11 @@ def _split_key(key: str, shown: str) -> list[str]:
         raise ConfigError(f"{shown}: {_unknown_key(keys[0], KEYS)}")
     if keys[0] in SCALARS and len(keys) > 1:
         raise ConfigError(f"{shown}: '{keys[0]}' has no sub-keys")
+    if keys[0] in LIST_SECTIONS and len(keys) > 1:
+        raise ConfigError(
+            f"{shown}: '{keys[0]}' is a list: set it whole, e.g. "
+            f"--set '{keys[0]}=[{{name: ..., option: ...}}]'"
+        )
     return keys
 
 
@@ -309,12 +348,19 @@ def apply_overrides(config: dict[str, Any], overrides: Overrides | None) -> None
 def expand_home(config: dict[str, Any]) -> None:
     """``~/data`` in a section's option becomes the full path it means here, as the shell does
     for a word of its own: the run's config.yaml then says where the data really was."""
-    for section in SECTIONS:
-        options = config.get(section)
-        if isinstance(options, dict):
-            for key, value in options.items():
-                if isinstance(value, str) and (value == "~" or value.startswith("~/")):
-                    options[key] = os.path.expanduser(value)
+    for options in _sections(config):
+        for key, value in options.items():
+            if isinstance(value, str) and (value == "~" or value.startswith("~/")):
+                options[key] = os.path.expanduser(value)
+
+
+def _sections(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every mapping of a registered name and its options in ``config``, list items included."""
+    found = [config[k] for k in (*SECTIONS, *OPTIONAL_SECTIONS) if isinstance(config.get(k), dict)]
+    for key in LIST_SECTIONS:
+        items = config.get(key)
+        found += [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    return found
 
 
 def section_options(config: Mapping[str, Any], section: str) -> dict[str, Any]:
@@ -325,12 +371,22 @@ def section_options(config: Mapping[str, Any], section: str) -> dict[str, Any]:
 def check_options(config: Mapping[str, Any], registries: Mapping[str, Registry]) -> None:
     """Every section names a registered entry that takes the options given, with values of the
     types its factory declares: checked before any data is loaded (and without torch)."""
-    for section in SECTIONS:
+    for where, options in parts(config):
+        section = where.split("[")[0].rstrip(".")
         try:
-            entry = registries[f"{section}s"].get(config[section]["name"])
+            entry = registries[REGISTRY[section]].get(options["name"])
         except UnknownNameError as exc:
-            raise UnknownNameError(f"{section}.name: {exc}") from exc
-        entry.check(section_options(config, section), where=f"{section}.")
+            raise UnknownNameError(f"{where}name: {exc}") from exc
+        entry.check({k: v for k, v in options.items() if k != "name"}, where=where)
+
+
+def parts(config: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """``("optimizer.", {...})``, ``("callbacks[0].", {...})``: each named part of a run config
+    with the prefix its options are shown with."""
+    found = [(f"{k}.", config[k]) for k in (*SECTIONS, *OPTIONAL_SECTIONS) if config.get(k)]
+    for key in LIST_SECTIONS:
+        found += [(f"{key}[{i}].", item) for i, item in enumerate(config.get(key) or [])]
+    return found
 
 
 def validate(config: Mapping[str, Any]) -> None:
@@ -343,6 +399,28 @@ def validate(config: Mapping[str, Any]) -> None:
                 f"{section}: expected a mapping with a 'name', e.g. "
                 f"{section}: {{name: ...}} (got {value!r})"
             )
+    for section in OPTIONAL_SECTIONS:
+        value = config.get(section)
+        if value is not None and (
+            not isinstance(value, Mapping) or not isinstance(value.get("name"), str)
+        ):
+            raise ConfigError(
+                f"{section}: expected a mapping with a 'name', e.g. {section}: {{name: ...}}, "
+                f"or nothing (got {value!r})"
+            )
+    for section in LIST_SECTIONS:
+        items = config.get(section)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            raise ConfigError(f"{section}: expected a list, e.g. [{{name: ...}}] (got {items!r})")
+        for i, item in enumerate(items):
+            if not isinstance(item, (str, Mapping)) or (
+                isinstance(item, Mapping) and not isinstance(item.get("name"), str)
+            ):
+                raise ConfigError(
+                    f"{section}[{i}]: expected a name or a mapping with a 'name' (got {item!r})"
+                )
     for key, (kind, expected) in SCALARS.items():
         if key not in config or (
             key in ("description", "valid_batch_size", "init") and config[key] is None
@@ -352,7 +430,7 @@ def validate(config: Mapping[str, Any]) -> None:
             continue
         value = config[key]
         bad = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
-        if not bad and key in ("epochs", "batch_size", "valid_batch_size"):
+        if not bad and key in ("epochs", "batch_size", "valid_batch_size", "accumulate"):
             bad = value < 1
         if not bad and key == "device":
             bad = not DEVICE.match(value)

@@ -3,7 +3,7 @@
 
 Each registry hook receives a ``register`` callable owned by the host, so the host knows which
 plugin registered what and can name it when something is wrong. ``Splits`` is what a dataset
-factory returns.
+factory returns; ``Metric`` and ``Callback`` are what metric and callback factories return.
 """
 
 from __future__ import annotations
@@ -47,6 +47,53 @@ class Splits:
     classes: tuple[str, ...] | None = None  # a name per class index, when the dataset has them
 
 
+class Metric:
+    """A validation metric: ``update(outputs, targets)`` for each batch (the model's scores and
+    the true classes), then ``compute()`` once -> a number, or a list (per class...) that goes
+    into metrics.jsonl as ``val_<key>``. ``states()`` are the tensors ``update`` adds to, summed
+    over the ranks of a distributed run before ``compute``; ``reset()`` starts again."""
+
+    key: str | None = None  # the name in metrics.jsonl (default: the registered name)
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    def update(self, outputs: Any, targets: Any) -> None:
+        raise NotImplementedError
+
+    def states(self) -> list[Any]:
+        return []
+
+    def compute(self) -> Any:
+        raise NotImplementedError
+
+
+class Callback:
+    """What a run calls at its edges (never per batch, so a callback costs nothing per step):
+    ``on_start(trainer)`` before the first epoch this process trains (also after a resume),
+    ``on_epoch_end(trainer, row)`` with the epoch's metrics row, ``on_end(trainer)``. The trainer
+    has ``dir``, ``config``, ``history``, ``epochs``, ``module``, ``optimizer``, ``is_main`` (only
+    that process should write files) and ``stop(reason)``. ``state_dict()`` is saved in every
+    checkpoint and given back to ``load_state_dict`` on resume: a run resumes exactly. A
+    ``monitor`` attribute (here or on a scheduler) names a key of the metrics rows, checked
+    before the first epoch."""
+
+    def on_start(self, trainer: Any) -> None:
+        """Before the first epoch this process trains."""
+
+    def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
+        """After each epoch, before its checkpoint (so what it changes is saved with it)."""
+
+    def on_end(self, trainer: Any) -> None:
+        """After the last epoch (or an early stop)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` returned."""
+
+
 @hookspec
 def register_datasets(register: Register) -> None:
     """``register(name, factory, **meta)``; ``factory(**options)`` -> a ``zoo.Splits``."""
@@ -65,6 +112,30 @@ def register_optimizers(register: Register) -> None:
 @hookspec
 def register_layers(register: Register) -> None:
     """``register(name, factory, **meta)``; ``factory(*args, **options)`` -> an ``nn.Module``."""
+
+
+@hookspec
+def register_schedulers(register: Register) -> None:
+    """``register(name, factory, interval="epoch"|"step", **meta)``; ``factory(optimizer,
+    **options)`` -> a torch LR scheduler, stepped after each epoch or each optimizer step; it may
+    take ``epochs`` and ``steps_per_epoch``."""
+
+
+@hookspec
+def register_losses(register: Register) -> None:
+    """``register(name, factory, **meta)``; ``factory(**options)`` -> ``loss(outputs, targets)``
+    (an ``nn.Module``, mean over the batch); it may take ``num_classes``."""
+
+
+@hookspec
+def register_metrics(register: Register) -> None:
+    """``register(name, factory, **meta)``; ``factory(**options)`` -> a ``zoo.Metric``; it may
+    take ``num_classes`` and ``classes``."""
+
+
+@hookspec
+def register_callbacks(register: Register) -> None:
+    """``register(name, factory, **meta)``; ``factory(**options)`` -> a ``zoo.Callback``."""
 
 
 @hookspec

@@ -1,5 +1,6 @@
-"""``zoo new-plugin NAME``: a ready-to-install plugin distribution, ``zoo-NAME``: a model to
-start from, or (``--from-run``) a run's best weights and their card, to publish."""
+"""``zoo new-plugin NAME``: a ready-to-install plugin distribution, ``zoo-NAME``: a model,
+dataset, optimizer, scheduler or callback to start from (``--kind``), or (``--from-run``) a run's
+best weights and their card, to publish."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ build-backend = "setuptools.build_meta"
 [project]
 name = "zoo-{dashed}"
 version = "0.1.0"
-description = "A zoo plugin: the model {name}."
+description = "A zoo plugin: the {kind} {name}."
 readme = "README.md"
 requires-python = ">=3.10"
 dependencies = ["torch-zoo"]
@@ -85,18 +86,241 @@ def test_the_model_on_its_own():
 README = """\
 # zoo-{dashed}
 
-A plugin for zoo (the distribution `torch-zoo`) that adds the model `{name}`, a small MLP.
+A plugin for zoo (the distribution `torch-zoo`) that adds the {kind} `{name}`.
 
 ```bash
-pip install -e .            # then: zoo list models  shows {name}
-zoo run {name}              # train it on MNIST with zoo's defaults
-zoo run {name} --set model.hidden=32
+pip install -e .            # then: zoo list {kinds}  shows {name}
+{use}
 pip install -e .[test] && python -m pytest
 ```
 
 The plugin is `zoo_{name}/__init__.py`; `pyproject.toml` links it to zoo with the entry point
 `{name} = "zoo_{name}"` in the group `zoo`.
 """
+
+
+#: ``zoo new-plugin NAME --kind KIND``: the module and the test of each kind (the model's above).
+KINDS = ("model", "dataset", "optimizer", "scheduler", "callback")
+
+DATASET_MODULE = """\
+\"\"\"zoo plugin zoo-{dashed}: registers the dataset `{name}`.\"\"\"
+
+import zoo
+
+ZOO_HOOKSPEC_VERSION = {version}  # the zoo hook specs this plugin was written for
+CLASSES = ("left", "right")
+
+
+def {name}(samples: int = 1024, seed: int = 0, side: int = 28):
+    \"\"\"Two classes of generated pictures: a bar on the left or on the right.\"\"\"
+    import torch  # import torch when the data is built, not when zoo lists plugins
+    from torch.utils.data import TensorDataset
+
+    generator = torch.Generator().manual_seed(seed)
+
+    def split(n):
+        y = torch.randint(0, 2, (n,), generator=generator)
+        x = torch.rand(n, side, side, generator=generator) * 0.3
+        for i, label in enumerate(y.tolist()):
+            column = side // 4 if label == 0 else 3 * side // 4
+            x[i, :, column - 1 : column + 1] = 1.0
+        return TensorDataset(x.reshape(n, -1), y)  # flat rows, as zoo's models take them
+
+    return zoo.Splits(
+        train=split(samples),
+        valid=split(samples // 4),
+        test=split(samples // 4),
+        num_classes=2,
+        input_shape=(1, side, side),
+        classes=CLASSES,
+    )
+
+
+@zoo.hookimpl
+def register_datasets(register):
+    register("{name}", {name}, num_classes=2, input_shape=(1, 28, 28), classes=CLASSES)
+"""
+
+DATASET_TEST = """\
+import zoo
+from zoo.testing import check_plugin, only_plugins
+
+
+def test_everything_the_plugin_registers_works():
+    assert check_plugin("{name}") == {{"datasets": ["{name}"]}}
+
+
+def test_the_splits():
+    with only_plugins("{name}"):
+        splits = zoo.create_dataset("{name}", samples=64)
+        assert len(splits.train) == 64 and splits.num_classes == 2
+        x, y = splits.train[0]
+        assert x.shape == (784,) and int(y) in (0, 1)
+"""
+
+OPTIMIZER_MODULE = """\
+\"\"\"zoo plugin zoo-{dashed}: registers the optimizer `{name}`.\"\"\"
+
+import zoo
+
+ZOO_HOOKSPEC_VERSION = {version}  # the zoo hook specs this plugin was written for
+
+
+def {name}(params, lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 0.0):
+    \"\"\"SGD with Nesterov momentum.\"\"\"
+    import torch  # import torch when the optimizer is built, not when zoo lists plugins
+
+    return torch.optim.SGD(
+        params, lr=lr, momentum=momentum, nesterov=True, weight_decay=weight_decay
+    )
+
+
+@zoo.hookimpl
+def register_optimizers(register):
+    register("{name}", {name})
+"""
+
+OPTIMIZER_TEST = """\
+import torch
+
+import zoo
+from zoo.testing import check_plugin, only_plugins
+
+
+def test_everything_the_plugin_registers_works():
+    assert check_plugin("{name}") == {{"optimizers": ["{name}"]}}
+
+
+def test_its_options():
+    with only_plugins("{name}"):
+        optimizer = zoo.create_optimizer("{name}", [torch.nn.Parameter(torch.ones(2))], lr=0.1)
+        assert optimizer.param_groups[0]["nesterov"] and optimizer.param_groups[0]["lr"] == 0.1
+"""
+
+SCHEDULER_MODULE = """\
+\"\"\"zoo plugin zoo-{dashed}: registers the learning-rate scheduler `{name}`.\"\"\"
+
+import zoo
+
+ZOO_HOOKSPEC_VERSION = {version}  # the zoo hook specs this plugin was written for
+
+
+def {name}(optimizer, epochs: int, gamma: float = 0.8, floor: float = 0.0):
+    \"\"\"Multiply the learning rate by gamma after every epoch, never below floor.\"\"\"
+    import torch  # import torch when the scheduler is built, not when zoo lists plugins
+
+    bases = [group["lr"] for group in optimizer.param_groups]
+    factors = [lambda epoch, base=base: max(gamma**epoch, floor / base) for base in bases]
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factors)
+
+
+@zoo.hookimpl
+def register_schedulers(register):
+    # "epoch": zoo steps it after every epoch; "step" would be after every optimizer step
+    register("{name}", {name}, interval="epoch")
+"""
+
+SCHEDULER_TEST = """\
+import torch
+
+import zoo
+from zoo.testing import check_plugin, only_plugins
+
+
+def test_everything_the_plugin_registers_works():
+    assert check_plugin("{name}") == {{"schedulers": ["{name}"]}}
+
+
+def test_the_schedule():
+    with only_plugins("{name}") as catalog:
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=1.0)
+        entry = catalog.registries["schedulers"].get("{name}")
+        scheduler = entry.create(optimizer, context={{"epochs": 5}}, gamma=0.5)
+        for _ in range(2):
+            optimizer.step()
+            scheduler.step()
+        assert optimizer.param_groups[0]["lr"] == 0.25
+"""
+
+CALLBACK_MODULE = """\
+\"\"\"zoo plugin zoo-{dashed}: registers the callback `{name}`.\"\"\"
+
+import zoo
+
+ZOO_HOOKSPEC_VERSION = {version}  # the zoo hook specs this plugin was written for
+
+
+class Target(zoo.Callback):
+    \"\"\"Stops the run once monitor reaches target.\"\"\"
+
+    def __init__(self, monitor, target):
+        self.monitor, self.target = monitor, target
+        self.reached = None  # the epoch that reached it: saved with every checkpoint
+
+    def on_epoch_end(self, trainer, row):
+        if row[self.monitor] >= self.target:
+            self.reached = row["epoch"]
+            reason = f"{{self.monitor}} reached {{self.target}} in epoch {{self.reached}}"
+            trainer.stop(f"{name}: {{reason}}")
+
+    def state_dict(self):
+        return {{"reached": self.reached}}
+
+    def load_state_dict(self, state):
+        self.reached = state["reached"]
+
+
+def {name}(monitor: str = "val_acc", target: float = 0.99):
+    \"\"\"Stop the run once monitor (a number of the metrics rows) reaches target.\"\"\"
+    return Target(monitor, target)
+
+
+@zoo.hookimpl
+def register_callbacks(register):
+    register("{name}", {name})
+"""
+
+CALLBACK_TEST = """\
+import zoo
+from zoo.testing import check_plugin, only_plugins
+
+
+class Trainer:
+    stopped = None
+
+    def stop(self, reason):
+        self.stopped = reason
+
+
+def test_everything_the_plugin_registers_works():
+    assert check_plugin("{name}") == {{"callbacks": ["{name}"]}}
+
+
+def test_it_stops_the_run_at_the_target():
+    with only_plugins("{name}") as catalog:
+        callback = catalog.registries["callbacks"].get("{name}").create(target=0.9)
+        trainer = Trainer()
+        callback.on_epoch_end(trainer, {{"epoch": 1, "val_acc": 0.5}})
+        assert trainer.stopped is None
+        callback.on_epoch_end(trainer, {{"epoch": 2, "val_acc": 0.95}})
+        assert "reached 0.9 in epoch 2" in trainer.stopped
+        assert callback.state_dict() == {{"reached": 2}}
+"""
+
+KIND_FILES = {
+    "dataset": (DATASET_MODULE, DATASET_TEST),
+    "optimizer": (OPTIMIZER_MODULE, OPTIMIZER_TEST),
+    "scheduler": (SCHEDULER_MODULE, SCHEDULER_TEST),
+    "callback": (CALLBACK_MODULE, CALLBACK_TEST),
+}
+KIND_USE = {
+    "model": "zoo run {name}              # train it on MNIST with zoo's defaults\n"
+    "zoo run {name} --set model.hidden=32",
+    "dataset": "zoo run logistic --set dataset.name={name}",
+    "optimizer": "zoo run cnn --set optimizer.name={name} --set optimizer.lr=0.1",
+    "scheduler": "zoo run cnn --set scheduler.name={name} --set scheduler.gamma=0.7",
+    "callback": "zoo run cnn --set 'callbacks=[{{name: {name}, target: 0.95}}]'",
+}
 
 
 WEIGHTS_PYPROJECT = """\
@@ -192,6 +416,7 @@ def new_plugin(
     name: str,
     folder: Path | None = None,
     *,
+    kind: str = "model",
     card: Callable[[Path], Path] | None = None,
     weights: str | None = None,
     model: str | None = None,
@@ -200,16 +425,22 @@ def new_plugin(
     metrics: str = "",
     dataset: str = "",
 ) -> Path:
-    """Write the distribution ``zoo-NAME`` into ``folder`` (default ``./zoo-NAME``): a model
-    template, or with ``card`` (a function writing the weights and their card into the folder it
+    """Write the distribution ``zoo-NAME`` into ``folder`` (default ``./zoo-NAME``): a working,
+    tested template of one ``kind`` (model, dataset, optimizer, scheduler, callback), or with
+    ``card`` (a function writing the weights and their card into the folder it
     is given) a plugin that registers the trained ``weights`` of ``model``."""
     folder = target(name, folder)
     dashed = name.replace("_", "-")
-    values = {"name": name, "dashed": dashed, "version": HOOKSPEC_VERSION}
+    if kind not in KINDS:
+        raise ConfigError(f"--kind {kind}: expected one of {', '.join(KINDS)}")
+    values = {"name": name, "dashed": dashed, "version": HOOKSPEC_VERSION, "kind": kind}
+    values["kinds"] = f"{kind}s"
+    values["use"] = KIND_USE[kind].format(name=name)
+    module, test = KIND_FILES.get(kind, (MODULE, TEST))
     files = {
         "pyproject.toml": PYPROJECT,
-        f"zoo_{name}/__init__.py": MODULE,
-        f"tests/test_{name}.py": TEST,
+        f"zoo_{name}/__init__.py": module,
+        f"tests/test_{name}.py": test,
         "README.md": README,
     }
     if card is not None:

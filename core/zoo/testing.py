@@ -61,6 +61,9 @@ def check_plugin(
     - every dataset returns ``zoo.Splits`` whose samples are ``(x, y)`` pairs (datasets are built
       with ``dataset_options[name]``, e.g. a local ``path``, so the check needs no network);
     - every optimizer takes a step that changes the parameters;
+    - every scheduler changes the learning rate over a short run and restores its state;
+    - every callback and metric is built with its defaults and keeps its state through a
+      ``state_dict`` round trip (a metric computes a value from two batches);
     - every set of weights has a valid card, a file matching its sha256, and builds its model
       in eval mode, giving finite scores for a batch of its input shape.
 
@@ -80,6 +83,12 @@ def check_plugin(
             _check_dataset(f"{name}:{dataset}", (dataset_options or {}).get(dataset, {}))
         for optimizer in info.registered.get("optimizers", []):
             _check_optimizer(f"{name}:{optimizer}")
+        for scheduler in info.registered.get("schedulers", []):
+            _check_scheduler(f"{name}:{scheduler}")
+        for callback in info.registered.get("callbacks", []):
+            _check_callback(f"{name}:{callback}")
+        for metric in info.registered.get("metrics", []):
+            _check_metric(f"{name}:{metric}")
         for weights in info.registered.get("weights", []):
             _check_weights(f"{name}:{weights}")
     return {kind: list(names) for kind, names in info.registered.items()}
@@ -158,3 +167,51 @@ def _check_optimizer(name: str) -> None:
     (param**2).sum().backward()
     optimizer.step()
     assert not torch.equal(param.detach(), torch.ones(4)), f"optimizer {name} did not step"
+
+
+def _check_scheduler(name: str) -> None:
+    import torch
+
+    current = api.current()
+    entry = current.registries["schedulers"].get(name)
+    context = {"epochs": 4, "steps_per_epoch": 3}
+
+    def build() -> tuple[Any, Any]:
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=0.1, momentum=0.9)
+        return optimizer, entry.create(optimizer, context=context)
+
+    optimizer, scheduler = build()
+    steps = 12  # past the usual first milestones of per-epoch schedules too
+    seen = set()
+    for _ in range(steps - 1):
+        optimizer.step()
+        if getattr(scheduler, "monitor", None) is not None:
+            scheduler.step(1.0)  # a metric that never improves
+        else:
+            scheduler.step()
+        seen.add(round(optimizer.param_groups[0]["lr"], 12))
+    assert len(seen) > 1, f"scheduler {name} never changed the learning rate"
+    again_optimizer, again = build()
+    again.load_state_dict(scheduler.state_dict())
+    assert again.state_dict().keys() == scheduler.state_dict().keys(), f"scheduler {name} state"
+
+
+def _check_callback(name: str) -> None:
+    from .hookspecs import Callback
+
+    entry = api.current().registries["callbacks"].get(name)
+    callback = entry.create()
+    assert isinstance(callback, Callback), f"callback {name} is not a zoo.Callback"
+    state = callback.state_dict()
+    entry.create().load_state_dict(state)
+
+
+def _check_metric(name: str) -> None:
+    import torch
+
+    entry = api.current().registries["metrics"].get(name)
+    metric = entry.create(context={"num_classes": 10, "classes": [str(i) for i in range(10)]})
+    metric.reset()
+    for _ in range(2):
+        metric.update(torch.randn(TINY_BATCH, 10), torch.randint(0, 10, (TINY_BATCH,)))
+    assert metric.compute() is not None, f"metric {name} computed nothing"

@@ -29,15 +29,24 @@ from .common import data_option
     help="Publish this run's best weights and their card (registered as MODEL.TAG).",
 )
 @click.option("--tag", help="With --from-run: the TAG of MODEL.TAG (default: the run's dataset).")
+@click.option(
+    "--kind",
+    type=click.Choice(["model", "dataset", "optimizer", "scheduler", "callback"]),
+    default="model",
+    show_default=True,
+    help="What the plugin registers (a working, tested example to start from).",
+)
 @data_option
 def new_plugin(
     name: str,
     folder: str | None,
     run_dir: str | None,
     tag: str | None,
+    kind: str,
     overrides: tuple[str, ...],
 ) -> None:
-    """Write a ready plugin distribution zoo-NAME: a model NAME to start from, or with
+    """Write a ready plugin distribution zoo-NAME: a model (or --kind dataset, optimizer,
+    scheduler, callback) NAME to start from, or with
     --from-run RUN_DIR the run's best weights with their card (metrics measured on the test
     split, recipe, sha256), so that pip install ./zoo-NAME makes them appear in zoo list weights."""
     from ..scaffold import new_plugin as scaffold
@@ -47,9 +56,9 @@ def new_plugin(
     if run_dir is None:
         if tag or overrides:
             raise click.UsageError("--tag and --set go with --from-run RUN_DIR")
-        path = scaffold(name, where)
+        path = scaffold(name, where, kind=kind)
         click.echo(f"wrote {path}/: pyproject.toml, zoo_{name}/__init__.py, tests/, README.md")
-        click.echo(f"  pip install -e {path}        then  zoo list models  shows {name}")
+        click.echo(f"  pip install -e {_local(path)}        then  zoo list {kind}s  shows {name}")
         click.echo(f"  cd {path} && python -m pytest")
         return
     target(name, where)  # a bad name or a taken folder fails before anything is measured
@@ -65,4 +74,9 @@ def new_plugin(
     path, weights = weights_plugin(name, Path(run_dir), where, tag, test, model)
     measured = f"test accuracy {test['acc']:.2%}" if test else "no test split to measure"
     click.echo(f"wrote {path}/ with the weights {weights} ({measured}) and their card")
-    click.echo(f"  pip install {path}        then  zoo list weights  shows {weights}")
+    click.echo(f"  pip install {_local(path)}        then  zoo list weights  shows {weights}")
+
+
+def _local(path: Path) -> str:
+    """A folder as pip takes it for a local project (a bare name would be looked up on PyPI)."""
+    return str(path) if path.is_absolute() or str(path).startswith(".") else f"./{path}"

@@ -101,10 +101,19 @@ def show(name: str, config_file: str | None, overrides: tuple[str, ...]) -> None
         by_source.setdefault(source, []).append(key)
     for source, keys in by_source.items():
         click.echo(f"# from {source}: {', '.join(keys)}")
-    for section in config.SECTIONS:
-        entry = getattr(api, f"get_{section}")(cfg[section]["name"])
-        takes = ", ".join(entry.option_text(k) for k in entry.parameters if k != "params")
-        click.echo(f"# {section} '{entry.name}' ({entry.plugin}) options: {takes or 'none'}")
+    given = {  # what zoo passes the factory itself: not options to set
+        "optimizer": ("params",),
+        "scheduler": ("optimizer", "epochs", "steps_per_epoch"),
+        "loss": ("num_classes",),
+        "metrics": ("num_classes", "classes"),
+    }
+    for where, part in config.parts(cfg):
+        section = where.split("[")[0].rstrip(".")
+        entry = registries[config.REGISTRY[section]].get(part["name"])
+        hidden = given.get(section, ())
+        takes = ", ".join(entry.option_text(k) for k in entry.parameters if k not in hidden)
+        shown = where.rstrip(".")
+        click.echo(f"# {shown} '{entry.name}' ({entry.plugin}) options: {takes or 'none'}")
 
 
 @click.group(invoke_without_command=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .. import api
+from .. import api, files
 from ..errors import ZooError
 from ..runs import directory
 from .common import dataset_options, device_option, set_option, source_argument
@@ -28,16 +29,48 @@ weights_option = click.option(
 @weights_option
 @set_option
 @device_option("Where to evaluate (default: the run's).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Where a confusion matrix goes (default: the run directory; for weights, here).",
+)
 def eval_(
-    source: str, split: str, weights: str, overrides: tuple[str, ...], device: str | None
+    source: str,
+    split: str,
+    weights: str,
+    overrides: tuple[str, ...],
+    device: str | None,
+    out: str | None,
 ) -> None:
     """Loss and accuracy of a run's model (RUN_DIR) or of registered WEIGHTS (cnn.mnist) on the
-    valid or test split of the dataset they were trained on."""
+    valid or test split of the dataset they were trained on, and the run's chosen metrics
+    (--set 'metrics=[top_k, confusion_matrix]' chooses others)."""
     result = api.evaluate(source, split=split, weights=weights, overrides=overrides, device=device)
     click.echo(
         f"{result['source']} on {split} ({result['samples']:,} samples): "
         f"loss {result['loss']:.4f}, accuracy {result['acc']:.2%}"
     )
+    folder = Path(out) if out else Path(source) if Path(source).is_dir() else Path()
+    stem = "" if Path(source).is_dir() else f"{source}-"
+    for key, value in result.get("metrics", {}).items():
+        if key == "confusion_matrix":
+            from ..runs import pictures
+
+            folder.mkdir(parents=True, exist_ok=True)
+            table = folder / f"{stem}confusion-{split}.json"
+            body = {"rows": "true class", "columns": "predicted class"}
+            body |= {"classes": result.get("classes"), "matrix": value}
+            files.write_atomic(table, (json.dumps(body) + "\n").encode())
+            picture = pictures.confusion(value, result.get("classes"), table.with_suffix(".png"))
+            click.echo(f"  confusion matrix: {table} and {picture}")
+        elif isinstance(value, list):
+            names = result.get("classes") or [str(i) for i in range(len(value))]
+            pairs = zip(names, value, strict=False)
+            shown = ", ".join(f"{n} {v:.1%}" if v is not None else f"{n} -" for n, v in pairs)
+            click.echo(f"  {key}: {shown}")
+        else:
+            click.echo(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
 
 
 @click.command()

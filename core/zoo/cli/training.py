@@ -3,6 +3,7 @@ print the run as it goes), nothing else."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -193,3 +194,75 @@ def _cell(value: Any) -> str:
     if isinstance(value, str):
         return value[:10]
     return "-" if value is None else f"{value:g}"
+
+
+@click.command()
+@click.argument("name")
+@config_option
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=A,B,...",
+    help="Values to sweep (comma-separated) or one to fix: --set optimizer.lr=0.1,0.05.",
+)
+@click.option("--epochs", type=click.IntRange(min=1), help="Number of epochs of each run.")
+@click.option("--seed", type=int, help="Random seed of each run.")
+@device_option("Where to train.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="The sweep's folder (default: runs/sweeps/NAME-YYYYmmdd-HHMMSS); again to resume it.",
+)
+@click.option(
+    "--metric", default="val_loss", show_default=True, help="What the table is sorted by."
+)
+@click.option("--mode", type=click.Choice(["min", "max"]), help="min for a loss, else max.")
+@progress_option
+def sweep(
+    name: str,
+    config_file: str | None,
+    overrides: tuple[str, ...],
+    epochs: int | None,
+    seed: int | None,
+    device: str | None,
+    out: str | None,
+    metric: str,
+    mode: str | None,
+    no_progress: bool,
+) -> None:
+    """Train NAME once per combination of the swept values, each run in its own directory under
+    one folder; print them best first and draw their curves in one figure. The same command with
+    --out DIR skips finished runs and resumes an interrupted one."""
+    folder, results = api.sweep(
+        name,
+        overrides,
+        config=config_file,
+        out=out,
+        metric=metric,
+        mode=mode,
+        epochs=epochs,
+        seed=seed,
+        device=device,
+        progress=bars(no_progress),
+        verbose=True,
+    )
+    keys = list(results[0]["point"])
+    header = [*keys, metric, "epoch", "epochs", "dir"]
+    rows = []
+    for result in results:
+        best = result["best"]
+        value = best[metric]
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        values = [_value(result["point"][k]) for k in keys]
+        rows.append([*values, shown, str(best["epoch"]), str(result["epochs"]), str(result["dir"])])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    click.echo(f"sweep {name}: {len(results)} runs, best {metric} first")
+    for row in [header, *rows]:
+        click.echo("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    click.echo(f"curves of every run in {folder / 'sweep.png'}")
+
+
+def _value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

@@ -38,6 +38,10 @@ ENTRY_POINT_GROUP = "zoo"
 BUILTIN_PLUGINS = {
     "builtin": "zoo.plugins.builtin.optimizers",
     "layers": "zoo.plugins.builtin.layers",
+    "schedulers": "zoo.plugins.builtin.schedulers",
+    "losses": "zoo.plugins.builtin.losses",
+    "metrics": "zoo.plugins.builtin.metrics",
+    "callbacks": "zoo.plugins.builtin.callbacks",
 }
 
 

@@ -1,5 +1,6 @@
-"""Names -> factories for one kind of thing (models, datasets, optimizers, layers, weights):
-lookups, patterns, did-you-mean, collisions, and the options each factory takes.
+"""Names -> factories for one kind of thing (models, datasets, optimizers, layers, schedulers,
+losses, metrics, callbacks, weights): lookups, patterns, did-you-mean, collisions, and the
+options each factory takes.
 
 A bare name that two plugins registered is never silently won by one of them: each stays
 reachable as ``<plugin>:<name>``, and the bare name raises :class:`AmbiguousNameError`.
@@ -18,7 +19,7 @@ from typing import Any
 
 from ..errors import AmbiguousNameError, ConfigError, PluginError, UnknownNameError, ZooError
 from ..hints import did_you_mean
-from ..hookspecs import Splits
+from ..hookspecs import Callback, Metric, Splits
 from . import options as option_types
 from .cards import Card
 
@@ -28,6 +29,10 @@ KINDS: dict[str, str] = {
     "datasets": "dataset",
     "optimizers": "optimizer",
     "layers": "layer",
+    "schedulers": "scheduler",
+    "losses": "loss",
+    "metrics": "metric",
+    "callbacks": "callback",
     "weights": "weights",  # a weights entry's factory returns its checked zoo.plugins.cards.Card
 }
 
@@ -160,6 +165,15 @@ RETURNS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "layer": ("an nn.Module", _torch_instance("nn.Module")),
     "optimizer": ("a torch.optim.Optimizer", _torch_instance("optim.Optimizer")),
     "dataset": ("a zoo.Splits", lambda value: isinstance(value, Splits)),
+    "scheduler": (
+        "a learning-rate scheduler (with step and state_dict)",
+        lambda value: (
+            callable(getattr(value, "step", None)) and callable(getattr(value, "state_dict", None))
+        ),
+    ),
+    "loss": ("a loss (a callable, e.g. an nn.Module)", callable),
+    "metric": ("a zoo.Metric", lambda value: isinstance(value, Metric)),
+    "callback": ("a zoo.Callback", lambda value: isinstance(value, Callback)),
     "weights": ("a weights card", lambda value: isinstance(value, Card)),
 }
 

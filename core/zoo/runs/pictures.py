@@ -317,3 +317,33 @@ def samples(
         figure.image.paste(tile.convert("RGB"), (left * SCALE, top * SCALE))
         figure.text((x + cell / 2, y + caption - 3), label, size=10, anchor="md")
     return figure.save(path)
+
+
+def confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str] | None, path: Path) -> Path:
+    """A confusion matrix: rows the true classes, columns the predicted ones, each cell's count
+    written on a blue as dark as the share of its row it holds."""
+    n = len(matrix)
+    names = [str(c) for c in classes] if classes and len(classes) == n else list(map(str, range(n)))
+    cell = max(22, min(48, 560 // max(n, 1)))
+    probe = _Figure(10, 10)
+    label_width = max(probe.text_width(name, 10) for name in names) + 12 if names else 20
+    left, top = 30 + label_width, 40
+    width, height = int(left + n * cell + 20), int(top + n * cell + label_width + 30)
+    figure = _Figure(width, height)
+    figure.text((left + n * cell / 2, 12), "predicted class", size=12, anchor="ma")
+    figure.vertical_text((10, top + n * cell / 2), "true class", size=12)
+    for i, row in enumerate(matrix):
+        total = sum(row) or 1
+        for j, count in enumerate(row):
+            share = count / total
+            shade = round(255 - 200 * share)
+            color = f"#{shade:02x}{shade + (255 - shade) // 3:02x}ff"
+            box = (left + j * cell, top + i * cell, left + (j + 1) * cell, top + (i + 1) * cell)
+            figure.rectangle(box, outline=GRID, fill=color)
+            ink = "white" if share > 0.6 else INK
+            figure.text((box[0] + cell / 2, box[1] + cell / 2), str(count), 9, "mm", ink)
+        figure.text((left - 6, top + i * cell + cell / 2), names[i], size=10, anchor="rm")
+    for j, name in enumerate(names):
+        x = left + j * cell + cell / 2
+        figure.vertical_text((x, top + n * cell + 8 + figure.text_width(name, 10) / 2), name, 10)
+    return figure.save(path)

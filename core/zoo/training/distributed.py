@@ -71,6 +71,15 @@ def all_sum(*values: Any) -> list[Any]:
     return list(stacked.unbind())
 
 
+def sum_in_place(*tensors: Any) -> None:
+    """Sum tensors of any shape over all ranks, each in place (a metric's counts)."""
+    if active():
+        import torch.distributed as dist
+
+        for tensor in tensors:
+            dist.all_reduce(tensor)
+
+
 def weights_in_sync(model: Any) -> bool:
     """Whether every rank holds the same weights (a checksum compared across ranks)."""
     import torch

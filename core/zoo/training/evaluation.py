@@ -27,6 +27,7 @@ def evaluate_run(
     --set."""
     config = copy.deepcopy(trained.config)
     configs.apply_overrides(config, overrides)
+    configs.normalize(config)
     configs.expand_home(config)
     configs.validate({k: v for k, v in config.items() if k != "name"})
     configs.check_options(config, catalog.registries)
@@ -40,7 +41,26 @@ def evaluate_run(
         raise DataError(f"dataset '{config['dataset']['name']}' has no {split} split")
     what = f"{trained.label} on dataset '{config['dataset']['name']}'"
     loop.check_fits(net, data, splits.num_classes, device, what)
+    registries = catalog.registries
+    loss = config.get("loss") or {"name": "cross_entropy"}
+    options = {k: v for k, v in loss.items() if k != "name"}
+    criterion = (
+        registries["losses"]
+        .get(loss["name"])
+        .create(context={"num_classes": splits.num_classes}, **options)
+    )
+    context = {"num_classes": splits.num_classes, "classes": splits.classes}
+    metrics = []
+    for item in config.get("metrics") or []:
+        entry = registries["metrics"].get(item["name"])
+        metric = entry.create(context=context, **{k: v for k, v in item.items() if k != "name"})
+        metrics.append((metric.key or entry.name, metric))
     batch_size = config.get("valid_batch_size") or config["batch_size"] * 2
-    loss, acc = loop.evaluate(net, loop.Batches(data, batch_size, device), config.get("amp", False))
+    batches = loop.Batches(data, batch_size, device)
+    amp = config.get("amp", False)
+    loss, acc = loop.evaluate(net, batches, amp, criterion, [m for _, m in metrics])
     loss, acc = round(loss, 6), round(acc, 6)  # as metrics.jsonl rounds them
-    return {"split": split, "loss": loss, "acc": acc, "samples": len(data)}
+    result = {"split": split, "loss": loss, "acc": acc, "samples": len(data)}
+    result["metrics"] = {key: metric.compute() for key, metric in metrics}
+    result["classes"] = list(splits.classes) if splits.classes else None
+    return result

@@ -8,8 +8,9 @@ through a ``DataLoader``. Same seed, same device -> the same numbers.
 
 from __future__ import annotations
 
+import copy
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 from ..errors import ConfigError
+from ..hookspecs import Metric
 from . import distributed
 from .device import amp_dtype, autocast
 
@@ -90,28 +92,42 @@ def train_epoch(
     progress: Any = None,
     amp: bool | str = False,
     scaler: torch.amp.GradScaler | None = None,
+    criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
+    accumulate: int = 1,
+    after_step: Callable[[], None] | None = None,
 ) -> float:
-    """One pass over ``batches``; returns the mean training loss per sample. With fp16 ``amp``
-    pass a ``scaler`` (see grad_scaler)."""
+    """One pass over ``batches``; returns the mean training loss per sample. ``criterion`` is the
+    loss (the tutorial's cross-entropy); the gradients of ``accumulate`` batches add up to one
+    optimizer step (the epoch's last, shorter group too), after which ``after_step`` runs (a
+    scheduler stepped per step). With fp16 ``amp`` pass a ``scaler`` (see grad_scaler)."""
     model.train()
     dtype = amp_dtype(batches.device, amp)
     losses, sizes = [], []
     step_every = max(1, len(batches) // 50)  # redraw the bar ~50 times an epoch, not per step
     start = time.perf_counter()
+    total = len(batches)
+    optimizer.zero_grad(set_to_none=True)
     for i, (x, y) in enumerate(batches, 1):
         with autocast(batches.device, dtype):
-            loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
+            loss = criterion(model(x), y)
+        group = min(accumulate, total - (i - 1) // accumulate * accumulate)  # this step's batches
+        scaled = loss / group if group > 1 else loss
         if scaler is None:
-            loss.backward()
-            optimizer.step()
-        else:  # a step whose scaled gradients overflowed is skipped, and the scale lowered
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            scaled.backward()
+        else:
+            scaler.scale(scaled).backward()
+        if i % accumulate == 0 or i == total:
+            if scaler is None:
+                optimizer.step()
+            else:  # a step whose scaled gradients overflowed is skipped, and the scale lowered
+                scaler.step(optimizer)
+                scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+            if after_step is not None:
+                after_step()
         losses.append(loss.detach())  # no .item(): no sync with the device per step
         sizes.append(len(y))
-        if progress is not None and (i % step_every == 0 or i == len(batches)):
+        if progress is not None and (i % step_every == 0 or i == total):
             seen = sum(sizes)
             rate = seen / max(time.perf_counter() - start, 1e-9)
             running = _mean(losses, sizes)
@@ -120,8 +136,8 @@ def train_epoch(
         return float("nan")
     if distributed.active():  # the mean over every rank's samples
         weights = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
-        total, count = distributed.all_sum(torch.stack(losses) @ weights, weights.sum())
-        return (total / count).item()
+        total_loss, count = distributed.all_sum(torch.stack(losses) @ weights, weights.sum())
+        return (total_loss / count).item()
     return _mean(losses, sizes)
 
 
@@ -131,19 +147,43 @@ def _mean(losses: list[torch.Tensor], sizes: list[int]) -> float:
     return (torch.stack(losses) @ weights / weights.sum()).item()
 
 
+def summed(criterion: Any) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The loss summed over a batch: torch's losses with ``reduction="sum"`` (the same numbers as
+    the tutorial's ``F.cross_entropy(..., reduction="sum")``), others as mean times size."""
+    if isinstance(criterion, torch.nn.modules.loss._Loss):
+        total = copy.copy(criterion)
+        total.reduction = "sum"
+        return total
+    if criterion is F.cross_entropy:
+        return lambda out, y: F.cross_entropy(out, y, reduction="sum")
+    return lambda out, y: criterion(out, y) * len(y)
+
+
 def evaluate(
-    model: torch.nn.Module, batches: Batches, amp: bool | str = False
+    model: torch.nn.Module,
+    batches: Batches,
+    amp: bool | str = False,
+    criterion: Any = F.cross_entropy,
+    metrics: Sequence[Metric] = (),
 ) -> tuple[float, float]:
-    """Mean cross-entropy per sample and accuracy over every sample of ``batches``."""
+    """Mean loss per sample and accuracy over every sample of ``batches``; each of ``metrics``
+    is updated with every batch (and summed over the ranks: call ``compute()`` after)."""
     model.eval()
     loss_sum = torch.zeros((), device=batches.device)
     correct = torch.zeros((), device=batches.device, dtype=torch.long)
+    total_loss = summed(criterion)
+    for metric in metrics:
+        metric.reset()
     with torch.inference_mode(), autocast(batches.device, amp_dtype(batches.device, amp)):
         for x, y in batches:
             out = model(x).float()
-            loss_sum += F.cross_entropy(out, y, reduction="sum")
+            loss_sum += total_loss(out, y)
             correct += (out.argmax(dim=1) == y).sum()
+            for metric in metrics:
+                metric.update(out, y)
     if distributed.active():  # exact over the whole split: each sample on exactly one rank
+        for metric in metrics:
+            distributed.sum_in_place(*metric.states())
         loss_sum, correct, count = distributed.all_sum(
             loss_sum, correct, torch.tensor(float(batches.size), device=loss_sum.device)
         )

@@ -24,12 +24,18 @@ import torch
 from .. import config as configs
 from ..config import section_options
 from ..errors import ConfigError, Interrupted, ZooError
+from ..hints import did_you_mean
 from ..plugins.manager import Catalog
 from ..runs import checkpoints, directory, pictures, weights
 from ..runs.trained import Run, model_context, open_run
 from . import device as devices
 from . import distributed, loop, randomness
 from . import progress as report
+
+
+def _options(part: dict[str, Any]) -> dict[str, Any]:
+    """A config part's options: everything but its ``name``."""
+    return {k: v for k, v in part.items() if k != "name"}
 
 
 class Diverged(ZooError):
@@ -170,7 +176,8 @@ class Trainer:
                 info = directory.read_model_info(run_dir)
                 plugins = catalog.plugins.values()
                 directory.write_start(run_dir, config, info, device or "auto", plugins)
-            if len(trainer.history) >= trainer.epochs:
+            trainer.stopped = state.get("stopped")
+            if len(trainer.history) >= trainer.epochs or trainer.stopped:
                 # complete; a kill between the last checkpoint and its metrics line left that
                 # line out: the checkpoint's history is the record
                 if distributed.is_main() and directory.read_metrics(run_dir) != trainer.history:
@@ -201,6 +208,10 @@ class Trainer:
         randomness.set_rng_state(state["rng"], self.shuffler)  # the same on every rank
         if self.scaler is not None and "scaler" in state:
             self.scaler.load_state_dict(state["scaler"])
+        if self.scheduler is not None and "scheduler" in state:
+            self.scheduler.load_state_dict(state["scheduler"])
+        for callback, saved in zip(self.callbacks, state.get("callbacks") or [], strict=False):
+            callback.load_state_dict(saved)
         if distributed.is_main():
             directory.rewrite_metrics(self.dir, self.history)  # rows past the checkpoint go
             checkpoints.prune(self.dir, keep_last=None)  # only what a killed save left half-written
@@ -224,6 +235,10 @@ class Trainer:
         start_from = None
         if init and config.get("init"):  # found and verified before any data is loaded
             start_from = weights.resolve(config["init"], registries["weights"], "best")
+        self.callbacks = [  # before the data too: a missing package is said first
+            registries["callbacks"].get(c["name"]).create(**_options(c))
+            for c in config.get("callbacks") or []
+        ]
         self.device = devices.select_device(device or config.get("device", "auto"))
         if distributed.active():
             self.device = distributed.init(self.device.type)
@@ -255,6 +270,10 @@ class Trainer:
             .create(self.module.parameters(), **section_options(config, "optimizer"))
         )
         self.shuffler = torch.Generator().manual_seed(seed)  # its own stream: init leaves it be
+        self.train_batches, self.valid_batches = self.batches()
+        self.accumulate = config.get("accumulate", 1)
+        self.steps_per_epoch = math.ceil(len(self.train_batches) / self.accumulate)
+        self.recipe(registries)
         self.model = self.module
         if distributed.active():  # same seed, same weights; DDP also broadcasts rank 0's
             from torch.nn.parallel import DistributedDataParallel
@@ -262,6 +281,48 @@ class Trainer:
             ids = [self.device] if self.device.type == "cuda" else None
             self.model = DistributedDataParallel(self.module, device_ids=ids)
         self.scaler = devices.grad_scaler(self.device, config.get("amp", False))
+        if config.get("compile"):
+            self.model = torch.compile(self.model)
+
+    def recipe(self, registries: Any) -> None:
+        """The loss, the chosen metrics and the learning-rate scheduler, from their plugins."""
+        config, classes = self.config, self.splits.num_classes
+        loss = config.get("loss") or {"name": "cross_entropy"}
+        self.criterion = (
+            registries["losses"]
+            .get(loss["name"])
+            .create(context={"num_classes": classes}, **_options(loss))
+        )
+        context = {"num_classes": classes, "classes": self.splits.classes}
+        self.metrics = []
+        for item in config.get("metrics") or []:
+            entry = registries["metrics"].get(item["name"])
+            metric = entry.create(context=context, **_options(item))
+            self.metrics.append((metric.key or entry.name, metric))
+        self.scheduler, self.interval = None, "epoch"
+        if config.get("scheduler"):
+            entry = registries["schedulers"].get(config["scheduler"]["name"])
+            context = {"epochs": self.epochs, "steps_per_epoch": self.steps_per_epoch}
+            self.scheduler = entry.create(
+                self.optimizer, context=context, **_options(config["scheduler"])
+            )
+            self.interval = entry.meta.get("interval", "epoch")
+        self.stopped: str | None = None
+        self.row_keys = [
+            *("epoch", "train_loss", "val_loss", "val_acc", "epoch_seconds", "samples_per_s"),
+            "lr",
+            *(f"val_{key}" for key, _ in self.metrics if key != "acc"),
+        ]
+        watchers = [("scheduler", self.scheduler)]
+        watchers += [(f"callbacks[{i}]", c) for i, c in enumerate(self.callbacks)]
+        for where, part in watchers:  # a part watching a number names one the rows will have
+            monitor = getattr(part, "monitor", None)
+            if isinstance(monitor, str) and monitor not in self.row_keys:
+                hint = did_you_mean(monitor, self.row_keys)
+                raise ConfigError(
+                    f"{where}.monitor: '{monitor}' is not in the metrics rows{hint} (they have: "
+                    f"{', '.join(self.row_keys)})"
+                )
 
     def summary(self) -> str:
         params = sum(p.numel() for p in self.module.parameters())
@@ -274,6 +335,10 @@ class Trainer:
 
     def fit(self) -> Run:
         """Train to the configured epochs; returns the run with its history and trained model."""
+        if getattr(self, "stopped", None):
+            self.say(f"{self.dir} is complete: it stopped after {len(self.history)} epochs")
+            self.say(f"  ({self.stopped})")
+            return open_run(self.dir, self.catalog.registries["models"])
         if len(self.history) >= self.epochs:
             self.say(
                 f"{self.dir} is complete: {len(self.history)} of {self.epochs} epochs "
@@ -286,16 +351,30 @@ class Trainer:
         self.say(report.HEADER)
         for row in self.history:
             self.say(report.row_text(row))
-        train_batches, valid_batches = self.batches()
+        train_batches, valid_batches = self.train_batches, self.valid_batches
+        per_step = self.scheduler.step if self.interval == "step" and self.scheduler else None
+        metrics = [metric for _, metric in self.metrics]
+        for callback in self.callbacks:
+            callback.on_start(self)
         try:
             for epoch in range(len(self.history) + 1, self.epochs + 1):
                 start = time.perf_counter()
                 with self.progress(len(train_batches), f"epoch {epoch}/{self.epochs}") as bar:
                     train_loss = loop.train_epoch(
-                        self.model, self.optimizer, train_batches, bar, amp, self.scaler
+                        self.model,
+                        self.optimizer,
+                        train_batches,
+                        bar,
+                        amp,
+                        self.scaler,
+                        self.criterion,
+                        self.accumulate,
+                        per_step,
                     )
                 train_seconds = time.perf_counter() - start
-                val_loss, val_acc = loop.evaluate(self.model, valid_batches, amp)
+                val_loss, val_acc = loop.evaluate(
+                    self.model, valid_batches, amp, self.criterion, metrics
+                )
                 self.check_finite(epoch, train_loss, val_loss)
                 row = {
                     "epoch": epoch,
@@ -304,10 +383,16 @@ class Trainer:
                     "val_acc": round(val_acc, 6),
                     "epoch_seconds": round(time.perf_counter() - start, 3),
                     "samples_per_s": round(train_batches.size * world / train_seconds, 1),
+                    "lr": self.optimizer.param_groups[0]["lr"],
                 }
+                row |= {f"val_{key}": metric.compute() for key, metric in self.metrics}
+                self.end_epoch(row)
                 self.history.append(row)
                 self.record(row)
                 self.say(report.row_text(row))
+                if self.stopped:
+                    self.say(self.stopped)
+                    break
         except KeyboardInterrupt:
             raise Interrupted(self.interrupted_message()) from None
         except ZooError as exc:
@@ -318,6 +403,27 @@ class Trainer:
                 "from the last good checkpoint)"
             ) from exc
         return self.finish()
+
+    def end_epoch(self, row: dict[str, Any]) -> None:
+        """After an epoch's numbers and before its checkpoint: an epoch scheduler steps, the
+        callbacks see the row (and may stop the run). What they change is saved with it."""
+        if self.scheduler is not None and self.interval == "epoch":
+            monitor = getattr(self.scheduler, "monitor", None)
+            if monitor is not None:  # reduce_on_plateau: stepped with the value it watches
+                self.scheduler.step(row[monitor])
+            else:
+                self.scheduler.step()
+        for callback in self.callbacks:
+            callback.on_epoch_end(self, row)
+
+    def stop(self, reason: str) -> None:
+        """End the run after this epoch (a callback's call: early stopping)."""
+        self.stopped = reason
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process writes the run's files (rank 0)."""
+        return distributed.is_main()
 
     def batches(self) -> tuple[loop.Batches, loop.Batches]:
         """This rank's training batches (its shard, shuffled by the run's own generator) and
@@ -366,6 +472,12 @@ class Trainer:
             }
             if self.scaler is not None:  # fp16's loss scale: part of an exact resume
                 state["scaler"] = self.scaler.state_dict()
+            if self.scheduler is not None:
+                state["scheduler"] = self.scheduler.state_dict()
+            if self.callbacks:
+                state["callbacks"] = [callback.state_dict() for callback in self.callbacks]
+            if self.stopped:
+                state["stopped"] = self.stopped
             best = min(self.history, key=lambda r: r["val_loss"]) is row
             checkpoints.save(
                 self.dir,
@@ -397,6 +509,8 @@ class Trainer:
         if world > 1:
             same = distributed.weights_in_sync(self.module)
             self.say(f"  weights identical on all {world} ranks: {same}")
+        for callback in self.callbacks:
+            callback.on_end(self)
         best = min(self.history, key=lambda r: r["val_loss"])
         curves = self.dir / "curves.png" if self.dir is not None else "-"
         self.say(

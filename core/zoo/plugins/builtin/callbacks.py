@@ -1,0 +1,181 @@
+"""Callbacks, registered through ``register_callbacks`` like any plugin's: early stopping, and
+loggers to TensorBoard (through ``torch.utils.tensorboard``; its package is the optional extra
+``tensorboard``) and to a CSV file. Each keeps what it needs in its ``state_dict``, saved in
+every checkpoint, so a resumed run stops and logs exactly as an uninterrupted one."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import math
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ...errors import ZooError
+from ...files import write_atomic
+from ...hookspecs import Callback, hookimpl
+
+
+class EarlyStopping(Callback):
+    def __init__(self, monitor: str, mode: str, patience: int, min_delta: float) -> None:
+        self.monitor, self.mode, self.patience, self.min_delta = monitor, mode, patience, min_delta
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.wait = 0
+
+    def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
+        value = row[self.monitor]  # the trainer checked it is there before the first epoch
+        if self.best is None:
+            better = True
+        elif self.mode == "min":
+            better = value < self.best - self.min_delta
+        else:
+            better = value > self.best + self.min_delta
+        if better:
+            self.best, self.best_epoch, self.wait = value, row["epoch"], 0
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            by = f" by more than {self.min_delta:g}" if self.min_delta else ""
+            trainer.stop(
+                f"early stopping after epoch {row['epoch']}: {self.monitor} has not improved"
+                f"{by} for {self.patience} epoch{'s' * (self.patience != 1)}; the best was epoch "
+                f"{self.best_epoch} ({self.monitor} {self.best:.4f})"
+            )
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+
+
+def early_stopping(
+    monitor: str = "val_loss", mode: str = "min", patience: int = 3, min_delta: float = 0.0
+) -> Callback:
+    """Stop when monitor has not improved by min_delta for patience epochs."""
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be min or max, not {mode!r}")
+    if patience < 1 or min_delta < 0:
+        raise ValueError("patience must be at least 1 and min_delta at least 0")
+    return EarlyStopping(monitor, mode, patience, min_delta)
+
+
+def _scalars(row: dict[str, Any]) -> dict[str, float]:
+    return {
+        k: v
+        for k, v in row.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "epoch"
+    }
+
+
+class TensorBoard(Callback):
+    """Each epoch's numbers as TensorBoard scalars, in one event file per run that a resumed run
+    writes again from its history: what a killed process had logged is replaced, never doubled,
+    whatever order TensorBoard reads the files in."""
+
+    def __init__(self, log_dir: str | None) -> None:
+        self.log_dir = log_dir
+        self.writer: Any = None
+        self.files: list[str] = []  # the event files this run wrote (its state)
+
+    def on_start(self, trainer: Any) -> None:
+        if not trainer.is_main or trainer.dir is None:
+            return
+        from torch.utils.tensorboard import SummaryWriter
+
+        default = Path(trainer.dir) / "tensorboard"
+        folder = Path(self.log_dir) if self.log_dir else default
+        ours = {folder / name for name in self.files}
+        if folder == default and folder.is_dir():  # zoo made this folder: all of it is the run's
+            ours |= set(folder.glob("events.out.tfevents.*"))
+        for path in ours:
+            path.unlink(missing_ok=True)
+        suffix = f".zoo-{uuid.uuid4().hex[:12]}"
+        self.writer = SummaryWriter(str(folder), filename_suffix=suffix)
+        self.files = [path.name for path in folder.glob(f"*{suffix}")]
+        for row in trainer.history:
+            self._log(row)
+
+    def _log(self, row: dict[str, Any]) -> None:
+        for key, value in _scalars(row).items():
+            if math.isfinite(value):
+                self.writer.add_scalar(key, value, row["epoch"])
+        self.writer.flush()
+
+    def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
+        if self.writer is not None:
+            self._log(row)
+
+    def on_end(self, trainer: Any) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"files": list(self.files)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.files = [n for n in state.get("files", []) if n.startswith("events.out.tfevents.")]
+
+
+def tensorboard(log_dir: str | None = None) -> Callback:
+    """Write each epoch's numbers for TensorBoard (default: RUN_DIR/tensorboard)."""
+    if importlib.util.find_spec("tensorboard") is None:
+        raise ZooError(
+            "the tensorboard callback needs the tensorboard package: "
+            "pip install 'torch-zoo[tensorboard]'"
+        )
+    return TensorBoard(log_dir)
+
+
+class CSVLogger(Callback):
+    """The numbers of each epoch (lists such as a confusion matrix left out) as CSV rows."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.file: Path | None = None
+        self.columns: list[str] = []
+
+    def on_start(self, trainer: Any) -> None:
+        if not trainer.is_main or trainer.dir is None:
+            return
+        self.file = Path(trainer.dir) / self.path
+        # written again from the run's own history: a resumed run's file is an uninterrupted one's
+        self._write(trainer.history)
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        assert self.file is not None
+        self.columns = ["epoch", *_scalars(rows[0])] if rows else []
+        text = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(text, self.columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        write_atomic(self.file, text.getvalue().encode())
+
+    def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
+        if self.file is None:
+            return
+        if not self.columns:  # the first epoch: its row says which columns there are
+            self._write([row])
+            return
+        with open(self.file, "a", newline="", encoding="utf-8") as f:
+            csv.DictWriter(f, self.columns, extrasaction="ignore").writerow(row)
+
+
+def csv_logger(path: str = "metrics.csv") -> Callback:
+    """Each epoch's numbers as a CSV file in the run directory (default metrics.csv)."""
+    relative = Path(path)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise ValueError(f"path must be a file name inside the run directory, not {path!r}")
+    return CSVLogger(path)
+
+
+@hookimpl
+def register_callbacks(register):
+    register("early_stopping", early_stopping)
+    register("tensorboard", tensorboard)
+    register("csv", csv_logger)

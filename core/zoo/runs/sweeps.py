@@ -1,0 +1,139 @@
+"""A sweep: one run directory per point of a grid of overrides, under one folder that remembers
+the grid (sweep.json), so the same command later skips the finished runs and resumes an
+interrupted one.
+
+    runs/sweeps/<name>-<YYYYmmdd-HHMMSS>/
+        sweep.json       the run, the grid, the fixed overrides, the metric
+        lr=0.1/          a run directory per point (zoo resume works on each)
+        lr=0.05/ ...
+        sweep.png        every run's curves in one figure
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..config import parse_override
+from ..errors import ConfigError, ZooError
+from ..files import write_atomic
+from . import checkpoints, directory
+
+FILE = "sweep.json"
+MAX_RUNS = 1000
+
+
+def split_values(text: str) -> list[str]:
+    """``"0.1,0.05,[1,2]"`` -> ``["0.1", "0.05", "[1,2]"]``: commas inside brackets, braces or
+    quotes stay."""
+    parts, depth, quote, current = [], 0, "", ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        current += char
+    parts.append(current)
+    return parts
+
+
+def parse_grid(overrides: Iterable[str]) -> tuple[dict[str, list[Any]], list[str]]:
+    """``--set`` texts -> (the grid: key -> its values, the fixed overrides). A value with a
+    top-level comma is a list of values to sweep."""
+    grid: dict[str, list[Any]] = {}
+    fixed: list[str] = []
+    for text in overrides:
+        key, sep, raw = text.partition("=")
+        values = split_values(raw) if sep else [raw]
+        if len(values) < 2:
+            fixed.append(text)
+            continue
+        parsed = [parse_override(f"{key}={value}")[1] for value in values]
+        if key.strip() in grid:
+            raise ConfigError(f"--set {key.strip()}: given twice in the sweep")
+        grid[key.strip()] = parsed
+    return grid, fixed
+
+
+def points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, in the order given."""
+    keys = list(grid)
+    combos = [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
+    if len(combos) > MAX_RUNS:
+        raise ConfigError(f"the sweep has {len(combos):,} runs: more than {MAX_RUNS:,}")
+    return combos
+
+
+def label(point: Mapping[str, Any]) -> str:
+    """The folder name of a point: ``lr=0.1-momentum=0.9`` (the last part of each key, unless
+    two keys end alike)."""
+    short = [key.rsplit(".", 1)[-1] for key in point]
+    names = short if len(set(short)) == len(short) else list(point)
+    parts = []
+    for name, value in zip(names, point.values(), strict=True):
+        shown = value if isinstance(value, str) else json.dumps(value)
+        parts.append(f"{name}={shown}")
+    return re.sub(r"[^A-Za-z0-9._=,+-]+", "_", "-".join(parts))[:120]
+
+
+def open_folder(
+    name: str, grid: Mapping[str, Sequence[Any]], fixed: Sequence[str], metric: str, out: Any
+) -> Path:
+    """The sweep's folder: ``out`` (new, empty, or holding this same sweep) or a new one."""
+    record = {"name": name, "grid": grid, "fixed": list(fixed), "metric": metric}
+    folder = Path(out) if out else directory.RUNS_DIR / "sweeps" / f"{name}-{_stamp()}"
+    path = folder / FILE
+    if path.is_file():
+        try:
+            before = json.loads(directory.read_text(path))
+        except ValueError as exc:
+            raise ZooError(f"{path} is unreadable: {exc}") from exc
+        same = {k: before.get(k) for k in ("name", "grid", "fixed")}
+        if same != json.loads(json.dumps({k: record[k] for k in ("name", "grid", "fixed")})):
+            raise ConfigError(
+                f"{folder} holds another sweep ({before.get('name')} over "
+                f"{', '.join(before.get('grid') or {})}): choose another --out"
+            )
+        return folder
+    if folder.exists() and any(folder.iterdir()):
+        raise ConfigError(f"--out {folder} exists and is not a sweep's folder: choose another")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, (json.dumps(record, indent=2) + "\n").encode())
+    return folder
+
+
+def state_of(run_dir: Path) -> str:
+    """``new``, ``complete`` or ``unfinished`` (to resume)."""
+    if not (run_dir / directory.CONFIG).is_file():
+        return "new"
+    point = checkpoints.last(run_dir)
+    if point is None:
+        return "unfinished"
+    state = checkpoints.load_state(point)
+    epochs = directory.read_config(run_dir)["epochs"]
+    return "complete" if len(state["history"]) >= epochs or state.get("stopped") else "unfinished"
+
+
+def best_row(history: Sequence[Mapping[str, Any]], metric: str, mode: str) -> Mapping[str, Any]:
+    rows = [row for row in history if isinstance(row.get(metric), (int, float))]
+    if not rows:
+        raise ConfigError(f"--metric {metric}: the runs' metrics rows have no such number")
+    pick = min if mode == "min" else max
+    return pick(rows, key=lambda row: row[metric])
+
+
+def _stamp() -> str:
+    return time.strftime("%Y%m%d-%H%M%S")

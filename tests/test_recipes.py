@@ -1,0 +1,408 @@
+"""Training recipes from plugins: schedulers, losses, metrics, callbacks (early stopping,
+TensorBoard, CSV), gradient accumulation, sweeps and the scaffold's kinds. Every piece keeps
+zoo's exact resume: a run with onecycle and early stopping killed with SIGKILL and resumed ends
+as an uninterrupted one, loggers included."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+import zoo
+from conftest import one_line_error, run_cli
+
+
+@pytest.fixture
+def data(tmp_path, mnist_arrays):
+    """A learnable MNIST-format pickle: 512 train, 128 valid, 128 test samples."""
+    from conftest import write_pickle_gz
+
+    return write_pickle_gz(tmp_path / "mnist.pkl.gz", mnist_arrays(512, 128, 128))
+
+
+def train(tmp_path, data, out, name="logistic", epochs=3, **overrides):
+    return zoo.train(
+        name, overrides={"dataset.path": str(data), **overrides}, epochs=epochs, out=tmp_path / out
+    )
+
+
+def rows(run_dir: Path) -> list[dict]:
+    """metrics.jsonl without the timings, which no two runs share."""
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    drop = ("epoch_seconds", "samples_per_s")
+    return [{k: v for k, v in json.loads(line).items() if k not in drop} for line in lines]
+
+
+# --- the built-ins, through the same hooks as any plugin's --------------------------------------
+
+
+def test_the_recipe_parts_are_registered_like_any_plugins(tmp_path):
+    assert zoo.api.current().registries["schedulers"].names() == [
+        "cosine",
+        "multistep",
+        "onecycle",
+        "reduce_on_plateau",
+        "step",
+    ]
+    listed = run_cli("list", "callbacks", cwd=tmp_path).stdout
+    assert "early_stopping" in listed and "tensorboard" in listed and "csv" in listed
+    assert (
+        "label_smoothing"
+        in run_cli("show", "cnn", "--set", "loss.name=cross_entropy", cwd=tmp_path).stdout
+    )
+
+
+def test_onecycle_steps_per_batch_and_every_row_records_its_learning_rate(tmp_path, data):
+    run = train(tmp_path, data, "one", **{"scheduler.name": "onecycle", "optimizer.lr": 0.2})
+    steps = 8  # 512 samples, batch 64
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.2)
+    reference = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=0.2, epochs=3, steps_per_epoch=steps
+    )
+    expected = []
+    for _ in range(3):
+        for _ in range(steps):
+            optimizer.step()
+            reference.step()
+        expected.append(optimizer.param_groups[0]["lr"])
+    assert [row["lr"] for row in run.history] == pytest.approx(expected)
+    plain = train(tmp_path, data, "plain", epochs=1)
+    assert plain.history[0]["lr"] == 0.5  # no scheduler: the optimizer's
+
+
+def test_epoch_schedulers_step_after_each_epoch(tmp_path, data):
+    run = train(tmp_path, data, "step", **{"scheduler": {"name": "step", "step_size": 1}})
+    assert [row["lr"] for row in run.history] == pytest.approx([0.5, 0.05, 0.005])
+    plateau = {"name": "reduce_on_plateau", "monitor": "val_loss", "mode": "max", "patience": 0}
+    run = train(tmp_path, data, "plateau", **{"scheduler": plateau})  # val_loss falls: no "max"
+    assert [row["lr"] for row in run.history] == pytest.approx([0.5, 0.5, 0.05])
+
+
+def test_label_smoothing_and_nll_change_the_loss(tmp_path, data):
+    plain = train(tmp_path, data, "ce", epochs=1)
+    smooth = train(tmp_path, data, "ls", epochs=1, **{"loss.label_smoothing": 0.2})
+    assert smooth.history[0]["val_loss"] > plain.history[0]["val_loss"]
+    nll = train(tmp_path, data, "nll", epochs=1, **{"loss.name": "nll"})
+    assert nll.history[0]["train_loss"] != plain.history[0]["train_loss"]
+
+
+def test_chosen_metrics_go_into_each_row_and_zoo_eval_draws_the_confusion(tmp_path, data):
+    metrics = ["top_k", {"name": "top_k", "k": 2}, "per_class_accuracy", "confusion_matrix"]
+    run = train(tmp_path, data, "m", epochs=2, metrics=metrics)
+    last = run.history[-1]
+    assert 0 <= last["val_acc"] <= last["val_top2_acc"] <= last["val_top5_acc"] <= 1
+    assert len(last["val_per_class_acc"]) == 10
+    matrix = last["val_confusion_matrix"]
+    assert sum(map(sum, matrix)) == 128
+    assert sum(matrix[i][i] for i in range(10)) == round(last["val_acc"] * 128)
+    result = run_cli("eval", run.dir, "--split", "test", cwd=tmp_path)
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("  top5_acc: ") and lines[2].startswith("  top2_acc: ")
+    assert lines[3].startswith("  per_class_acc: 0 ")
+    assert f"confusion matrix: {run.dir / 'confusion-test.json'}" in result.stdout
+    saved = json.loads((run.dir / "confusion-test.json").read_text())
+    assert sum(map(sum, saved["matrix"])) == 128 and saved["rows"] == "true class"
+    from PIL import Image
+
+    assert Image.open(run.dir / "confusion-test.png").size[0] > 200
+
+
+# --- callbacks ----------------------------------------------------------------------------------
+
+STOPPING = {"name": "early_stopping", "patience": 1, "min_delta": 0.02}
+
+
+def test_early_stopping_ends_the_run_saying_why_and_resume_keeps_it_ended(tmp_path, data):
+    result = run_cli(
+        "run",
+        "logistic",
+        "--set",
+        f"dataset.path={data}",
+        "--set",
+        f"callbacks=[{json.dumps(STOPPING)}]",
+        "--epochs",
+        "20",
+        "--out",
+        "stopped",
+        cwd=tmp_path,
+    )
+    assert "early stopping after epoch" in result.stdout
+    assert "has not improved by more than 0.02 for 1 epoch; the best was epoch" in result.stdout
+    history = rows(tmp_path / "stopped")
+    assert len(history) < 20
+    again = run_cli("resume", "stopped", cwd=tmp_path)
+    assert "is complete: it stopped after" in again.stdout
+    assert rows(tmp_path / "stopped") == history
+
+
+def test_tensorboard_events_and_the_csv_hold_every_epoch(tmp_path, data):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = train(tmp_path, data, "logged", callbacks=["tensorboard", "csv"])
+    events = EventAccumulator(str(run.dir / "tensorboard"))
+    events.Reload()
+    assert {"val_loss", "train_loss", "val_acc", "lr"} <= set(events.Tags()["scalars"])
+    logged = [(e.step, e.value) for e in events.Scalars("val_loss")]
+    assert logged == [(r["epoch"], pytest.approx(r["val_loss"])) for r in run.history]
+    with open(run.dir / "metrics.csv") as f:
+        table = list(csv.DictReader(f))
+    assert [float(r["val_loss"]) for r in table] == [r["val_loss"] for r in run.history]
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("scheduler.name=cosin", "did you mean 'cosine'"),
+        ("scheduler={name: step, gamma: abc}", "scheduler.gamma: expected float, got 'abc'"),
+        ("metrics=[top_kk]", "did you mean 'top_k'"),
+        ("callbacks=[{name: early_stopping, patience: soon}]", "callbacks[0].patience: expected"),
+        ("loss.label_smoothing=high", "loss.label_smoothing: expected float"),
+    ],
+)
+def test_recipe_mistakes_are_one_line_before_any_data(tmp_path, closed_port_url, override, message):
+    result = run_cli(
+        "run",
+        "cnn",
+        "--set",
+        f"dataset.url={closed_port_url}",
+        "--set",
+        override,
+        cwd=tmp_path,
+        check=False,
+    )
+    one_line_error(result, message)
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("scheduler={name: cosine, warmup_epochs: 5}", "warmup_epochs must be in [0, epochs=2)"),
+        ("scheduler={name: reduce_on_plateau, monitor: val_los}", "did you mean 'val_loss'"),
+        ("metrics=[{name: top_k, k: 20}]", "k=20 does not fit a dataset of 10 classes"),
+        ("loss.label_smoothing=1.5", "label_smoothing must be in [0, 1)"),
+        ("callbacks=[{name: early_stopping, monitor: val_f1}]", "callbacks[0].monitor: 'val_f1'"),
+        ("callbacks=[{name: csv, path: ../../x.csv}]", "path must be a file name inside"),
+    ],
+)
+def test_parts_that_do_not_fit_are_one_line(tmp_path, data, override, message):
+    result = run_cli(
+        "run",
+        "logistic",
+        "--set",
+        f"dataset.path={data}",
+        "--set",
+        override,
+        "--out",
+        "bad",
+        cwd=tmp_path,
+        check=False,
+    )
+    one_line_error(result, message)
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "bad").exists()
+
+
+# --- gradient accumulation, compile -------------------------------------------------------------
+
+
+def test_accumulating_two_batches_of_32_is_one_batch_of_64(tmp_path, data):
+    big = train(tmp_path, data, "b64", epochs=1, batch_size=64, shuffle=False)
+    small = train(tmp_path, data, "b32", epochs=1, batch_size=32, shuffle=False, accumulate=2)
+    for key, value in big.model.state_dict().items():
+        assert torch.allclose(value, small.model.state_dict()[key], atol=1e-6)
+    assert big.history[0]["val_loss"] == pytest.approx(small.history[0]["val_loss"], abs=1e-5)
+
+
+@pytest.mark.skipif(
+    os.environ.get("ZOO_TEST_COMPILE") != "1",
+    reason="torch.compile takes tens of seconds on 2 cores: ZOO_TEST_COMPILE=1 runs it",
+)
+def test_compile_trains_the_same_model(tmp_path, data):
+    plain = train(tmp_path, data, "plain", epochs=1)
+    compiled = train(tmp_path, data, "compiled", epochs=1, compile=True)
+    assert compiled.history[0]["val_loss"] == pytest.approx(plain.history[0]["val_loss"], 1e-4)
+
+
+# --- exact resume with a scheduler, early stopping and loggers -----------------------------------
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from zoo.runs import checkpoints, directory
+
+    point, count = sys.argv[1], int(sys.argv[2])
+    calls = {"n": 0}
+
+    def die():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    real_save = checkpoints.save
+    def save(*args, **kwargs):
+        calls["n"] += 1
+        if point == "before-checkpoint" and calls["n"] == count:
+            die()  # the epoch trained, logged to TensorBoard and the CSV, not yet saved
+        return real_save(*args, **kwargs)
+    checkpoints.save = save
+
+    real_append = directory.append_metrics
+    def append_metrics(run_dir, row):
+        if point == "before-metrics" and calls["n"] == count:
+            die()  # the checkpoint has landed, its metrics line has not
+        real_append(run_dir, row)
+        if point == "after-metrics" and calls["n"] == count:
+            die()
+    directory.append_metrics = append_metrics
+
+    from zoo.cli import main
+    sys.argv = ["zoo", *sys.argv[3:]]
+    main()
+""")
+
+RECIPE = [
+    "--set", "scheduler.name=onecycle",
+    "--set", "optimizer.momentum=0.9",
+    "--set", f"callbacks=[{json.dumps(STOPPING)}, tensorboard, csv]",
+    "--epochs", "12",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    from conftest import make_mnist_arrays, write_pickle_gz
+
+    folder = tmp_path_factory.mktemp("recipe")
+    data = write_pickle_gz(folder / "mnist.pkl.gz", make_mnist_arrays(512, 128, 128))
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ZOO_HOME", str(folder / "zoo-home"))
+        run_cli("run", "logistic", "--set", f"dataset.path={data}", *RECIPE, "--out", "ref",
+                cwd=folder)  # fmt: skip
+    history = rows(folder / "ref")
+    assert 2 < len(history) < 12, "the recipe should stop early after a few epochs"
+    return folder, data
+
+
+def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    return {
+        tag: [(e.step, e.value) for e in events.Scalars(tag)]
+        for tag in events.Tags()["scalars"]
+        if tag not in ("epoch_seconds", "samples_per_s")
+    }
+
+
+def csv_rows(run_dir: Path) -> list[dict]:
+    with open(run_dir / "metrics.csv") as f:
+        return [
+            {k: v for k, v in row.items() if k not in ("epoch_seconds", "samples_per_s")}
+            for row in csv.DictReader(f)
+        ]
+
+
+@pytest.mark.parametrize(
+    "point, count",
+    [("before-checkpoint", 2), ("before-metrics", 2), ("after-metrics", 1), ("before-metrics", 3)],
+)
+def test_sigkill_then_resume_ends_as_the_uninterrupted_run(uninterrupted, tmp_path, point, count):
+    folder, data = uninterrupted
+    args = ["run", "logistic", "--set", f"dataset.path={data}", *RECIPE, "--out", "killed"]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLER, point, str(count), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    run_cli("resume", "killed", "--no-progress", cwd=tmp_path)
+    reference, resumed = folder / "ref", tmp_path / "killed"
+    assert rows(resumed) == rows(reference)
+    from safetensors.torch import load_file
+
+    for name in ("best.safetensors",):
+        want, got = load_file(reference / name), load_file(resumed / name)
+        assert all(torch.equal(want[k], got[k]) for k in want)
+    last = sorted((resumed / "checkpoints").iterdir())[-1] / "model.safetensors"
+    want = load_file(sorted((reference / "checkpoints").iterdir())[-1] / "model.safetensors")
+    assert all(torch.equal(want[k], load_file(last)[k]) for k in want)
+    assert scalars(resumed) == scalars(reference)
+    assert csv_rows(resumed) == csv_rows(reference)
+
+
+# --- sweeps -------------------------------------------------------------------------------------
+
+SWEEP_KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from zoo.runs import directory
+
+    calls, count = {"n": 0}, int(sys.argv[1])
+    real_append = directory.append_metrics
+    def append_metrics(run_dir, row):
+        real_append(run_dir, row)
+        calls["n"] += 1
+        if calls["n"] == count:
+            os.kill(os.getpid(), signal.SIGKILL)
+    directory.append_metrics = append_metrics
+
+    from zoo.cli import main
+    sys.argv = ["zoo", *sys.argv[2:]]
+    main()
+""")
+
+
+def test_a_sweep_runs_the_grid_sorts_it_and_resumes_where_it_stopped(tmp_path, data):
+    args = ["sweep", "logistic", "--set", f"dataset.path={data}", "--epochs", "2"]
+    args += ["--set", "optimizer.lr=0.5,0.05,0.005", "--out", "sweep", "--no-progress"]
+    killed = subprocess.run(  # killed after the first epoch of the second run
+        [sys.executable, "-c", SWEEP_KILLER, "3", *args], cwd=tmp_path, capture_output=True
+    )
+    assert killed.returncode == -signal.SIGKILL
+    again = run_cli(*args, cwd=tmp_path).stdout
+    assert "run 1 of 3, lr=0.5 (complete)" in again
+    assert "run 2 of 3, lr=0.05 (unfinished)" in again and "run 3 of 3, lr=0.005 (new)" in again
+    table = again[again.index("sweep logistic: 3 runs") :].splitlines()
+    assert table[1].split()[:2] == ["optimizer.lr", "val_loss"]
+    losses = [float(line.split()[1]) for line in table[2:5]]
+    assert losses == sorted(losses) and table[2].split()[0] == "0.5"
+    assert (tmp_path / "sweep" / "sweep.png").is_file()
+    fresh = train(tmp_path, data, "fresh", epochs=2, **{"optimizer.lr": 0.05})
+    assert rows(tmp_path / "sweep" / "lr=0.05") == rows(fresh.dir)
+    other = run_cli("sweep", "logistic", "--set", "optimizer.lr=1,2", "--out", "sweep",
+                    cwd=tmp_path, check=False)  # fmt: skip
+    one_line_error(other, "holds another sweep")
+
+
+# --- the scaffold's kinds -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["dataset", "optimizer", "scheduler", "callback"])
+def test_each_scaffold_kind_installs_and_its_tests_pass(tmp_path, kind):
+    made = run_cli("new-plugin", f"my_{kind}", "--kind", kind, cwd=tmp_path)
+    assert f"zoo list {kind}s  shows my_{kind}" in made.stdout
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
+        + ["--target", str(site), str(tmp_path / f"zoo-my-{kind.replace('_', '-')}")],
+        check=True,
+        capture_output=True,
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path / f"zoo-my-{kind}",
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert tests.returncode == 0 and "2 passed" in tests.stdout, tests.stdout + tests.stderr
