@@ -51,8 +51,11 @@ def main() -> None:
                 loss.backward()
                 optimizer.step()
 
+        # the loss a default run uses: the registered cross_entropy (an nn.CrossEntropyLoss)
+        criterion = zoo.api.current().registries["losses"].get("cross_entropy").create()
+
         def zoo_loop(model=model, optimizer=optimizer, batches=batches) -> None:
-            train.train_epoch(model, optimizer, batches)
+            train.train_epoch(model, optimizer, batches, criterion=criterion)
 
         floor()  # both measured warm
         rates: dict[str, list[float]] = {"floor": [], "zoo": []}

@@ -37,7 +37,7 @@ def rows(run_dir):
 
 def test_two_processes_train_like_one_with_the_same_global_batch(tmp_path, mnist_file):
     args = ["run", "logistic", "--epochs", "2", "--set", f"dataset.path={mnist_file}"]
-    args += ["--set", "shuffle=true", "--no-progress"]
+    args += ["--set", "shuffle=true", "--no-progress", "--set", "metrics=[confusion_matrix]"]
     two = zoo_cmd(*args, "--nproc-per-node", "2", "--out", "two", cwd=tmp_path, check=True)
     assert "2 processes (ranks), global batch 64" in two.stdout
     assert "weights identical on all 2 ranks: True" in two.stdout
@@ -50,6 +50,10 @@ def test_two_processes_train_like_one_with_the_same_global_batch(tmp_path, mnist
         assert abs(a["val_loss"] - b["val_loss"]) < 0.05
         assert abs(a["val_acc"] - b["val_acc"]) < 0.05
     assert (tmp_path / "two" / "checkpoint.json").exists()
+    for row in distributed:  # the ranks' counts summed: every validation sample once
+        matrix = row["val_confusion_matrix"]
+        assert sum(map(sum, matrix)) == 64
+        assert sum(matrix[i][i] for i in range(10)) == round(row["val_acc"] * 64)
 
 
 def test_a_distributed_run_resumes_in_as_many_processes_exactly(tmp_path, mnist_file):

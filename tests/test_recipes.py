@@ -406,3 +406,14 @@ def test_each_scaffold_kind_installs_and_its_tests_pass(tmp_path, kind):
         env=env,
     )
     assert tests.returncode == 0 and "2 passed" in tests.stdout, tests.stdout + tests.stderr
+
+
+@pytest.mark.hostile
+def test_a_planned_schedule_cannot_be_stretched_by_resume(tmp_path, data):
+    run = train(tmp_path, data, "planned", epochs=2, **{"scheduler.name": "cosine"})
+    result = run_cli("resume", run.dir, "--epochs", "4", cwd=tmp_path, check=False)
+    one_line_error(result, "scheduler 'cosine' is planned over its 2 epochs")
+    assert len(rows(run.dir)) == 2 and "epochs: 2" in (run.dir / "config.yaml").read_text()
+    stepped = train(tmp_path, data, "stepped", epochs=2, **{"scheduler.name": "step"})
+    run_cli("resume", stepped.dir, "--epochs", "3", cwd=tmp_path)  # per epoch: it goes on
+    assert len(rows(stepped.dir)) == 3

@@ -23,7 +23,8 @@ LIST_KINDS = (*KINDS, "runs")
 @click.argument("pattern", required=False)
 @config_option
 def list_(kind_or_pattern: str | None, pattern: str | None, config_file: str | None) -> None:
-    """List what zoo knows: KIND is models, datasets, optimizers, layers or runs (default: all).
+    """List what zoo knows: KIND is models, datasets, optimizers, layers, schedulers, losses,
+    metrics, callbacks, weights or runs (default: all).
 
     PATTERN filters names with shell-style wildcards, e.g. zoo list models '*cnn*'.
     """

@@ -162,7 +162,17 @@ class Trainer:
         ``overrides`` may say where the data is now (``dataset.*`` but its name), nothing else."""
         run_dir = Path(run_dir)
         config = directory.read_config(run_dir)
-        config["epochs"] = epochs or config["epochs"]
+        planned = config["epochs"]
+        config["epochs"] = epochs or planned
+        schedule = config.get("scheduler")
+        if schedule and config["epochs"] != planned:
+            entry = catalog.registries["schedulers"].get(schedule["name"])
+            if {"epochs", "steps_per_epoch"} & set(entry.parameters):
+                raise ConfigError(
+                    f"{run_dir}'s scheduler '{schedule['name']}' is planned over its "
+                    f"{planned} epochs: --epochs {epochs} cannot stretch it; start a new run "
+                    f"from these weights instead (zoo run NAME --init {run_dir})"
+                )
         moved = _data_moved(config, overrides, catalog)
         trainer = cls(config, catalog, **how)
         with trainer.closed_on_error():
