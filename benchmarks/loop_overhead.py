@@ -54,7 +54,7 @@ def main() -> None:
         # the loss a default run uses: the registered cross_entropy (an nn.CrossEntropyLoss)
         criterion = zoo.api.current().registries["losses"].get("cross_entropy").create()
 
-        def zoo_loop(model=model, optimizer=optimizer, batches=batches) -> None:
+        def zoo_loop(model=model, optimizer=optimizer, batches=batches, criterion=criterion):
             train.train_epoch(model, optimizer, batches, criterion=criterion)
 
         floor()  # both measured warm
