@@ -118,7 +118,12 @@ class TensorBoard(Callback):
         return {"files": list(self.files)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.files = [n for n in state.get("files", []) if n.startswith("events.out.tfevents.")]
+        # a shared run directory's state is untrusted: only event file names, nothing with a path
+        self.files = [
+            n
+            for n in state.get("files", [])
+            if isinstance(n, str) and Path(n).name == n and n.startswith("events.out.tfevents.")
+        ]
 
 
 def tensorboard(log_dir: str | None = None) -> Callback:
