@@ -417,3 +417,20 @@ def test_a_planned_schedule_cannot_be_stretched_by_resume(tmp_path, data):
     stepped = train(tmp_path, data, "stepped", epochs=2, **{"scheduler.name": "step"})
     run_cli("resume", stepped.dir, "--epochs", "3", cwd=tmp_path)  # per epoch: it goes on
     assert len(rows(stepped.dir)) == 3
+
+
+@pytest.mark.hostile
+def test_a_shared_runs_logger_state_cannot_delete_other_files(tmp_path, data):
+    run = train(tmp_path, data, "shared", epochs=2, callbacks=["tensorboard"])
+    victim = tmp_path / "victim.txt"  # ../../victim.txt from the run's tensorboard folder
+    victim.write_text("not zoo's")
+    state_file = run.dir / "checkpoints" / "epoch-0002" / "state.pt"
+    state = torch.load(state_file, weights_only=True)
+    state["callbacks"][0]["files"] = [
+        "../../victim.txt",
+        "events.out.tfevents.x/../../../victim.txt",
+    ]
+    torch.save(state, state_file)
+    run_cli("resume", run.dir, "--epochs", "3", cwd=tmp_path)
+    assert victim.read_text() == "not zoo's"
+    assert len(rows(run.dir)) == 3
