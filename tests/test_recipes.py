@@ -434,3 +434,15 @@ def test_a_shared_runs_logger_state_cannot_delete_other_files(tmp_path, data):
     run_cli("resume", run.dir, "--epochs", "3", cwd=tmp_path)
     assert victim.read_text() == "not zoo's"
     assert len(rows(run.dir)) == 3
+
+
+def test_early_stopping_on_an_accuracy_waits_for_it_to_rise(tmp_path, data):
+    """mode auto: higher is better for val_acc; a rising accuracy (lr 0.01 here) never stops the
+    run, while mode min reads every rise as no improvement."""
+    watch = {"name": "early_stopping", "monitor": "val_acc", "patience": 1}
+    run = train(tmp_path, data, "acc", epochs=4, callbacks=[watch], **{"optimizer.lr": 0.01})
+    accs = [row["val_acc"] for row in run.history]
+    assert len(accs) == 4 and accs == sorted(accs)
+    wrong = {**watch, "mode": "min"}
+    run = train(tmp_path, data, "min", epochs=4, callbacks=[wrong], **{"optimizer.lr": 0.01})
+    assert len(run.history) == 2

@@ -53,14 +53,22 @@ class EarlyStopping(Callback):
 
 
 def early_stopping(
-    monitor: str = "val_loss", mode: str = "min", patience: int = 3, min_delta: float = 0.0
+    monitor: str = "val_loss", mode: str = "auto", patience: int = 3, min_delta: float = 0.0
 ) -> Callback:
     """Stop when monitor has not improved by min_delta for patience epochs."""
-    if mode not in ("min", "max"):
-        raise ValueError(f"mode must be min or max, not {mode!r}")
+    mode = auto_mode(monitor, mode)
     if patience < 1 or min_delta < 0:
         raise ValueError("patience must be at least 1 and min_delta at least 0")
     return EarlyStopping(monitor, mode, patience, min_delta)
+
+
+def auto_mode(monitor: str, mode: str) -> str:
+    """``auto``: lower is better for a loss, higher for anything else (accuracies)."""
+    if mode == "auto":
+        return "min" if "loss" in monitor else "max"
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be auto, min or max, not {mode!r}")
+    return mode
 
 
 def _scalars(row: dict[str, Any]) -> dict[str, float]:

@@ -82,7 +82,7 @@ def onecycle(
 def reduce_on_plateau(
     optimizer: Any,
     monitor: str = "val_loss",
-    mode: str = "min",
+    mode: str = "auto",
     factor: float = 0.1,
     patience: int = 2,
     threshold: float = 1e-4,
@@ -91,8 +91,10 @@ def reduce_on_plateau(
     """Multiply the learning rate by factor when monitor has not improved for patience epochs."""
     import torch
 
+    if mode == "auto":  # lower is better for a loss, higher for anything else
+        mode = "min" if "loss" in monitor else "max"
     if mode not in ("min", "max"):
-        raise ValueError(f"mode must be min or max, not {mode!r}")
+        raise ValueError(f"mode must be auto, min or max, not {mode!r}")
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode=mode, factor=factor, patience=patience, threshold=threshold, min_lr=min_lr
     )
