@@ -26,6 +26,7 @@ from typing import Any
 from . import config as configs
 from .errors import ConfigError, ZooError
 from .hints import did_you_mean
+from .plugins.builtin import auto_mode
 from .plugins.cards import Card
 from .plugins.manager import Catalog, PluginInfo, PluginWarning, load_catalog
 from .plugins.registry import Entry
@@ -140,18 +141,19 @@ def create_model(name: str, weights: str | Path | None = None, **options: Any) -
     weights)."""
     catalog = current()
     models, registered = catalog.registries["models"], catalog.registries["weights"]
-    asked = name
-    if weights is None and name not in models and name in registered:
-        weights, name = name, get_weights(name).model
-    if weights is None:
+    named = weights is None and name not in models and name in registered  # "cnn.mnist"
+    if weights is None and not named:
         return get_model(name).create(**options)
     if options:
         raise ConfigError(
-            f"create_model('{asked}') with weights takes the options they were trained with, "
+            f"create_model('{name}') with weights takes the options they were trained with, "
             f"not {sorted(options)}"
         )
     from .runs import weights as trained_weights
     from .runs.trained import load_model
+
+    if named:
+        return trained_weights.from_card(get_weights(name)).build(models)
 
     text = str(weights)
     for candidate in (f"{name}.{text}", text):
@@ -323,7 +325,7 @@ def reproduce(
     rest is the recipe. On the recipe's device and versions the numbers are the card's."""
     import copy
 
-    from .runs import weights as trained_weights
+    from .data.cache import sha256_of
     from .runs.trained import Trained
     from .training import distributed  # imported to train, never to list or predict
     from .training.evaluation import evaluate_run
@@ -333,20 +335,11 @@ def reproduce(
     config = copy.deepcopy(dict(card.recipe.get("config") or {}))
     if not config:
         raise ZooError(f"weights '{name}' record no recipe: zoo cannot train them again")
-    for keys, _ in configs.parse_overrides(overrides):
-        if keys[0] != "dataset" or keys[1:] in ([], ["name"]):
-            raise ConfigError(
-                f"zoo reproduce --set takes where the data is here (dataset.path...), not "
-                f"{'.'.join(keys)}: the rest is the recipe"
-            )
-    configs.apply_overrides(config, overrides)
-    configs.normalize(config)
-    configs.expand_home(config)
+    configs.check_data_overrides(overrides, "zoo reproduce", "here", "the rest is the recipe")
     config.setdefault("name", card.model)
     if device is not None:
         config["device"] = device
-    configs.validate({k: v for k, v in config.items() if k != "name"})
-    configs.check_options(config, current().registries)
+    configs.revise(config, overrides, current().registries)
     if out is not None:
         from .runs import directory
 
@@ -365,7 +358,7 @@ def reproduce(
         metrics |= {"test_loss": test["loss"], "test_acc": test["acc"]}
     from .runs import checkpoints
 
-    metrics["sha256"] = trained_weights.sha256_of(run.dir / checkpoints.BEST)
+    metrics["sha256"] = sha256_of(run.dir / checkpoints.BEST)
     return run, metrics
 
 
@@ -394,9 +387,9 @@ def sweep(
     grid, fixed = sweeps.parse_grid(overrides)
     if not grid:
         raise ConfigError("nothing to sweep: give a --set with values separated by commas")
-    mode = mode or ("min" if "loss" in metric else "max")
-    if mode not in ("min", "max"):
+    if mode not in (None, "min", "max"):
         raise ConfigError(f"--mode {mode}: expected min or max")
+    mode = auto_mode(metric, mode or "auto")
     points = sweeps.points(grid)
     options = {"epochs": epochs, "seed": seed, "device": device}
     for point in points:  # every point checked before the first run trains

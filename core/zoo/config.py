@@ -332,6 +332,33 @@ def _split_key(key: str, shown: str) -> list[str]:
     return keys
 
 
+def check_data_overrides(overrides: Overrides | None, command: str, when: str, rest: str) -> bool:
+    """For commands that keep a recorded config (``zoo resume``, ``zoo reproduce``): the
+    overrides may only say where the data is (``dataset.*`` but its name). Whether there are
+    any."""
+    given = parse_overrides(overrides)
+    for keys, _ in given:
+        if keys[0] != "dataset" or keys[1:] in ([], ["name"]):
+            raise ConfigError(
+                f"{command} --set takes where the data is {when} (dataset.path, dataset.url...), "
+                f"not {'.'.join(keys)}: {rest}"
+            )
+    return bool(given)
+
+
+def revise(
+    config: dict[str, Any], overrides: Overrides | None, registries: Mapping[str, Registry]
+) -> dict[str, Any]:
+    """A recorded run config (a run's config.yaml, a card's recipe) with ``overrides`` applied,
+    normalized and checked as ``resolve`` checks a new one."""
+    apply_overrides(config, overrides)
+    normalize(config)
+    expand_home(config)
+    validate({k: v for k, v in config.items() if k != "name"})
+    check_options(config, registries)
+    return config
+
+
 def apply_overrides(config: dict[str, Any], overrides: Overrides | None) -> None:
     """Set each override's dotted key in ``config``, creating mappings on the way."""
     for keys, value in parse_overrides(overrides):
@@ -365,7 +392,13 @@ def _sections(config: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def section_options(config: Mapping[str, Any], section: str) -> dict[str, Any]:
     """A section's options without its ``name``: what its factory is called with."""
-    return {k: v for k, v in config[section].items() if k != "name"}
+    return part_options(config[section])
+
+
+def part_options(part: Mapping[str, Any]) -> dict[str, Any]:
+    """A named part's options (a section, or an item of ``metrics``/``callbacks``): all but its
+    ``name``."""
+    return {k: v for k, v in part.items() if k != "name"}
 
 
 def check_options(config: Mapping[str, Any], registries: Mapping[str, Registry]) -> None:
@@ -377,7 +410,7 @@ def check_options(config: Mapping[str, Any], registries: Mapping[str, Registry])
             entry = registries[REGISTRY[section]].get(options["name"])
         except UnknownNameError as exc:
             raise UnknownNameError(f"{where}name: {exc}") from exc
-        entry.check({k: v for k, v in options.items() if k != "name"}, where=where)
+        entry.check(part_options(options), where=where)
 
 
 def parts(config: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:

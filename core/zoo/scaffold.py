@@ -24,10 +24,10 @@ build-backend = "setuptools.build_meta"
 [project]
 name = "zoo-{dashed}"
 version = "0.1.0"
-description = "A zoo plugin: the {kind} {name}."
+description = "A zoo plugin: {description}."
 readme = "README.md"
 requires-python = ">=3.10"
-dependencies = ["torch-zoo"]
+dependencies = [{dependencies}]
 
 [project.optional-dependencies]
 test = ["pytest"]
@@ -38,7 +38,7 @@ test = ["pytest"]
 
 [tool.setuptools]
 packages = ["zoo_{name}"]
-"""
+{package_data}"""
 
 MODULE = '''\
 """zoo plugin zoo-{dashed}: registers the model `{name}`."""
@@ -323,29 +323,8 @@ KIND_USE = {
 }
 
 
-WEIGHTS_PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=61"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "zoo-{dashed}"
-version = "0.1.0"
-description = "A zoo plugin: the trained weights {weights}."
-readme = "README.md"
-requires-python = ">=3.10"
-dependencies = [{dependencies}]
-
-[project.optional-dependencies]
-test = ["pytest"]
-
-# This line is the whole link to zoo: the entry point `{name}` in the group `zoo`.
-[project.entry-points.zoo]
-{name} = "zoo_{name}"
-
-[tool.setuptools]
-packages = ["zoo_{name}"]
-
+#: What a weights plugin's pyproject.toml adds: the files beside its module.
+WEIGHTS_PACKAGE_DATA = """
 [tool.setuptools.package-data]
 zoo_{name} = ["weights/*.json", "weights/*.safetensors"]
 """
@@ -434,6 +413,8 @@ def new_plugin(
     if kind not in KINDS:
         raise ConfigError(f"--kind {kind}: expected one of {', '.join(KINDS)}")
     values = {"name": name, "dashed": dashed, "version": HOOKSPEC_VERSION, "kind": kind}
+    values |= {"description": f"the {kind} {name}", "dependencies": '"torch-zoo"'}
+    values["package_data"] = ""
     values["kinds"] = f"{kind}s"
     values["use"] = KIND_USE[kind].format(name=name)
     module, test = KIND_FILES.get(kind, (MODULE, TEST))
@@ -453,10 +434,12 @@ def new_plugin(
             "model_plugin": model_plugin,
             "dataset": dataset,
             "metrics": metrics,
+            "description": f"the trained weights {weights}",
             "dependencies": ", ".join(f'"{n}"' for n in needs),
+            "package_data": WEIGHTS_PACKAGE_DATA.format(name=name),
         }
         files = {
-            "pyproject.toml": WEIGHTS_PYPROJECT,
+            "pyproject.toml": PYPROJECT,
             f"zoo_{name}/__init__.py": WEIGHTS_MODULE,
             f"tests/test_{name}.py": WEIGHTS_TEST,
             "README.md": WEIGHTS_README,

@@ -63,10 +63,6 @@ class Card:
         return str(self.file)
 
     @property
-    def tag(self) -> str:
-        return self.name[len(self.model) + 1 :]
-
-    @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.dataset["input_shape"])
 

@@ -6,13 +6,13 @@ weights written out as a card and its file, to ship in a plugin.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..data.cache import sha256_of
 from ..errors import UnknownNameError, ZooError
 from ..files import atomic, zoo_home
 from ..hints import did_you_mean
@@ -23,14 +23,6 @@ from .trained import Trained
 
 #: Dataset options that say where the data was on the machine that trained: not part of a recipe.
 LOCAL_OPTIONS = ("path", "cache_dir", "system_dir", "progress", "offline")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verified_file(card: Card, offline: bool | None = None, progress: bool = False) -> Path:

@@ -12,7 +12,7 @@ from ..errors import DataError
 from ..plugins.manager import Catalog
 from ..runs.trained import Trained
 from . import device as devices
-from . import loop
+from . import loop, parts
 
 
 def evaluate_run(
@@ -25,12 +25,7 @@ def evaluate_run(
     """``{"split", "loss", "acc", "samples"}`` of ``trained``'s model on ``split`` of the dataset
     in its config; ``overrides`` change that config first (e.g. ``dataset.path``), checked like
     --set."""
-    config = copy.deepcopy(trained.config)
-    configs.apply_overrides(config, overrides)
-    configs.normalize(config)
-    configs.expand_home(config)
-    configs.validate({k: v for k, v in config.items() if k != "name"})
-    configs.check_options(config, catalog.registries)
+    config = configs.revise(copy.deepcopy(trained.config), overrides, catalog.registries)
     device = devices.select_device(device or config.get("device", "auto"))
     devices.set_threads(config.get("threads", "auto"), device)  # as in training: same numbers
     net = trained.build(catalog.registries["models"], str(device))  # before the data
@@ -41,20 +36,8 @@ def evaluate_run(
         raise DataError(f"dataset '{config['dataset']['name']}' has no {split} split")
     what = f"{trained.label} on dataset '{config['dataset']['name']}'"
     loop.check_fits(net, data, splits.num_classes, device, what)
-    registries = catalog.registries
-    loss = config.get("loss") or {"name": "cross_entropy"}
-    options = {k: v for k, v in loss.items() if k != "name"}
-    criterion = (
-        registries["losses"]
-        .get(loss["name"])
-        .create(context={"num_classes": splits.num_classes}, **options)
-    )
-    context = {"num_classes": splits.num_classes, "classes": splits.classes}
-    metrics = []
-    for item in config.get("metrics") or []:
-        entry = registries["metrics"].get(item["name"])
-        metric = entry.create(context=context, **{k: v for k, v in item.items() if k != "name"})
-        metrics.append((metric.key or entry.name, metric))
+    criterion = parts.loss(config, catalog.registries, splits)
+    metrics = parts.metrics(config, catalog.registries, splits)
     batch_size = config.get("valid_batch_size") or config["batch_size"] * 2
     batches = loop.Batches(data, batch_size, device)
     amp = config.get("amp", False)

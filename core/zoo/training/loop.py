@@ -110,8 +110,9 @@ def train_epoch(
     for i, (x, y) in enumerate(batches, 1):
         with autocast(batches.device, dtype):
             loss = criterion(model(x), y)
-        group = min(accumulate, total - (i - 1) // accumulate * accumulate)  # this step's batches
-        scaled = loss / group if group > 1 else loss
+        scaled = loss
+        if accumulate > 1:  # a share of this step's batches (the epoch's last group may be short)
+            scaled = loss / min(accumulate, total - (i - 1) // accumulate * accumulate)
         if scaler is None:
             scaled.backward()
         else:

@@ -29,13 +29,8 @@ from ..plugins.manager import Catalog
 from ..runs import checkpoints, directory, pictures, weights
 from ..runs.trained import Run, model_context, open_run
 from . import device as devices
-from . import distributed, loop, randomness
+from . import distributed, loop, parts, randomness
 from . import progress as report
-
-
-def _options(part: dict[str, Any]) -> dict[str, Any]:
-    """A config part's options: everything but its ``name``."""
-    return {k: v for k, v in part.items() if k != "name"}
 
 
 class Diverged(ZooError):
@@ -46,18 +41,10 @@ def _data_moved(
     config: dict[str, Any], overrides: configs.Overrides | None, catalog: Catalog
 ) -> bool:
     """Apply ``zoo resume --set dataset.KEY=VALUE`` (where the data is now) to ``config``."""
-    given = configs.parse_overrides(overrides)
-    for keys, _ in given:
-        if keys[0] != "dataset" or keys[1:] in ([], ["name"]):
-            raise ConfigError(
-                f"zoo resume --set takes where the data is now (dataset.path, dataset.url...), "
-                f"not {'.'.join(keys)}: the rest stays what the run was trained with"
-            )
-    if not given:
+    rest = "the rest stays what the run was trained with"
+    if not configs.check_data_overrides(overrides, "zoo resume", "now", rest):
         return False
-    configs.apply_overrides(config, overrides)
-    configs.expand_home(config)
-    configs.check_options(config, catalog.registries)
+    configs.revise(config, overrides, catalog.registries)
     return True
 
 
@@ -245,10 +232,8 @@ class Trainer:
         start_from = None
         if init and config.get("init"):  # found and verified before any data is loaded
             start_from = weights.resolve(config["init"], registries["weights"], "best")
-        self.callbacks = [  # before the data too: a missing package is said first
-            registries["callbacks"].get(c["name"]).create(**_options(c))
-            for c in config.get("callbacks") or []
-        ]
+        # before the data too: a callback's missing package (tensorboard) is said first
+        self.callbacks = parts.callbacks(config, registries)
         self.device = devices.select_device(device or config.get("device", "auto"))
         if distributed.active():
             self.device = distributed.init(self.device.type)
@@ -296,27 +281,12 @@ class Trainer:
 
     def recipe(self, registries: Any) -> None:
         """The loss, the chosen metrics and the learning-rate scheduler, from their plugins."""
-        config, classes = self.config, self.splits.num_classes
-        loss = config.get("loss") or {"name": "cross_entropy"}
-        self.criterion = (
-            registries["losses"]
-            .get(loss["name"])
-            .create(context={"num_classes": classes}, **_options(loss))
+        config, splits = self.config, self.splits
+        self.criterion = parts.loss(config, registries, splits)
+        self.metrics = parts.metrics(config, registries, splits)
+        self.scheduler, self.interval = parts.scheduler(
+            config, registries, self.optimizer, self.epochs, self.steps_per_epoch
         )
-        context = {"num_classes": classes, "classes": self.splits.classes}
-        self.metrics = []
-        for item in config.get("metrics") or []:
-            entry = registries["metrics"].get(item["name"])
-            metric = entry.create(context=context, **_options(item))
-            self.metrics.append((metric.key or entry.name, metric))
-        self.scheduler, self.interval = None, "epoch"
-        if config.get("scheduler"):
-            entry = registries["schedulers"].get(config["scheduler"]["name"])
-            context = {"epochs": self.epochs, "steps_per_epoch": self.steps_per_epoch}
-            self.scheduler = entry.create(
-                self.optimizer, context=context, **_options(config["scheduler"])
-            )
-            self.interval = entry.meta.get("interval", "epoch")
         self.stopped: str | None = None
         self.row_keys = [
             *("epoch", "train_loss", "val_loss", "val_acc", "epoch_seconds", "samples_per_s"),

@@ -16,6 +16,7 @@ from typing import Any
 from ...errors import ZooError
 from ...files import write_atomic
 from ...hookspecs import Callback, hookimpl
+from . import auto_mode
 
 
 class EarlyStopping(Callback):
@@ -60,15 +61,6 @@ def early_stopping(
     if patience < 1 or min_delta < 0:
         raise ValueError("patience must be at least 1 and min_delta at least 0")
     return EarlyStopping(monitor, mode, patience, min_delta)
-
-
-def auto_mode(monitor: str, mode: str) -> str:
-    """``auto``: lower is better for a loss, higher for anything else (accuracies)."""
-    if mode == "auto":
-        return "min" if "loss" in monitor else "max"
-    if mode not in ("min", "max"):
-        raise ValueError(f"mode must be auto, min or max, not {mode!r}")
-    return mode
 
 
 def _scalars(row: dict[str, Any]) -> dict[str, float]:

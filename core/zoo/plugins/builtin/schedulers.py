@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from ...hookspecs import hookimpl
+from . import auto_mode
 
 
 def step(optimizer: Any, step_size: int = 10, gamma: float = 0.1) -> Any:
@@ -91,10 +92,7 @@ def reduce_on_plateau(
     """Multiply the learning rate by factor when monitor has not improved for patience epochs."""
     import torch
 
-    if mode == "auto":  # lower is better for a loss, higher for anything else
-        mode = "min" if "loss" in monitor else "max"
-    if mode not in ("min", "max"):
-        raise ValueError(f"mode must be auto, min or max, not {mode!r}")
+    mode = auto_mode(monitor, mode)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode=mode, factor=factor, patience=patience, threshold=threshold, min_lr=min_lr
     )
