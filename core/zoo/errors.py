@@ -27,6 +27,14 @@ class DataError(ZooError):
     """A dataset that could not be fetched, verified or read."""
 
 
+class ZooWarning(UserWarning):
+    """Something a user should know that stops nothing; the CLI prints it as one line."""
+
+
+class DataWarning(ZooWarning):
+    """Data loaded from a source no pin covers (it serves only the run that named it)."""
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C stopped a run; the message says where its last complete checkpoint is and how to
     resume it."""

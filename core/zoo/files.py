@@ -1,15 +1,126 @@
-"""zoo's own files: where they live (``$ZOO_HOME``) and how they are written so that a kill at
-any moment leaves the old file or the new one, never half of one."""
+"""zoo's own files: where they live (``$ZOO_HOME``), how they are written so that a kill at
+any moment leaves the old file or the new one, never half of one, and how files from outside
+(a run directory someone shared, a card, a picture) are read: only regular files, only inside
+the folder they belong to, never more bytes than such a file can honestly hold. Names that
+become file or folder names are checked against one pattern.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, ZooError
 
 PARTIAL = ".part"  # the suffix of a temp file that is not yet renamed into place
+
+#: The one pattern of a name that becomes part of a file or folder name (a model, a dataset, a
+#: run, a weights entry MODEL.TAG...): letters, digits, ``_``, ``-`` and ``.``, starting with a
+#: letter or a digit, at most 100 characters. No ``/``, no ``..`` alone, no newline, no ``:``.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def is_name(value: Any) -> bool:
+    """Whether ``value`` is a string matching :data:`NAME` as a whole (``fullmatch``: a trailing
+    newline is not accepted, as ``$`` would)."""
+    return isinstance(value, str) and NAME.fullmatch(value) is not None
+
+
+def check_name(value: Any, what: str) -> str:
+    """``value`` when it is a safe name, else a :class:`ConfigError` naming ``what``."""
+    if not is_name(value):
+        raise ConfigError(
+            f"{what} {shown(value)}: expected letters, digits, _, - and . (starting with a "
+            "letter or a digit, at most 100 characters), since it becomes a file name"
+        )
+    return value
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """``value`` as it can be printed in a terminal safely: ``repr`` (control characters and
+    escape sequences escaped), cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def printable(text: Any, limit: int = 200) -> str:
+    """Text from outside (a class name, a description) as it may be printed: control
+    characters, escape sequences included, shown escaped; at most ``limit`` characters."""
+    text = str(text)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- reading what came from outside ---------------------------------------------------------------
+
+
+def inside(root: Path, path: str | Path, what: str) -> Path:
+    """``path`` (relative to ``root``, or absolute) with every link resolved, refused when it
+    leads out of ``root``: what zoo writes, deletes or reads for a run stays in its folder."""
+    root = Path(root)
+    resolved = (root / path).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise ZooError(
+            f"{what} {root / path} leads outside {root}: refused (nothing read or written)"
+        )
+    return resolved
+
+
+def regular(path: Path, what: str = "") -> os.stat_result:
+    """The stat of ``path``, refused unless it is a regular file (a FIFO would block a reader
+    forever, a device never ends). ``FileNotFoundError`` passes through."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise ZooError(f"{what or path} is {kind}: zoo reads only regular files there")
+    return info
+
+
+def read_bounded(path: Path, limit: int, what: str = "") -> bytes:
+    """The bytes of the regular file ``path``, refused when it holds more than ``limit`` (read
+    without blocking on a FIFO: opened non-blocking, checked by its open handle).
+    ``FileNotFoundError`` passes through; other OS errors are one line."""
+    label = what or str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ZooError(f"cannot read {label}: {exc.strerror or exc}") from exc
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ZooError(f"{label} is not a regular file: zoo reads only regular files there")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ZooError(f"{label} is larger than zoo ever writes one ({limit:,} bytes): not read")
+    return data
+
+
+def parse_json(data: str | bytes) -> Any:
+    """JSON from outside: ``ValueError`` for anything that is not plain JSON, including nesting
+    deep enough to exhaust the stack and the constants NaN and Infinity."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not a number zoo writes")
+
+    def number(text: str) -> float:
+        value = float(text)
+        if value in (float("inf"), float("-inf")):
+            raise ValueError(f"{text[:20]} is too large a number")
+        return value
+
+    try:
+        return json.loads(data, parse_constant=refuse, parse_float=number)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def zoo_home() -> Path:
