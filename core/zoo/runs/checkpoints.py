@@ -14,10 +14,13 @@ Reading the marker needs no torch; reading or writing a checkpoint imports it.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import re
 import shutil
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,11 +48,11 @@ class Checkpoint:
 
     @property
     def weights(self) -> Path:
-        return self.folder / "model.safetensors"
+        return files.inside(self.folder, "model.safetensors", "a checkpoint's weights")
 
     @property
     def state(self) -> Path:
-        return self.folder / "state.pt"
+        return files.inside(self.folder, "state.pt", "a checkpoint's training state")
 
 
 def save(
@@ -68,8 +71,10 @@ def save(
     from safetensors import SafetensorError
     from safetensors.torch import save_model
 
-    folder = run_dir / "checkpoints" / f"epoch-{epoch:04d}"
+    folder = checkpoints_dir(run_dir) / f"epoch-{epoch:04d}"
     try:
+        if folder.is_symlink():  # not zoo's: never followed, never deleted
+            raise ZooError(f"{folder} is a link, not a checkpoint zoo wrote: refused")
         if folder.exists():  # left by a run killed while saving this epoch
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
@@ -89,6 +94,8 @@ def save(
         }
         files.write_atomic(run_dir / MARKER, json.dumps(marker).encode())
         files.fsync_dir(run_dir)
+    except ZooError:
+        raise
     except (OSError, RuntimeError, SafetensorError) as exc:  # a full disk, a read-only one...
         raise ZooError(
             f"could not save the checkpoint of epoch {epoch} in {folder}: "
@@ -97,13 +104,23 @@ def save(
     prune(run_dir, keep_last)
 
 
+def checkpoints_dir(run_dir: Path) -> Path:
+    """``RUN_DIR/checkpoints``, refused when it is a link or leads out of the run directory: zoo
+    writes and deletes checkpoints only inside the run it trains."""
+    folder = Path(run_dir) / "checkpoints"
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise ZooError(f"{folder} is not a folder zoo made (a link?): refused, nothing deleted")
+    files.inside(Path(run_dir), "checkpoints", "the checkpoints folder")
+    return folder
+
+
 def prune(run_dir: Path, keep_last: int | None) -> None:
     """Keep the newest ``keep_last`` complete checkpoints (``None``: all of them); remove older
     ones and any newer than the marker (half-written by a run that was killed)."""
     latest = last(run_dir)
     if latest is None:
         return
-    for folder in sorted((run_dir / "checkpoints").glob("epoch-*")):
+    for folder in sorted(checkpoints_dir(run_dir).glob("epoch-*")):
         match = FOLDER.match(folder.name)
         if match is None or folder.is_symlink() or not folder.is_dir():
             continue  # not a checkpoint zoo wrote: never zoo's to delete
@@ -115,7 +132,7 @@ def prune(run_dir: Path, keep_last: int | None) -> None:
 
 def clear_unfinished(run_dir: Path) -> None:
     """Before a run restarts from epoch 1: the checkpoint folders a killed first save began."""
-    for folder in (Path(run_dir) / "checkpoints").glob("epoch-*"):
+    for folder in checkpoints_dir(Path(run_dir)).glob("epoch-*"):
         if FOLDER.match(folder.name) and folder.is_dir() and not folder.is_symlink():
             shutil.rmtree(folder, ignore_errors=True)
     clear_partial(run_dir)
@@ -133,17 +150,18 @@ def last(run_dir: Path) -> Checkpoint | None:
     checked: the folder must be this run's own ``checkpoints/epoch-NNNN`` of that epoch."""
     path = Path(run_dir) / MARKER
     try:
-        with open(path, "rb") as f:
-            marker = json.loads(f.read(4096))
+        marker = files.parse_json(files.read_bounded(path, 4096))
     except FileNotFoundError:
         return None
+    except ZooError as exc:
+        raise ZooError(f"{path} is unreadable: {exc}") from exc
     except (OSError, ValueError) as exc:
         raise ZooError(f"{path} is unreadable: {getattr(exc, 'strerror', None) or exc}") from exc
     epoch = marker.get("epoch") if isinstance(marker, dict) else None
     world = marker.get("world_size", 1) if isinstance(marker, dict) else None
     if not _count(epoch) or not _count(world) or epoch > 10**9:
         raise ZooError(f"{path} is not a marker zoo wrote: expected a positive epoch")
-    folder = Path(run_dir) / "checkpoints" / f"epoch-{epoch:04d}"
+    folder = checkpoints_dir(Path(run_dir)) / f"epoch-{epoch:04d}"
     if marker.get("folder") != str(folder.relative_to(run_dir)):
         raise ZooError(
             f"{path} names the folder {marker.get('folder')!r}: a checkpoint of this run is "
@@ -164,7 +182,7 @@ def load_state(point: Checkpoint) -> dict[str, Any]:
     import torch
 
     try:
-        if point.state.stat().st_size > MAX_STATE:
+        if files.regular(point.state).st_size > MAX_STATE:
             raise ZooError(f"{point.state} is larger than any training state zoo writes")
         with warnings.catch_warnings():  # torch's notes on a foreign pickle: the line below says it
             warnings.simplefilter("ignore")
@@ -185,12 +203,14 @@ def load_state(point: Checkpoint) -> dict[str, Any]:
 
 
 def _state_problem(state: Any, epoch: int) -> str | None:
+    from .directory import _is_metrics_row
+
     if not isinstance(state, dict):
         return "expected a mapping"
     if state.get("format") != FORMAT:
-        return f"format {state.get('format')!r}, expected {FORMAT}"
+        return f"format {files.shown(state.get('format'))}, expected {FORMAT}"
     if state.get("epoch") != epoch:
-        return f"epoch {state.get('epoch')!r}, but its marker says {epoch}"
+        return f"epoch {files.shown(state.get('epoch'))}, but its marker says {epoch}"
     if not isinstance(state.get("optimizer"), dict) or not isinstance(state.get("rng"), dict):
         return "no optimizer or random state"
     history = state.get("history")
@@ -198,26 +218,187 @@ def _state_problem(state: Any, epoch: int) -> str | None:
         return f"a history of {epoch} epochs expected"
     if not all(isinstance(row, dict) and row.get("epoch") == i for i, row in enumerate(history, 1)):
         return "its history rows are not epochs 1, 2, ..."
+    for row in history:
+        if not _is_metrics_row(row) or not all(isinstance(k, str) for k in row):
+            return f"history row {row.get('epoch')} is not a metrics row zoo wrote"
+    for key, kind in (("scheduler", dict), ("scaler", dict), ("callbacks", list)):
+        if state.get(key) is not None and not isinstance(state[key], kind):
+            return f"'{key}' is not a {kind.__name__}"
+    stopped = state.get("stopped")
+    if stopped is not None and (not isinstance(stopped, str) or len(stopped) > 1000):
+        return "'stopped' is not the reason a run stopped"
     return None
 
 
-def load_weights(
-    model: torch.nn.Module, path: Path, device: torch.device | str = "cpu", what: str | None = None
-) -> None:
-    """Load a safetensors file into ``model``. The file's tensor names and shapes are compared
-    with the model's first (from its header, nothing else read): weights that do not fit are one
-    line naming the tensors and both shapes, and the model is left as it was."""
+@contextlib.contextmanager
+def restoring(path: Path, part: str) -> Iterator[None]:
+    """Restore one ``part`` of a training state (the optimizer's, a callback's...): whatever the
+    part's own code raises on a value zoo did not write is one line naming it, before any epoch
+    trains."""
+    try:
+        yield
+    except ZooError:
+        raise
+    except Exception as exc:  # torch's, or a plugin's, complaint about a foreign value
+        reason = " ".join(str(exc).split())[:200]
+        raise ZooError(
+            f"{path}: its {part} is not one zoo wrote for this run ({type(exc).__name__}: "
+            f"{reason}); nothing was trained or changed"
+        ) from exc
+
+
+def same_shape(fresh: Any, saved: Any, where: str = "") -> str | None:
+    """Where ``saved`` (a part's state from a checkpoint) differs in structure from ``fresh`` (the
+    same part's state as zoo builds it now): other keys, other types, tensors of another shape
+    or dtype, numbers that are not finite. ``None`` when they match."""
+    import torch
+
+    here = where or "its state"
+    if isinstance(fresh, dict):
+        if not isinstance(saved, dict) or set(saved) != set(fresh):
+            return f"{here} has other keys than zoo writes"
+        for key in fresh:
+            problem = same_shape(fresh[key], saved[key], f"{where}.{key}" if where else str(key))
+            if problem:
+                return problem
+        return None
+    if isinstance(fresh, (list, tuple)):
+        if not isinstance(saved, (list, tuple)) or (fresh and len(saved) != len(fresh)):
+            return f"{here} is not a list of {len(fresh)}"
+        if not fresh:
+            plain = (str, int, float, bool, type(None))
+            ok = all(isinstance(v, plain) and _finite_or_text(v) for v in saved)
+            return None if ok and len(saved) <= 1000 else f"{here} holds values zoo never writes"
+        for i, (a, b) in enumerate(zip(fresh, saved, strict=True)):
+            problem = same_shape(a, b, f"{here}[{i}]")
+            if problem:
+                return problem
+        return None
+    if isinstance(fresh, torch.Tensor):
+        if not isinstance(saved, torch.Tensor) or saved.shape != fresh.shape:
+            return f"{here} is not a tensor of shape {list(fresh.shape)}"
+        if saved.dtype != fresh.dtype:
+            return f"{here} is {saved.dtype}, not {fresh.dtype}"
+        return None
+    if isinstance(fresh, bool) or isinstance(saved, bool):
+        return None if type(saved) is type(fresh) or fresh is None else f"{here} is not {fresh!r}"
+    if isinstance(fresh, (int, float)) or fresh is None:
+        if fresh is None and (saved is None or isinstance(saved, str)):
+            return None
+        if not isinstance(saved, (int, float)) or not _finite_or_text(saved):
+            return f"{here} is not a finite number"
+        return None
+    if isinstance(fresh, str):
+        return None if isinstance(saved, str) and len(saved) <= 1000 else f"{here} is not text"
+    return None if type(saved) is type(fresh) else f"{here} is not a {type(fresh).__name__}"
+
+
+def _finite_or_text(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value) or math.isinf(value)  # inf is a plateau's first "best"
+    return not isinstance(value, int) or abs(value) < 1 << 63
+
+
+def optimizer_problem(optimizer: Any, saved: dict[str, Any]) -> str | None:
+    """Where a saved optimizer state does not fit ``optimizer`` (its groups, its parameters'
+    shapes, finite hyper-parameters): torch checks only the counts, and a wrong buffer would
+    fail in the middle of an epoch."""
+    import torch
+
+    fresh = optimizer.state_dict()
+    groups, state = saved.get("param_groups"), saved.get("state")
+    if set(saved) != set(fresh) or not isinstance(groups, list) or not isinstance(state, dict):
+        return "has other keys than an optimizer state"
+    if len(groups) != len(fresh["param_groups"]):
+        return f"has {len(groups)} parameter groups, the optimizer {len(fresh['param_groups'])}"
+    shapes = {}
+    for i, (mine, theirs) in enumerate(zip(fresh["param_groups"], groups, strict=True)):
+        if not isinstance(theirs, dict) or theirs.get("params") != mine["params"]:
+            return f"param_groups[{i}] holds other parameters"
+        problem = same_shape(
+            {k: v for k, v in mine.items() if k != "params"},
+            {k: v for k, v in theirs.items() if k != "params"},
+            f"param_groups[{i}]",
+        )
+        if problem:
+            return problem
+        if not (isinstance(theirs.get("lr"), (int, float)) and theirs["lr"] >= 0):
+            return f"param_groups[{i}].lr is not a learning rate"
+        params = optimizer.param_groups[i]["params"]
+        shapes |= dict(zip(mine["params"], (p.shape for p in params), strict=True))
+    for key, values in state.items():
+        if key not in shapes or not isinstance(values, dict):
+            return f"state[{files.shown(key)}] belongs to no parameter"
+        for name, value in values.items():
+            if isinstance(value, torch.Tensor):
+                if value.dim() and value.shape != shapes[key]:
+                    return (
+                        f"state[{key}].{name} is {list(value.shape)}, the parameter is "
+                        f"{list(shapes[key])}"
+                    )
+                if value.is_complex() or not (value.is_floating_point() or value.dim() == 0):
+                    return f"state[{key}].{name} is {value.dtype}"
+            elif not isinstance(value, (int, float)) or isinstance(value, bool):
+                return f"state[{key}].{name} is not a tensor or a number"
+    return None
+
+
+def file_header(path: Path, what: str) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Each tensor of a safetensors file: its shape and dtype (``F32``...), from the header
+    alone; a file that is not one (or not a regular file) is one line."""
     from safetensors import SafetensorError, safe_open
 
-    what = what or f"weights {path}"
     try:
+        files.regular(Path(path), what)
         with safe_open(str(path), framework="pt", device="cpu") as f:
-            shapes = {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}
+            return {
+                name: (tuple(f.get_slice(name).get_shape()), f.get_slice(name).get_dtype())
+                for name in f.keys()
+            }
+    except ZooError as exc:
+        raise ZooError(f"cannot load {what}: {exc}") from exc
     except OSError as exc:
         raise ZooError(f"cannot load {what}: {exc.strerror or exc}") from exc
     except (SafetensorError, ValueError, RuntimeError) as exc:
         reason = " ".join(str(exc).split())[:200]
         raise ZooError(f"cannot load {what}: not a readable safetensors file ({reason})") from exc
+
+
+def file_shapes(path: Path, what: str) -> dict[str, tuple[int, ...]]:
+    """Each tensor's shape in a safetensors file, from its header."""
+    return {name: shape for name, (shape, _) in file_header(path, what).items()}
+
+
+#: safetensors' dtype names by kind: a tensor is loaded only into one of the same kind (a float
+#: parameter from floats, never silently cast from integers, booleans or complex numbers).
+DTYPE_KINDS = {
+    "float": ("F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"),
+    "int": ("I64", "I32", "I16", "I8", "U8", "U16", "U32", "U64"),
+    "bool": ("BOOL",),
+}
+
+
+def _kind(dtype: torch.dtype) -> str:
+    import torch
+
+    if dtype.is_complex:
+        return "complex"
+    if dtype.is_floating_point:
+        return "float"
+    return "bool" if dtype == torch.bool else "int"
+
+
+def load_weights(
+    model: torch.nn.Module, path: Path, device: torch.device | str = "cpu", what: str | None = None
+) -> None:
+    """Load a safetensors file into ``model``. The file's tensor names, shapes and dtypes are
+    compared with the model's first (from its header, nothing else read): weights that do not
+    fit are one line naming the tensors and both shapes, and the model is left as it was. Values
+    that are not numbers (NaN, infinite) are refused too: such weights answer nothing. The file
+    is read onto ``device``, then copied into the model's tensors."""
+    what = what or f"weights {path}"
+    header = file_header(path, what)
+    shapes = {name: shape for name, (shape, _) in header.items()}
     state = model.state_dict()
     # Tensors that share memory (tied weights) are saved once: the others are not missing.
     saved = {state[k].data_ptr() for k in shapes if k in state}
@@ -227,11 +408,30 @@ def load_weights(
     problems = fit_problems(shapes, wanted)
     if problems:
         raise ZooError(f"{what} do not fit the model: {problems}")
-    from safetensors.torch import load_model
+    for name, (_, dtype) in header.items():
+        kind = _kind(state[name].dtype) if name in state else None
+        if kind is not None and dtype not in DTYPE_KINDS.get(kind, ()):
+            raise ZooError(
+                f"{what} do not fit the model: {name} is {dtype} in the weights, "
+                f"{str(state[name].dtype).removeprefix('torch.')} in the model (not cast)"
+            )
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
 
     try:
-        load_model(model, str(path), device=str(device))
+        tensors = load_file(str(path), device=str(device))
     except (OSError, SafetensorError, RuntimeError, ValueError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise ZooError(f"cannot load {what}: {reason}") from exc
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+            raise ZooError(
+                f"{what} hold values that are not numbers (NaN or infinite) in {name}: "
+                "broken weights, not loaded"
+            )
+    try:  # names were checked above; tied tensors are saved once, so not strict
+        model.load_state_dict(tensors, strict=False)  # copied onto the model's own device
+    except (RuntimeError, ValueError) as exc:
         reason = " ".join(str(exc).split())[:300]
         raise ZooError(f"cannot load {what}: {reason}") from exc
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 import time
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..config import dump_yaml, parse_yaml, validate
 from ..errors import ConfigError, ZooError
 from ..files import write_atomic
@@ -33,13 +35,27 @@ METRICS = "metrics.jsonl"
 
 
 def check_out(out: str | Path) -> Path:
-    """``--out`` must be a new or empty directory: a run never overwrites another's files."""
+    """``--out`` must be a new or empty directory: a run never overwrites another's files. A
+    folder holding only what a run killed before its config was written leaves behind (its lock
+    and temp files) counts as empty: the run starts there again."""
     path = Path(out)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if path.exists() and (not path.is_dir() or not is_unstarted(path)):
         raise ConfigError(
             f"--out {path} exists and is not empty: choose a new directory (or `zoo resume` it)"
         )
     return path
+
+
+def is_unstarted(folder: Path) -> bool:
+    """Whether ``folder`` holds nothing but what a run killed between taking the folder and
+    writing its config leaves: the lock, its owner note, temp files (all regular files)."""
+    for entry in Path(folder).iterdir():
+        leftover = entry.name in (LOCK, OWNER) or (
+            entry.name.startswith(".") and entry.name.endswith(files.PARTIAL)
+        )
+        if not leftover or entry.is_symlink() or not entry.is_file():
+            return False
+    return True
 
 
 def make_run_dir(name: str, out: str | Path | None = None) -> Path:
@@ -49,9 +65,12 @@ def make_run_dir(name: str, out: str | Path | None = None) -> Path:
         if out is not None:
             path = check_out(out)
             path.mkdir(parents=True, exist_ok=True)
+            for entry in path.iterdir():  # a killed start's temp files: zoo's own, regular
+                if entry.name.endswith(files.PARTIAL):
+                    entry.unlink(missing_ok=True)
         else:
             stamp = time.strftime("%Y%m%d-%H%M%S")
-            base = RUNS_DIR / name.replace(":", "-")
+            base = RUNS_DIR / files.check_name(name.replace(":", "-"), "the run's name")
             for suffix in range(1000):  # two runs in the same second get -1, -2, ...
                 path = base / (f"{stamp}-{suffix}" if suffix else stamp)
                 try:
@@ -146,28 +165,72 @@ def _git_commit(folder: Path) -> str | None:
     return out.stdout.strip() + ("+dirty" if dirty else "") if out.returncode == 0 else None
 
 
+def run_file(path: Path) -> Path:
+    """A file of a run directory (``RUN_DIR/NAME``, or deeper), refused when a link takes it out
+    of its run directory: a shared run cannot make zoo read, copy or load a file elsewhere."""
+    path = Path(path)
+    return files.inside(path.parent, path.name, "the run's file")
+
+
+#: What zoo itself keeps in a run directory: nothing else (a callback's log) may write there.
+OWN_FILES = (
+    "config.yaml",
+    "model.json",
+    "env.json",
+    "metrics.jsonl",
+    "checkpoint.json",
+    "best.safetensors",
+    "checkpoints",
+    "curves.png",
+    ".zoo.lock",
+    ".zoo.lock.owner",
+)
+
+
+def output_path(run_dir: Path, relative: str | Path, what: str) -> Path:
+    """Where a part of a run (a logger's file or folder) may write: ``relative`` inside the run
+    directory once every link is resolved, and none of zoo's own files."""
+    run_dir = Path(run_dir)
+    given = Path(relative)
+    if given.is_absolute() or ".." in given.parts or not given.parts:
+        raise ConfigError(
+            f"{what} {files.shown(str(relative))}: expected a path inside the run directory"
+        )
+    resolved = files.inside(run_dir, given, what)
+    parts = resolved.relative_to(run_dir.resolve()).parts
+    if not parts or parts[0] in OWN_FILES or parts[0].endswith(files.PARTIAL):
+        raise ConfigError(
+            f"{what} {files.shown(str(relative))} is one of zoo's own files of the run: choose "
+            "another name"
+        )
+    return resolved
+
+
 def read_text(path: Path, limit: int = MAX_TEXT) -> str:
-    """A text file of a run directory, refused (one line) when it is larger than ``limit`` or
-    not UTF-8: nothing zoo writes is."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(limit + 1)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise ZooError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if len(data) > limit:
-        raise ZooError(f"{path} is larger than zoo ever writes one ({limit:,} bytes): not read")
+    """A text file of a run directory, refused (one line) when it is not a regular file inside
+    it, larger than ``limit`` or not UTF-8: nothing zoo writes is."""
+    data = files.read_bounded(run_file(path), limit, str(path))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ZooError(f"{path} is not text: not a file zoo wrote") from exc
 
 
+def read_json(path: Path, limit: int = MAX_TEXT) -> Any:
+    """A JSON file of a run directory: ``ValueError`` for what is not plain JSON (too deep,
+    NaN...), ``FileNotFoundError`` when it is missing."""
+    return files.parse_json(read_text(path, limit))
+
+
 def read_config(run_dir: Path) -> dict[str, Any]:
     """config.yaml, checked like any config (and without YAML aliases)."""
     path = Path(run_dir) / CONFIG
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
+        if Path(run_dir).is_dir() and is_unstarted(Path(run_dir)):
+            raise ConfigError(
+                f"{run_dir} holds no run: one was stopped before it wrote its {CONFIG}, so there "
+                f"is nothing to resume; start it again there with zoo run NAME --out {run_dir}"
+            )
         raise ConfigError(f"{run_dir} is not a run directory (no {CONFIG})")
     try:
         config = parse_yaml(read_text(path), aliases=False)
@@ -176,8 +239,12 @@ def read_config(run_dir: Path) -> dict[str, Any]:
         validate({k: v for k, v in config.items() if k != "name"})
     except ConfigError as exc:
         raise ConfigError(f"{path} is not a run config zoo wrote: {exc}") from exc
+    except ZooError:
+        raise
+    except RecursionError as exc:
+        raise ConfigError(f"{path} is not a run config zoo wrote: nested too deeply") from exc
     except Exception as exc:  # a YAML error
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [""])[0]
         raise ConfigError(f"{path} is not a run config zoo wrote: {problem}") from exc
     return config
 
@@ -186,7 +253,7 @@ def read_model_info(run_dir: Path) -> dict[str, Any]:
     """model.json, every field checked: it says which factory to call with what."""
     path = Path(run_dir) / MODEL
     try:
-        info = json.loads(read_text(path))
+        info = read_json(path)
     except FileNotFoundError as exc:
         raise ConfigError(f"{run_dir} has no {MODEL}: not a run directory") from exc
     except ValueError as exc:
@@ -200,10 +267,12 @@ def read_model_info(run_dir: Path) -> dict[str, Any]:
 def _model_info_problem(info: Any) -> str | None:
     if not isinstance(info, dict):
         return "expected a JSON object"
-    if not isinstance(info.get("model"), str) or not info["model"]:
-        return "'model' must name a model"
+    if not _model_name(info.get("model")):
+        return "'model' must name a model (letters, digits, _, - and ., or PLUGIN:NAME)"
     if not isinstance(info.get("options", {}), dict):
         return "'options' must be an object"
+    if info.get("dataset") is not None and not files.is_name(info["dataset"]):
+        return "'dataset' must name a dataset (letters, digits, _, - and .)"
     count = info.get("num_classes")
     if count is not None and (not _positive_int(count) or count > 1_000_000):
         return "'num_classes' must be a positive integer"
@@ -214,10 +283,27 @@ def _model_info_problem(info: Any) -> str | None:
         return "'input_shape' must be a list of 1 to 4 positive integers"
     classes = info.get("classes")
     if classes is not None and (
-        not isinstance(classes, list) or not all(isinstance(c, str) for c in classes)
+        not isinstance(classes, list)
+        or not all(isinstance(c, str) and c.isprintable() and len(c) <= 200 for c in classes)
+        or (count is not None and len(classes) != count)
     ):
-        return "'classes' must be a list of names"
+        return "'classes' must be a list of num_classes printable names"
+    if shape is not None and math.prod(shape) > MAX_INPUT:
+        return f"'input_shape' holds more than {MAX_INPUT:,} values: not an input zoo trained on"
     return None
+
+
+#: The most values one sample of a model's input may hold (a 4096 x 4096 grey picture): far above
+#: what zoo's datasets have, and what bounds a picture resized for a prediction.
+MAX_INPUT = 1 << 24
+
+
+def _model_name(value: Any) -> bool:
+    """A registered model's name, bare or qualified (``PLUGIN:NAME``)."""
+    if not isinstance(value, str):
+        return False
+    plugin, _, name = value.rpartition(":")
+    return files.is_name(name) and (not plugin or files.is_name(plugin))
 
 
 def _positive_int(value: Any) -> bool:
@@ -237,7 +323,7 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     rows = []
     for line in lines:
         try:
-            row = json.loads(line)
+            row = files.parse_json(line)
         except ValueError:
             continue
         if isinstance(row, dict) and _is_metrics_row(row):
@@ -246,11 +332,22 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def _is_metrics_row(row: dict[str, Any]) -> bool:
-    numbers = all(
-        isinstance(row.get(k), (int, float)) and not isinstance(row.get(k), bool)
-        for k in METRIC_KEYS
+    numbers = all(_finite(row.get(k)) for k in METRIC_KEYS)
+    return numbers and _positive_int(row["epoch"]) and row["epoch"] <= MAX_EPOCHS
+
+
+#: No number in a metrics row is larger than this: a loss, an accuracy, seconds, samples/s.
+MAX_METRIC = 1e15
+MAX_EPOCHS = 1_000_000
+
+
+def _finite(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= MAX_METRIC
     )
-    return numbers and _positive_int(row["epoch"])
 
 
 LOCK = ".zoo.lock"
@@ -264,13 +361,19 @@ def locked(run_dir: Path) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
     run_dir = Path(run_dir)
+    for name in (LOCK, OWNER):  # opening a link would truncate or overwrite where it leads
+        if (run_dir / name).is_symlink() or (
+            (run_dir / name).exists() and not (run_dir / name).is_file()
+        ):
+            raise ZooError(f"{run_dir / name} is not a file zoo wrote (a link?): refused")
     lock = FileLock(run_dir / LOCK, timeout=0)
     try:
         lock.acquire()
     except Timeout:
         try:
-            owner = (run_dir / OWNER).read_text().strip()[:200] or "another zoo process"
-        except OSError:
+            text = files.read_bounded(run_dir / OWNER, 4096).decode("utf-8", "replace")
+            owner = files.printable(text.strip()) or "another zoo process"
+        except (OSError, ZooError):
             owner = "another zoo process"
         raise ZooError(
             f"{run_dir} is in use by {owner}: wait for it to end (or stop it), then try again"
@@ -279,8 +382,9 @@ def locked(run_dir: Path) -> Iterator[None]:
         raise ZooError(f"cannot write to {run_dir}: {exc.strerror or exc}") from exc
     try:
         started = time.strftime("%Y-%m-%d %H:%M:%S")
-        with contextlib.suppress(OSError):
-            (run_dir / OWNER).write_text(f"zoo (pid {os.getpid()} on {_host()}, since {started})")
+        with contextlib.suppress(OSError):  # replaced whole: a link put there is not followed
+            note = f"zoo (pid {os.getpid()} on {_host()}, since {started})"
+            write_atomic(run_dir / OWNER, note.encode())
         yield
     finally:
         with contextlib.suppress(OSError):
@@ -295,8 +399,9 @@ def _host() -> str:
 
 
 def append_metrics(run_dir: Path, row: dict[str, Any]) -> None:
-    try:
-        with open(run_dir / METRICS, "a", encoding="utf-8") as f:
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    try:  # never through a link: the line goes into this run's own file or nowhere
+        with os.fdopen(os.open(run_dir / METRICS, flags, 0o666), "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
             f.flush()
             os.fsync(f.fileno())

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import parse_override
+from .. import files
 from ..errors import ConfigError, ZooError
 from ..files import write_atomic
 from . import checkpoints, directory
@@ -96,16 +97,19 @@ def open_folder(
     record = {"name": name, "grid": grid, "fixed": list(fixed), "metric": metric}
     folder = Path(out) if out else directory.RUNS_DIR / "sweeps" / f"{name}-{_stamp()}"
     path = folder / FILE
-    if path.is_file():
+    if path.is_file() or path.is_symlink():
         try:
-            before = json.loads(directory.read_text(path))
+            before = directory.read_json(path)
         except ValueError as exc:
             raise ZooError(f"{path} is unreadable: {exc}") from exc
+        if not isinstance(before, dict) or not isinstance(before.get("grid"), dict):
+            raise ZooError(f"{path} is not a sweep zoo wrote: expected its name, grid and metric")
         same = {k: before.get(k) for k in ("name", "grid", "fixed")}
         if same != json.loads(json.dumps({k: record[k] for k in ("name", "grid", "fixed")})):
+            grid_keys = ", ".join(map(str, before["grid"]))
             raise ConfigError(
-                f"{folder} holds another sweep ({before.get('name')} over "
-                f"{', '.join(before.get('grid') or {})}): choose another --out"
+                f"{folder} holds another sweep ({files.shown(before.get('name'))} over "
+                f"{files.printable(grid_keys)}): choose another --out"
             )
         return folder
     if folder.exists() and any(folder.iterdir()):

@@ -27,7 +27,7 @@ from ..errors import ConfigError, Interrupted, ZooError
 from ..hints import did_you_mean
 from ..plugins.manager import Catalog
 from ..runs import checkpoints, directory, pictures, weights
-from ..runs.trained import Run, model_context, open_run
+from ..runs.trained import Run, build_model, model_context, open_run
 from . import device as devices
 from . import distributed, loop, parts, randomness
 from . import progress as report
@@ -148,7 +148,7 @@ class Trainer:
         died before its first checkpoint starts again from epoch 1 in the same directory.
         ``overrides`` may say where the data is now (``dataset.*`` but its name), nothing else."""
         run_dir = Path(run_dir)
-        config = directory.read_config(run_dir)
+        config = configs.recorded(directory.read_config(run_dir), overrides)
         planned = config["epochs"]
         config["epochs"] = epochs or planned
         schedule = config.get("scheduler")
@@ -169,18 +169,21 @@ class Trainer:
                 return trainer.restart(device)
             state = checkpoints.load_state(point)
             trainer.history = state["history"]
+            trainer.stopped = state.get("stopped")
+            complete = len(trainer.history) >= trainer.epochs or trainer.stopped
+            if not complete:  # every part of the saved state checked before anything is written
+                trainer.restore(point, state, device)
             if (epochs is not None or moved) and distributed.is_main():
                 info = directory.read_model_info(run_dir)
                 plugins = catalog.plugins.values()
                 directory.write_start(run_dir, config, info, device or "auto", plugins)
-            trainer.stopped = state.get("stopped")
-            if len(trainer.history) >= trainer.epochs or trainer.stopped:
-                # complete; a kill between the last checkpoint and its metrics line left that
-                # line out: the checkpoint's history is the record
+            if complete:
+                # a kill between the last checkpoint and its metrics line left that line out:
+                # the checkpoint's history is the record
                 if distributed.is_main() and directory.read_metrics(run_dir) != trainer.history:
                     directory.rewrite_metrics(run_dir, trainer.history)
                 return trainer  # fit() says it is complete, nothing to load
-            trainer.restore(point, state, device)
+            trainer.tidy(point)
         return trainer
 
     def restart(self, device: str | None) -> Trainer:
@@ -201,14 +204,39 @@ class Trainer:
         """Everything as it was when ``point`` was written, on every rank."""
         self.prepare(device, init=False)  # the checkpoint's weights replace the model's
         checkpoints.load_weights(self.module, point.weights, self.device)
-        self.optimizer.load_state_dict(state["optimizer"])
-        randomness.set_rng_state(state["rng"], self.shuffler)  # the same on every rank
-        if self.scaler is not None and "scaler" in state:
-            self.scaler.load_state_dict(state["scaler"])
-        if self.scheduler is not None and "scheduler" in state:
-            self.scheduler.load_state_dict(state["scheduler"])
-        for callback, saved in zip(self.callbacks, state.get("callbacks") or [], strict=False):
-            callback.load_state_dict(saved)
+        path = point.state
+        with checkpoints.restoring(path, "optimizer state"):
+            problem = checkpoints.optimizer_problem(self.optimizer, state["optimizer"])
+            if problem:
+                raise ValueError(problem)
+            self.optimizer.load_state_dict(state["optimizer"])
+        with checkpoints.restoring(path, "random state"):
+            randomness.set_rng_state(state["rng"], self.shuffler)  # the same on every rank
+        parts = [("scaler", self.scaler, state.get("scaler"))]
+        parts.append(("scheduler", self.scheduler, state.get("scheduler")))
+        saved_callbacks = state.get("callbacks") or []
+        if self.callbacks and len(saved_callbacks) != len(self.callbacks):
+            raise ZooError(
+                f"{path}: it saved {len(saved_callbacks)} callbacks' states, the run "
+                f"has {len(self.callbacks)}; nothing was trained or changed"
+            )
+        parts += [
+            (f"callbacks[{i}] state", callback, saved)
+            for i, (callback, saved) in enumerate(
+                zip(self.callbacks, saved_callbacks, strict=False)
+            )
+        ]
+        for what, part, saved in parts:
+            if part is None or saved is None:
+                continue
+            with checkpoints.restoring(path, what):
+                problem = checkpoints.same_shape(part.state_dict(), saved)
+                if problem:
+                    raise ValueError(problem)
+                part.load_state_dict(saved)
+
+    def tidy(self, point: checkpoints.Checkpoint) -> None:
+        """After a restore: the run directory made to hold exactly the checkpoint's epochs."""
         if distributed.is_main():
             directory.rewrite_metrics(self.dir, self.history)  # rows past the checkpoint go
             checkpoints.prune(self.dir, keep_last=None)  # only what a killed save left half-written
@@ -231,7 +259,9 @@ class Trainer:
         config, registries = self.config, self.catalog.registries
         start_from = None
         if init and config.get("init"):  # found and verified before any data is loaded
-            start_from = weights.resolve(config["init"], registries["weights"], "best")
+            start_from = weights.resolve(
+                config["init"], registries["weights"], "best", registries["models"]
+            )
         # before the data too: a callback's missing package (tensorboard) is said first
         self.callbacks = parts.callbacks(config, registries)
         self.device = devices.select_device(device or config.get("device", "auto"))
@@ -252,7 +282,13 @@ class Trainer:
         randomness.seed_everything(seed)
         context = model_context(self.splits.num_classes, self.splits.input_shape)
         model = registries["models"].get(config["model"]["name"])
-        self.module = model.create(context=context, **section_options(config, "model"))
+        self.module = build_model(
+            model,
+            context,
+            section_options(config, "model"),
+            what=f"zoo run {config['name']}",
+            budget=devices.weights_budget(self.device),
+        )
         if start_from is not None:
             what = f"--init {start_from.label}"
             checkpoints.load_weights(self.module, start_from.path, "cpu", what=what)
@@ -287,6 +323,7 @@ class Trainer:
         self.scheduler, self.interval = parts.scheduler(
             config, registries, self.optimizer, self.epochs, self.steps_per_epoch
         )
+        self.check_learning_rates("before the first epoch")
         self.stopped: str | None = None
         self.row_keys = [
             *("epoch", "train_loss", "val_loss", "val_acc", "epoch_seconds", "samples_per_s"),
@@ -395,10 +432,29 @@ class Trainer:
                 self.scheduler.step()
         for callback in self.callbacks:
             callback.on_epoch_end(self, row)
+        self.check_learning_rates(f"after epoch {row['epoch']}")
+
+    def check_learning_rates(self, when: str) -> None:
+        """A learning rate that is negative or not a number trains to garbage without an error
+        of torch's: one line instead (a scheduler's option is out of range)."""
+        for group in self.optimizer.param_groups:
+            lr = float(group["lr"])
+            if not math.isfinite(lr) or lr < 0:
+                scheduler = (self.config.get("scheduler") or {}).get("name")
+                by = f"scheduler '{scheduler}'" if scheduler else "the optimizer"
+                raise ConfigError(
+                    f"the learning rate is {lr:g} {when} ({by}): check its options; a learning "
+                    "rate is a number of 0 or more"
+                )
 
     def stop(self, reason: str) -> None:
         """End the run after this epoch (a callback's call: early stopping)."""
         self.stopped = reason
+
+    def output_path(self, relative: str | Path, what: str = "a callback's path") -> Path:
+        """Where a callback may write its files: ``relative`` inside the run directory (links
+        resolved), never over zoo's own files; a :class:`ConfigError` otherwise."""
+        return directory.output_path(self.dir, relative, what)
 
     @property
     def is_main(self) -> bool:

@@ -9,6 +9,7 @@ import csv
 import importlib.util
 import io
 import math
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,16 @@ class EarlyStopping(Callback):
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        best, epoch, wait = state["best"], state["best_epoch"], state["wait"]
+        number = (int, float)
+        if (
+            (best is not None and (not isinstance(best, number) or not math.isfinite(best)))
+            or (epoch is not None and (not isinstance(epoch, int) or epoch < 1))
+            or not isinstance(wait, int)
+            or not 0 <= wait < max(self.patience, 1)
+        ):
+            raise ValueError("best, best_epoch and wait are not what early stopping saves")
+        self.best, self.best_epoch, self.wait = best, epoch, wait
 
 
 def early_stopping(
@@ -86,13 +96,14 @@ class TensorBoard(Callback):
             return
         from torch.utils.tensorboard import SummaryWriter
 
-        default = Path(trainer.dir) / "tensorboard"
-        folder = Path(self.log_dir) if self.log_dir else default
+        # inside the run directory, links resolved: nothing elsewhere is written or deleted
+        folder = trainer.output_path(self.log_dir or DEFAULT_LOG_DIR, "tensorboard log_dir")
         ours = {folder / name for name in self.files}
-        if folder == default and folder.is_dir():  # zoo made this folder: all of it is the run's
+        if not self.log_dir and folder.is_dir():  # zoo made this folder: all of it is the run's
             ours |= set(folder.glob("events.out.tfevents.*"))
         for path in ours:
-            path.unlink(missing_ok=True)
+            if path.is_file() or path.is_symlink():
+                path.unlink(missing_ok=True)
         suffix = f".zoo-{uuid.uuid4().hex[:12]}"
         self.writer = SummaryWriter(str(folder), filename_suffix=suffix)
         self.files = [path.name for path in folder.glob(f"*{suffix}")]
@@ -126,8 +137,13 @@ class TensorBoard(Callback):
         ]
 
 
+DEFAULT_LOG_DIR = "tensorboard"
+
+
 def tensorboard(log_dir: str | None = None) -> Callback:
-    """Write each epoch's numbers for TensorBoard (default: RUN_DIR/tensorboard)."""
+    """Write each epoch's numbers for TensorBoard (a folder inside the run, default tensorboard)."""
+    if log_dir is not None:
+        _inside_the_run(log_dir, "log_dir", "tensorboard --logdir runs/ shows every run's")
     if importlib.util.find_spec("tensorboard") is None:
         raise ZooError(
             "the tensorboard callback needs the tensorboard package: "
@@ -147,7 +163,7 @@ class CSVLogger(Callback):
     def on_start(self, trainer: Any) -> None:
         if not trainer.is_main or trainer.dir is None:
             return
-        self.file = Path(trainer.dir) / self.path
+        self.file = trainer.output_path(self.path, "csv path")  # inside the run, not zoo's own
         # written again from the run's own history: a resumed run's file is an uninterrupted one's
         self._write(trainer.history)
 
@@ -167,16 +183,24 @@ class CSVLogger(Callback):
         if not self.columns:  # the first epoch: its row says which columns there are
             self._write([row])
             return
-        with open(self.file, "a", newline="", encoding="utf-8") as f:
+        flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(self.file, flags), "a", newline="", encoding="utf-8") as f:
             csv.DictWriter(f, self.columns, extrasaction="ignore").writerow(row)
 
 
 def csv_logger(path: str = "metrics.csv") -> Callback:
     """Each epoch's numbers as a CSV file in the run directory (default metrics.csv)."""
-    relative = Path(path)
-    if relative.is_absolute() or ".." in relative.parts:
-        raise ValueError(f"path must be a file name inside the run directory, not {path!r}")
+    _inside_the_run(path, "path")
     return CSVLogger(path)
+
+
+def _inside_the_run(path: str, option: str, hint: str = "") -> None:
+    """A logger's path: relative to the run directory and inside it (checked again, with links
+    resolved, when the run starts)."""
+    relative = Path(path)
+    if not path or relative.is_absolute() or ".." in relative.parts:
+        also = f" ({hint} files)" if hint else ""
+        raise ValueError(f"{option} must be a path inside the run directory, not {path!r}{also}")
 
 
 @hookimpl
