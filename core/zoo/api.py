@@ -25,6 +25,7 @@ from typing import Any
 
 from . import config as configs
 from .errors import ConfigError, ZooError
+from .files import check_name
 from .hints import did_you_mean
 from .plugins.builtin import auto_mode
 from .plugins.cards import Card
@@ -153,7 +154,7 @@ def create_model(name: str, weights: str | Path | None = None, **options: Any) -
     from .runs.trained import load_model
 
     if named:
-        return trained_weights.from_card(get_weights(name)).build(models)
+        return trained_weights.from_card(get_weights(name), models=models).build(models)
 
     text = str(weights)
     for candidate in (f"{name}.{text}", text):
@@ -163,7 +164,7 @@ def create_model(name: str, weights: str | Path | None = None, **options: Any) -
                 raise ConfigError(
                     f"weights '{candidate}' are for model '{card.model}', not '{name}'"
                 )
-            return trained_weights.from_card(card).build(models)
+            return trained_weights.from_card(card, models=models).build(models)
     if not Path(text).is_dir():
         models.get(name)  # an unknown model says so first
         tags = [w[len(name) + 1 :] for w in registered.names(f"{name}.*")]
@@ -522,8 +523,9 @@ def export(
     trained = _trained(source, weights)
     if not trained.input_shape:
         raise ZooError(f"{trained.label} record no input shape: zoo cannot make an example input")
-    if out is None:
+    if out is None:  # a name of its own, here: never a path a run or a card could choose
         stem = str(source) if not Path(source).is_dir() else f"{trained.model}-{Path(source).name}"
+        stem = check_name(stem.replace(":", "-"), "the export's file name (give --out FILE)")
         out = Path(f"{stem}{FORMATS[format]}")
     net = trained.build(current().registries["models"])
     return export_model(net, trained.input_shape, format, Path(out))
@@ -533,4 +535,5 @@ def _trained(source: str | Path, which: str = "last") -> Any:
     """A run directory or a registered weights name, as verified ``Trained`` weights."""
     from .runs.weights import resolve as resolve_weights
 
-    return resolve_weights(source, current().registries["weights"], which)
+    registries = current().registries
+    return resolve_weights(source, registries["weights"], which, registries["models"])

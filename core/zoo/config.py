@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError, UnknownNameError
+from .files import check_name
 from .hints import did_you_mean
 from .plugins.registry import Registry
 
@@ -39,7 +40,7 @@ PRECISIONS = ("bf16", "fp16")  # amp: true means bf16
 
 # Scalar keys of a run: (expected type, description used in errors).
 SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
-    "description": (str, "a string"),
+    "description": (str, "one line of printable text (at most 500 characters)"),
     "epochs": (int, "a positive integer"),
     "batch_size": (int, "a positive integer"),
     "valid_batch_size": (int, "a positive integer"),
@@ -53,6 +54,15 @@ SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "compile": (bool, "true or false (torch.compile the model)"),
 }
 KEYS = (*SECTIONS, *OPTIONAL_SECTIONS, *LIST_SECTIONS, *SCALARS)
+#: The range of each integer key: far beyond any real run, and inside what Python, torch and the
+#: disk can hold (a seed of 30 digits, a billion epochs are refused in one line, not mid-run).
+LIMITS = {
+    "epochs": (1, 1_000_000),
+    "batch_size": (1, 1 << 24),
+    "valid_batch_size": (1, 1 << 24),
+    "accumulate": (1, 1 << 16),
+    "seed": (-(1 << 63), (1 << 63) - 1),
+}
 
 
 class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser: 10x faster
@@ -145,6 +155,7 @@ def load(path: Path) -> dict[str, Any]:
     models = doc.get("models") or {}
     _expect_mapping(models, f"{path}: models")
     for name, model in models.items():
+        check_name(name, f"{path}: the model name")
         _check_model(model, f"{path}: models.{name}")
     label = source_label(path)
     from_own = own is not None and "defaults" not in doc
@@ -359,6 +370,25 @@ def revise(
     return config
 
 
+#: Dataset options that name a folder zoo would write to. In a recorded config (a run directory
+#: or a card, which someone may have shared) they are not followed: the default cache is used,
+#: unless the command line names the folder again (--set dataset.cache_dir=...).
+WRITE_PLACES = ("cache_dir",)
+
+
+def recorded(config: dict[str, Any], overrides: Overrides | None = None) -> dict[str, Any]:
+    """A recorded run config made safe to use here: the places it names for zoo to write into
+    are dropped (unless ``overrides`` give them), so a shared run cannot make zoo write outside
+    the run directory and zoo's own folders."""
+    given = {tuple(keys) for keys, _ in parse_overrides(overrides)}
+    dataset = config.get("dataset")
+    if isinstance(dataset, dict):
+        for key in WRITE_PLACES:
+            if ("dataset", key) not in given:
+                dataset.pop(key, None)
+    return config
+
+
 def apply_overrides(config: dict[str, Any], overrides: Overrides | None) -> None:
     """Set each override's dotted key in ``config``, creating mappings on the way."""
     for keys, value in parse_overrides(overrides):
@@ -463,14 +493,19 @@ def validate(config: Mapping[str, Any]) -> None:
             continue
         value = config[key]
         bad = not isinstance(value, kind) or (kind is int and isinstance(value, bool))
-        if not bad and key in ("epochs", "batch_size", "valid_batch_size", "accumulate"):
-            bad = value < 1
+        if not bad and key in LIMITS:
+            low, high = LIMITS[key]
+            bad = isinstance(value, int) and not low <= value <= high
+            if bad and value >= low:
+                raise ConfigError(f"{key}: {value!r} is more than zoo takes (at most {high:,})")
+        if not bad and key == "description":
+            bad = not value.isprintable() or len(value) > 500
         if not bad and key == "device":
             bad = not DEVICE.match(value)
         if not bad and key == "amp":
             bad = isinstance(value, str) and value not in PRECISIONS  # as precision() reads it
         if not bad and key == "threads":
-            bad = value != "auto" and (isinstance(value, str) or value < 1)
+            bad = value != "auto" and (isinstance(value, str) or not 1 <= value <= 1024)
         if bad:
             raise ConfigError(f"{key}: expected {expected}, got {value!r}")
 

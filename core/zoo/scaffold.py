@@ -4,17 +4,29 @@ best weights and their card, to publish."""
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, ZooError
+from .files import check_name, printable, shown
 from .hookspecs import HOOKSPEC_VERSION
 from .plugins.cards import TAG
 
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: A plugin's name becomes a distribution ``zoo-NAME``, a module ``zoo_NAME`` and an entry point:
+#: lowercase letters, digits and ``_`` (matched whole: a trailing newline is not a name).
+NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
+#: A distribution a generated plugin may depend on (PEP 508's name).
+DISTRIBUTION = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,98}[A-Za-z0-9])?")
+
+# The templates below are filled with values only as quoted literals: ``{name!r}`` in Python (a
+# ``repr``), ``{..._toml}`` in TOML (a JSON string, which TOML reads alike), never as code or as
+# an identifier. The functions they define have fixed names, so no plugin name can shadow zoo,
+# ``register`` or a keyword.
 
 PYPROJECT = """\
 [build-system]
@@ -22,33 +34,34 @@ requires = ["setuptools>=61"]
 build-backend = "setuptools.build_meta"
 
 [project]
-name = "zoo-{dashed}"
+name = {distribution_toml}
 version = "0.1.0"
-description = "A zoo plugin: {description}."
+description = {description_toml}
 readme = "README.md"
 requires-python = ">=3.10"
-dependencies = [{dependencies}]
+dependencies = {dependencies_toml}
 
 [project.optional-dependencies]
 test = ["pytest"]
 
 # This line is the whole link to zoo: the entry point `{name}` in the group `zoo`.
 [project.entry-points.zoo]
-{name} = "zoo_{name}"
+{name} = {module_toml}
 
 [tool.setuptools]
-packages = ["zoo_{name}"]
+packages = [{module_toml}]
 {package_data}"""
 
 MODULE = '''\
-"""zoo plugin zoo-{dashed}: registers the model `{name}`."""
+"""A zoo plugin: registers one model (its name is NAME below)."""
 
 import zoo
 
-ZOO_HOOKSPEC_VERSION = {version}  # the zoo hook specs this plugin was written for
+ZOO_HOOKSPEC_VERSION = {version!r}  # the zoo hook specs this plugin was written for
+NAME = {name!r}
 
 
-def {name}(num_classes: int = 10, input_shape: tuple = (1, 28, 28), hidden: int = 128):
+def model(num_classes: int = 10, input_shape: tuple = (1, 28, 28), hidden: int = 128):
     """A small MLP: flatten, one hidden ReLU layer, a score per class."""
     import math
 
@@ -64,27 +77,29 @@ def {name}(num_classes: int = 10, input_shape: tuple = (1, 28, 28), hidden: int 
 
 @zoo.hookimpl
 def register_models(register):
-    register("{name}", {name})
+    register(NAME, model)
 '''
 
 TEST = """\
 import zoo
 from zoo.testing import check_plugin, only_plugins
 
+NAME = {name!r}
+
 
 def test_everything_the_plugin_registers_works():
-    assert check_plugin("{name}") == {{"models": ["{name}"]}}
+    assert check_plugin(NAME) == {{"models": [NAME]}}
 
 
 def test_the_model_on_its_own():
-    with only_plugins("{name}"):
-        assert zoo.list_models() == ["{name}"]
-        model = zoo.create_model("{name}", hidden=8)
+    with only_plugins(NAME):
+        assert zoo.list_models() == [NAME]
+        model = zoo.create_model(NAME, hidden=8)
         assert sum(p.numel() for p in model.parameters()) == 784 * 8 + 8 + 8 * 10 + 10
 """
 
 README = """\
-# zoo-{dashed}
+# {distribution}
 
 A plugin for zoo (the distribution `torch-zoo`) that adds the {kind} `{name}`.
 
@@ -94,8 +109,8 @@ pip install -e .            # then: zoo list {kinds}  shows {name}
 pip install -e .[test] && python -m pytest
 ```
 
-The plugin is `zoo_{name}/__init__.py`; `pyproject.toml` links it to zoo with the entry point
-`{name} = "zoo_{name}"` in the group `zoo`.
+The plugin is `{module}/__init__.py`; `pyproject.toml` links it to zoo with the entry point
+`{name} = "{module}"` in the group `zoo`.
 """
 
 
@@ -103,15 +118,16 @@ The plugin is `zoo_{name}/__init__.py`; `pyproject.toml` links it to zoo with th
 KINDS = ("model", "dataset", "optimizer", "scheduler", "callback")
 
 DATASET_MODULE = """\
-\"\"\"zoo plugin zoo-{dashed}: registers the dataset `{name}`.\"\"\"
+\"\"\"A zoo plugin: registers one dataset (its name is NAME below).\"\"\"
 
 import zoo
 
-ZOO_HOOKSPEC_VERSION = {version}  # the zoo hook specs this plugin was written for
+ZOO_HOOKSPEC_VERSION = {version!r}  # the zoo hook specs this plugin was written for
+NAME = {name!r}
 CLASSES = ("left", "right")
 
 
-def {name}(samples: int = 1024, seed: int = 0, side: int = 28):
+def dataset(samples: int = 1024, seed: int = 0, side: int = 28):
     \"\"\"Two classes of generated pictures: a bar on the left or on the right.\"\"\"
     import torch  # import torch when the data is built, not when zoo lists plugins
     from torch.utils.data import TensorDataset
@@ -138,35 +154,38 @@ def {name}(samples: int = 1024, seed: int = 0, side: int = 28):
 
 @zoo.hookimpl
 def register_datasets(register):
-    register("{name}", {name}, num_classes=2, input_shape=(1, 28, 28), classes=CLASSES)
+    register(NAME, dataset, num_classes=2, input_shape=(1, 28, 28), classes=CLASSES)
 """
 
 DATASET_TEST = """\
 import zoo
 from zoo.testing import check_plugin, only_plugins
 
+NAME = {name!r}
+
 
 def test_everything_the_plugin_registers_works():
-    assert check_plugin("{name}") == {{"datasets": ["{name}"]}}
+    assert check_plugin(NAME) == {{"datasets": [NAME]}}
 
 
 def test_the_splits():
-    with only_plugins("{name}"):
-        splits = zoo.create_dataset("{name}", samples=64)
+    with only_plugins(NAME):
+        splits = zoo.create_dataset(NAME, samples=64)
         assert len(splits.train) == 64 and splits.num_classes == 2
         x, y = splits.train[0]
         assert x.shape == (784,) and int(y) in (0, 1)
 """
 
 OPTIMIZER_MODULE = """\
-\"\"\"zoo plugin zoo-{dashed}: registers the optimizer `{name}`.\"\"\"
+\"\"\"A zoo plugin: registers one optimizer (its name is NAME below).\"\"\"
 
 import zoo
 
-ZOO_HOOKSPEC_VERSION = {version}  # the zoo hook specs this plugin was written for
+ZOO_HOOKSPEC_VERSION = {version!r}  # the zoo hook specs this plugin was written for
+NAME = {name!r}
 
 
-def {name}(params, lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 0.0):
+def optimizer(params, lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 0.0):
     \"\"\"SGD with Nesterov momentum.\"\"\"
     import torch  # import torch when the optimizer is built, not when zoo lists plugins
 
@@ -177,7 +196,7 @@ def {name}(params, lr: float = 0.05, momentum: float = 0.9, weight_decay: float 
 
 @zoo.hookimpl
 def register_optimizers(register):
-    register("{name}", {name})
+    register(NAME, optimizer)
 """
 
 OPTIMIZER_TEST = """\
@@ -186,29 +205,34 @@ import torch
 import zoo
 from zoo.testing import check_plugin, only_plugins
 
+NAME = {name!r}
+
 
 def test_everything_the_plugin_registers_works():
-    assert check_plugin("{name}") == {{"optimizers": ["{name}"]}}
+    assert check_plugin(NAME) == {{"optimizers": [NAME]}}
 
 
 def test_its_options():
-    with only_plugins("{name}"):
-        optimizer = zoo.create_optimizer("{name}", [torch.nn.Parameter(torch.ones(2))], lr=0.1)
+    with only_plugins(NAME):
+        optimizer = zoo.create_optimizer(NAME, [torch.nn.Parameter(torch.ones(2))], lr=0.1)
         assert optimizer.param_groups[0]["nesterov"] and optimizer.param_groups[0]["lr"] == 0.1
 """
 
 SCHEDULER_MODULE = """\
-\"\"\"zoo plugin zoo-{dashed}: registers the learning-rate scheduler `{name}`.\"\"\"
+\"\"\"A zoo plugin: registers one learning-rate scheduler (its name is NAME below).\"\"\"
 
 import zoo
 
-ZOO_HOOKSPEC_VERSION = {version}  # the zoo hook specs this plugin was written for
+ZOO_HOOKSPEC_VERSION = {version!r}  # the zoo hook specs this plugin was written for
+NAME = {name!r}
 
 
-def {name}(optimizer, epochs: int, gamma: float = 0.8, floor: float = 0.0):
+def scheduler(optimizer, epochs: int, gamma: float = 0.8, floor: float = 0.0):
     \"\"\"Multiply the learning rate by gamma after every epoch, never below floor.\"\"\"
     import torch  # import torch when the scheduler is built, not when zoo lists plugins
 
+    if not 0 < gamma <= 1 or floor < 0:  # a wrong option is one line, not a wrong run
+        raise ValueError(f"gamma must be in (0, 1] and floor at least 0, not {{gamma}}, {{floor}}")
     bases = [group["lr"] for group in optimizer.param_groups]
     factors = [lambda epoch, base=base: max(gamma**epoch, floor / base) for base in bases]
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factors)
@@ -217,7 +241,7 @@ def {name}(optimizer, epochs: int, gamma: float = 0.8, floor: float = 0.0):
 @zoo.hookimpl
 def register_schedulers(register):
     # "epoch": zoo steps it after every epoch; "step" would be after every optimizer step
-    register("{name}", {name}, interval="epoch")
+    register(NAME, scheduler, interval="epoch")
 """
 
 SCHEDULER_TEST = """\
@@ -226,15 +250,17 @@ import torch
 import zoo
 from zoo.testing import check_plugin, only_plugins
 
+NAME = {name!r}
+
 
 def test_everything_the_plugin_registers_works():
-    assert check_plugin("{name}") == {{"schedulers": ["{name}"]}}
+    assert check_plugin(NAME) == {{"schedulers": [NAME]}}
 
 
 def test_the_schedule():
-    with only_plugins("{name}") as catalog:
+    with only_plugins(NAME) as catalog:
         optimizer = torch.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=1.0)
-        entry = catalog.registries["schedulers"].get("{name}")
+        entry = catalog.registries["schedulers"].get(NAME)
         scheduler = entry.create(optimizer, context={{"epochs": 5}}, gamma=0.5)
         for _ in range(2):
             optimizer.step()
@@ -243,11 +269,12 @@ def test_the_schedule():
 """
 
 CALLBACK_MODULE = """\
-\"\"\"zoo plugin zoo-{dashed}: registers the callback `{name}`.\"\"\"
+\"\"\"A zoo plugin: registers one callback (its name is NAME below).\"\"\"
 
 import zoo
 
-ZOO_HOOKSPEC_VERSION = {version}  # the zoo hook specs this plugin was written for
+ZOO_HOOKSPEC_VERSION = {version!r}  # the zoo hook specs this plugin was written for
+NAME = {name!r}
 
 
 class Target(zoo.Callback):
@@ -261,7 +288,7 @@ class Target(zoo.Callback):
         if row[self.monitor] >= self.target:
             self.reached = row["epoch"]
             reason = f"{{self.monitor}} reached {{self.target}} in epoch {{self.reached}}"
-            trainer.stop(f"{name}: {{reason}}")
+            trainer.stop(f"{{NAME}}: {{reason}}")
 
     def state_dict(self):
         return {{"reached": self.reached}}
@@ -270,19 +297,21 @@ class Target(zoo.Callback):
         self.reached = state["reached"]
 
 
-def {name}(monitor: str = "val_acc", target: float = 0.99):
+def callback(monitor: str = "val_acc", target: float = 0.99):
     \"\"\"Stop the run once monitor (a number of the metrics rows) reaches target.\"\"\"
     return Target(monitor, target)
 
 
 @zoo.hookimpl
 def register_callbacks(register):
-    register("{name}", {name})
+    register(NAME, callback)
 """
 
 CALLBACK_TEST = """\
 import zoo
 from zoo.testing import check_plugin, only_plugins
+
+NAME = {name!r}
 
 
 class Trainer:
@@ -293,12 +322,12 @@ class Trainer:
 
 
 def test_everything_the_plugin_registers_works():
-    assert check_plugin("{name}") == {{"callbacks": ["{name}"]}}
+    assert check_plugin(NAME) == {{"callbacks": [NAME]}}
 
 
 def test_it_stops_the_run_at_the_target():
-    with only_plugins("{name}") as catalog:
-        callback = catalog.registries["callbacks"].get("{name}").create(target=0.9)
+    with only_plugins(NAME) as catalog:
+        callback = catalog.registries["callbacks"].get(NAME).create(target=0.9)
         trainer = Trainer()
         callback.on_epoch_end(trainer, {{"epoch": 1, "val_acc": 0.5}})
         assert trainer.stopped is None
@@ -326,42 +355,54 @@ KIND_USE = {
 #: What a weights plugin's pyproject.toml adds: the files beside its module.
 WEIGHTS_PACKAGE_DATA = """
 [tool.setuptools.package-data]
-zoo_{name} = ["weights/*.json", "weights/*.safetensors"]
+{module} = ["weights/*.json", "weights/*.safetensors"]
 """
 
+# A weights plugin holds no value of the run in its code: the module registers every card it
+# finds beside it and the test reads the names from the cards (data read at run time, checked as
+# any card is).
 WEIGHTS_MODULE = '''\
-"""zoo plugin zoo-{dashed}: registers the trained weights {weights} (model {model})."""
+"""A zoo plugin: registers the trained weights whose cards are in weights/ (MODEL.TAG.json)."""
 
 from pathlib import Path
 
 import zoo
 
-ZOO_HOOKSPEC_VERSION = {version}  # the zoo hook specs this plugin was written for
+ZOO_HOOKSPEC_VERSION = {version!r}  # the zoo hook specs this plugin was written for
 WEIGHTS = Path(__file__).parent / "weights"
 
 
 @zoo.hookimpl
 def register_weights(register):
-    for card in sorted(WEIGHTS.glob("*.json")):  # {weights}.json: file, sha256, metrics, recipe
+    for card in sorted(WEIGHTS.glob("*.json")):  # file, sha256, metrics, recipe
         register(card.stem, card)
 '''
 
 WEIGHTS_TEST = """\
+import importlib
+import json
+from pathlib import Path
+
 import zoo
 from zoo.testing import only_plugins
 
+NAME = {name!r}
+
 
 def test_the_weights_load_and_match_their_card():
-    with only_plugins("{name}", "{model_plugin}"):
-        assert "{weights}" in zoo.list_weights()
-        card = zoo.get_weights("{weights}")
-        model = zoo.create_model("{weights}")
-        assert not model.training
-        assert card.model == "{model}"
+    folder = Path(importlib.import_module("zoo_" + NAME).__file__).parent / "weights"
+    cards = sorted(folder.glob("*.json"))
+    assert cards, f"no card in {{folder}}"
+    for path in cards:
+        card = json.loads(path.read_text(encoding="utf-8"))
+        with only_plugins(NAME, zoo.get_model(card["model"]).plugin):
+            assert path.stem in zoo.list_weights()
+            assert zoo.get_weights(path.stem).model == card["model"]
+            assert not zoo.create_model(path.stem).training
 """
 
 WEIGHTS_README = """\
-# zoo-{dashed}
+# {distribution}
 
 A plugin for zoo (the distribution `torch-zoo`) that ships the trained weights `{weights}`:
 the model `{model}` trained on `{dataset}` ({metrics}).
@@ -373,22 +414,27 @@ zoo predict {weights} digit.png
 zoo reproduce {weights}     # train the recorded recipe again and compare
 ```
 
-The weights and their card are in `zoo_{name}/weights/`; the model itself comes from the
+The weights and their card are in `{module}/weights/`; the model itself comes from the
 plugin that registers `{model}`.
 """
 
 
 def target(name: str, folder: Path | None = None) -> Path:
     """The folder ``zoo-NAME`` will be written to, once ``name`` and the folder are checked."""
-    if not NAME.match(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):
         raise ConfigError(
-            f"plugin name '{name}': use lowercase letters, digits and _, "
-            "starting with a letter (it becomes the module zoo_NAME)"
+            f"plugin name {shown(name)}: use lowercase letters, digits and _, starting with a "
+            "letter, at most 50 (it becomes the module zoo_NAME)"
         )
     folder = Path(folder) if folder is not None else Path(f"zoo-{name.replace('_', '-')}")
     if folder.exists() and any(folder.iterdir()):
         raise ConfigError(f"{folder} exists and is not empty: choose another --dir")
     return folder
+
+
+def _toml(value: Any) -> str:
+    """A TOML value written as JSON: strings and lists of strings read the same in both."""
+    return json.dumps(value)
 
 
 def new_plugin(
@@ -399,7 +445,6 @@ def new_plugin(
     card: Callable[[Path], Path] | None = None,
     weights: str | None = None,
     model: str | None = None,
-    model_plugin: str = "",
     model_distribution: str | None = None,
     metrics: str = "",
     dataset: str = "",
@@ -409,57 +454,103 @@ def new_plugin(
     ``card`` (a function writing the weights and their card into the folder it
     is given) a plugin that registers the trained ``weights`` of ``model``."""
     folder = target(name, folder)
-    dashed = name.replace("_", "-")
     if kind not in KINDS:
         raise ConfigError(f"--kind {kind}: expected one of {', '.join(KINDS)}")
-    values = {"name": name, "dashed": dashed, "version": HOOKSPEC_VERSION, "kind": kind}
-    values |= {"description": f"the {kind} {name}", "dependencies": '"torch-zoo"'}
-    values["package_data"] = ""
-    values["kinds"] = f"{kind}s"
-    values["use"] = KIND_USE[kind].format(name=name)
-    module, test = KIND_FILES.get(kind, (MODULE, TEST))
-    files = {
-        "pyproject.toml": PYPROJECT,
-        f"zoo_{name}/__init__.py": module,
-        f"tests/test_{name}.py": test,
-        "README.md": README,
+    distribution, module = f"zoo-{name.replace('_', '-')}", f"zoo_{name}"
+    needs = ["torch-zoo"]
+    if card is not None and model_distribution and model_distribution not in needs:
+        if not DISTRIBUTION.fullmatch(model_distribution):
+            raise ConfigError(
+                f"the model's distribution {shown(model_distribution)} is not a name pip "
+                "installs: a weights plugin cannot depend on it"
+            )
+        needs.append(model_distribution)
+    description = (
+        f"A zoo plugin: the {kind} {name}."
+        if card is None
+        else (f"A zoo plugin: the trained weights {weights}.")
+    )
+    values = {
+        "name": name,
+        "module": module,
+        "distribution": distribution,
+        "version": HOOKSPEC_VERSION,
+        "kind": kind,
+        "kinds": f"{kind}s",
+        "use": KIND_USE[kind].format(name=name),
+        "module_toml": _toml(module),
+        "distribution_toml": _toml(distribution),
+        "description_toml": _toml(description),
+        "dependencies_toml": _toml(needs),
+        "package_data": "",
     }
+    module_text, test = KIND_FILES.get(kind, (MODULE, TEST))
     if card is not None:
-        needs = ["torch-zoo"]
-        if model_distribution and model_distribution not in needs:
-            needs.append(model_distribution)
-        values |= {
-            "weights": weights,
-            "model": model,
-            "model_plugin": model_plugin,
-            "dataset": dataset,
-            "metrics": metrics,
-            "description": f"the trained weights {weights}",
-            "dependencies": ", ".join(f'"{n}"' for n in needs),
-            "package_data": WEIGHTS_PACKAGE_DATA.format(name=name),
+        values |= {  # README text only (Markdown, printed safely): the code holds none of these
+            "weights": printable(weights),
+            "model": printable(model),
+            "dataset": printable(dataset),
+            "metrics": printable(metrics),
+            "package_data": WEIGHTS_PACKAGE_DATA.format(module=module),
         }
-        files = {
-            "pyproject.toml": PYPROJECT,
-            f"zoo_{name}/__init__.py": WEIGHTS_MODULE,
-            f"tests/test_{name}.py": WEIGHTS_TEST,
-            "README.md": WEIGHTS_README,
-        }
+        module_text, test = WEIGHTS_MODULE, WEIGHTS_TEST
+    readme = WEIGHTS_README if card is not None else README
+    written = {
+        "pyproject.toml": PYPROJECT.format(**values),
+        f"{module}/__init__.py": module_text.format(**values),
+        f"tests/test_{name}.py": test.format(**values),
+        "README.md": readme.format(**values),
+    }
+    for relative in ("pyproject.toml", f"{module}/__init__.py", f"tests/test_{name}.py"):
+        _check_generated(relative, written[relative], values)
     created = not folder.exists()
     try:
         if card is not None:
-            card(folder / f"zoo_{name}" / "weights")
-        for relative, template in files.items():
+            card(folder / module / "weights")
+        for relative, text in written.items():
             path = folder / relative
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(template.format(**values), encoding="utf-8")
+            path.write_text(text, encoding="utf-8")
     except BaseException:  # the folder was new or empty: everything in it is ours to take back
-        for written in [folder] if created else list(folder.iterdir()):
-            if written.is_dir():
-                shutil.rmtree(written, ignore_errors=True)
+        for entry in [folder] if created else list(folder.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
             else:
-                written.unlink(missing_ok=True)
+                entry.unlink(missing_ok=True)
         raise
     return folder
+
+
+def _check_generated(relative: str, text: str, values: dict[str, Any]) -> None:
+    """What was generated parses, and holds the values it was given as values: a last guard that
+    no input became code (failing it would be zoo's bug, never the user's)."""
+    import ast
+
+    if relative.endswith(".py"):
+        tree = ast.parse(text)
+        names = [
+            node.value.value
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "NAME" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+        ]
+        if names not in ([], [values["name"]]):
+            raise ZooError(f"zoo generated a broken {relative}: please report this bug")
+        return
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: no TOML reader in the standard library
+        return
+    project = tomllib.loads(text)["project"]
+    read = [
+        project["name"],
+        json.dumps(project["dependencies"]),
+        json.dumps(project["description"]),
+    ]
+    given = [values["distribution"], values["dependencies_toml"], values["description_toml"]]
+    if read != given:
+        raise ZooError(f"zoo generated a broken {relative}: please report this bug")
 
 
 def weights_plugin(
@@ -473,29 +564,40 @@ def weights_plugin(
     """``zoo new-plugin NAME --from-run RUN_DIR``: the distribution ``zoo-NAME`` carrying the
     run's best weights as ``MODEL.TAG`` (``tag`` defaults to the run's dataset) and their card,
     with the ``test`` split's loss and accuracy when measured. Returns (folder, weights name)."""
+    from .plugins.declarative import PLUGIN_NAME
     from .runs import directory
     from .runs.weights import write_card
 
     run_dir = Path(run_dir)
     info = directory.read_model_info(run_dir)
-    tag = tag or str(info.get("dataset") or "trained")
-    if not TAG.match(tag):
-        raise ConfigError(f"--tag {tag}: use letters, digits, _ and - (e.g. mnist)")
-    weights = f"{info['model']}.{tag}"
+    if model_entry.plugin == PLUGIN_NAME:
+        raise ConfigError(
+            f"model '{model_entry.name}' is written in {model_entry.distribution}, not in an "
+            "installed plugin: a weights plugin needs a model pip can install (make it a plugin "
+            "first: zoo new-plugin NAME --kind model)"
+        )
+    tag = tag if tag is not None else str(info.get("dataset") or "trained")
+    if not isinstance(tag, str) or not TAG.fullmatch(tag):
+        raise ConfigError(f"--tag {shown(tag)}: use letters, digits, _ and - (e.g. mnist)")
+    weights = check_name(f"{model_entry.name}.{tag}", "the weights name")  # bare, never PLUGIN:
     rows = directory.read_metrics(run_dir)
     best = min(rows, key=lambda row: row["val_loss"]) if rows else None
-    shown = f"best val accuracy {best['val_acc']:.2%}" if best else "no finished epoch"
+    metrics = f"best val accuracy {best['val_acc']:.2%}" if best else "no finished epoch"
     if test is not None:
-        shown += f", test accuracy {test['acc']:.2%}"
+        if not all(math.isfinite(test[k]) for k in ("loss", "acc")):
+            raise ZooError(
+                f"the test split gives loss {test['loss']} and accuracy {test['acc']}: these "
+                "weights are broken (not numbers); nothing was written"
+            )
+        metrics += f", test accuracy {test['acc']:.2%}"
     written = new_plugin(
         name,
         folder,
-        card=lambda into: write_card(run_dir, weights, into, test),
+        card=lambda into: write_card(run_dir, weights, into, test, model=model_entry.name),
         weights=weights,
-        model=info["model"],
-        model_plugin=model_entry.plugin,
+        model=model_entry.name,
         model_distribution=model_entry.distribution,
-        metrics=shown,
+        metrics=metrics,
         dataset=str(info.get("dataset")),
     )
     return written, weights

@@ -8,6 +8,7 @@ import click
 
 from .. import api
 from ..errors import ConfigError, DataError
+from ..files import shown
 from ..plugins.cards import TAG
 from ..runs import directory
 from .common import data_option
@@ -62,8 +63,8 @@ def new_plugin(
         click.echo(f"  cd {path} && python -m pytest")
         return
     target(name, where)  # a bad name or a taken folder fails before anything is measured
-    if tag is not None and not TAG.match(tag):  # before the data is loaded to measure the test
-        raise ConfigError(f"--tag {tag}: use letters, digits, _ and - (e.g. mnist)")
+    if tag is not None and not TAG.fullmatch(tag):  # before the data is loaded to measure the test
+        raise ConfigError(f"--tag {shown(tag)}: use letters, digits, _ and - (e.g. mnist)")
     model = api.get_model(directory.read_model_info(Path(run_dir))["model"])
     try:
         test = api.evaluate(run_dir, split="test", weights="best", overrides=overrides)

@@ -10,7 +10,6 @@ Nothing here imports torch or opens the weights (``zoo.runs.weights`` does).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -19,15 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ZooError
+from ..files import is_name, parse_json, read_bounded, shown
 
 #: A card is a few KB (the recipe's config is the largest part).
 MAX_CARD = 1 << 20
 #: The largest weights file a card may announce; the tutorial's models are tens of KB.
 MAX_WEIGHTS = 4 << 30
 FORMAT = 1
-TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # matched whole (fullmatch)
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 METRICS = ("epoch", "val_loss", "val_acc", "test_loss", "test_acc")
+#: The most values one input sample may hold (a 4096 x 4096 picture): what bounds a model's input.
+MAX_INPUT = 1 << 24
 
 
 class CardError(ZooError):
@@ -89,14 +91,13 @@ def read_card(name: str, card: Any, root: Path | None) -> Card:
         path = _inside(Path(card) if root is None else root / card, root, where, "its card")
         source = str(path)
         try:
-            with open(path, "rb") as f:
-                data = f.read(MAX_CARD + 1)
+            data = read_bounded(path, MAX_CARD, f"{where}: its card {path}")
         except OSError as exc:
             raise CardError(f"{where}: cannot read its card {path}: {exc.strerror or exc}") from exc
-        if len(data) > MAX_CARD:
-            raise CardError(f"{where}: its card {path} is larger than {MAX_CARD:,} bytes")
+        except ZooError as exc:
+            raise CardError(str(exc)) from exc
         try:
-            fields = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+            fields = parse_json(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise CardError(f"{where}: its card {path} is not valid JSON: {exc}") from exc
         base = path.parent
@@ -109,25 +110,20 @@ def read_card(name: str, card: Any, root: Path | None) -> Card:
     return _check(name, fields, base, root, source)
 
 
-def _refuse_constant(text: str) -> Any:
-    raise ValueError(f"{text} is not a number a card may hold")
-
-
 def _check(name: str, fields: Mapping[str, Any], base: Path | None, root: Path | None, source: str):
     where = f"weights '{name}'"
 
     def bad(key: str, expected: str) -> CardError:
-        shown = repr(fields.get(key))
-        shown = shown if len(shown) <= 80 else shown[:77] + "..."
-        return CardError(f"{where}: card field '{key}' must be {expected}, not {shown} ({source})")
+        value = shown(fields.get(key))
+        return CardError(f"{where}: card field '{key}' must be {expected}, not {value} ({source})")
 
     if fields.get("format", FORMAT) != FORMAT:
         raise bad("format", f"{FORMAT} (this zoo reads version {FORMAT} cards)")
     model = fields.get("model")
-    if not isinstance(model, str) or not model or ":" in model:
+    if not is_name(model):
         raise bad("model", "the name of a registered model")
     tag = name[len(model) + 1 :] if name.startswith(model + ".") else ""
-    if not TAG.match(tag):
+    if not TAG.fullmatch(tag) or not is_name(name):
         raise CardError(
             f"{where}: a weights name is MODEL.TAG with the card's model '{model}' and a tag of "
             "letters, digits, _ and - (e.g. cnn.mnist)"
@@ -167,11 +163,15 @@ def _check(name: str, fields: Mapping[str, Any], base: Path | None, root: Path |
     ):
         raise bad("metrics", f"a mapping of {', '.join(METRICS)} to numbers")
     recipe = fields.get("recipe", {})
-    if not isinstance(recipe, Mapping) or not isinstance(recipe.get("config", {}), Mapping):
-        raise bad("recipe", "a mapping with the run's resolved 'config'")
+    if not _recipe(recipe):
+        raise bad(
+            "recipe",
+            "a mapping with the run's resolved 'config' (its name a model's or a run's), seed, "
+            "epochs, device, threads and world_size, and 'versions' of text",
+        )
     description = fields.get("description", "")
-    if not isinstance(description, str) or "\n" in description or len(description) > 200:
-        raise bad("description", "one line of text")
+    if not isinstance(description, str) or not description.isprintable() or len(description) > 200:
+        raise bad("description", "one line of printable text")
     return Card(
         name=name,
         model=model,
@@ -202,7 +202,30 @@ def _int(value: Any) -> bool:
 
 
 def _number(value: Any) -> bool:
-    return (_int(value) or isinstance(value, float)) and math.isfinite(value)
+    """A finite number of a sane size (an integer of 400 digits is no metric, and would not even
+    convert to a float)."""
+    if _int(value):
+        return abs(value) < 1 << 53
+    return isinstance(value, float) and math.isfinite(value) and abs(value) < 1e15
+
+
+def _recipe(recipe: Any) -> bool:
+    if not isinstance(recipe, Mapping):
+        return False
+    config = recipe.get("config", {})
+    if not isinstance(config, Mapping) or ("name" in config and not is_name(config["name"])):
+        return False
+    versions = recipe.get("versions", {})
+    if not isinstance(versions, Mapping) or not all(
+        isinstance(k, str) and (v is None or isinstance(v, str)) and len(k) + len(v or "") < 200
+        for k, v in versions.items()
+    ):
+        return False
+    counts = [recipe.get(k) for k in ("seed", "epochs", "threads", "world_size")]
+    if not all(c is None or (_int(c) and abs(c) < 1 << 63) for c in counts):
+        return False
+    device = recipe.get("device")
+    return device is None or (isinstance(device, str) and device.isprintable() and len(device) < 50)
 
 
 def _dataset(value: Any) -> bool:
@@ -213,11 +236,14 @@ def _dataset(value: Any) -> bool:
         return False
     if not isinstance(shape, list) or not 1 <= len(shape) <= 4:
         return False
-    if not all(_int(s) and 0 < s <= 65_536 for s in shape):
+    if not all(_int(s) and 0 < s <= 65_536 for s in shape) or math.prod(shape) > MAX_INPUT:
         return False
     names = value.get("classes")
-    return names is None or (
-        isinstance(names, list)
-        and len(names) == classes
-        and all(isinstance(n, str) and len(n) < 200 for n in names)
+    return is_name(value["name"]) and (
+        names is None
+        or (
+            isinstance(names, list)
+            and len(names) == classes
+            and all(isinstance(n, str) and n.isprintable() and len(n) < 200 for n in names)
+        )
     )

@@ -28,7 +28,8 @@ from typing import Any
 import pluggy
 
 from .. import hookspecs
-from ..errors import PluginError
+from ..errors import PluginError, ZooWarning
+from ..files import is_name, shown
 from . import settings
 from .cards import read_card
 from .registry import KINDS, Entry, Registry, describe
@@ -54,7 +55,7 @@ IMPORT_TIMEOUT = 30.0  # a plugin importing torch on a cold disk can take 10 s a
 SLOW_IMPORT = 2.0
 
 
-class PluginWarning(UserWarning):
+class PluginWarning(ZooWarning):
     """A plugin could not be loaded and was skipped."""
 
 
@@ -198,8 +199,8 @@ class Catalog:
             if kind == "weights":
 
                 def register_weights(name: str, card: Any, **meta: Any) -> None:
-                    if not isinstance(name, str) or "." not in name or ":" in name:
-                        raise PluginError(f"bad weights name {name!r}: expected MODEL.TAG")
+                    if not is_name(name) or "." not in name:
+                        raise PluginError(f"bad weights name {shown(name)}: expected MODEL.TAG")
                     if ("weights", name) in seen:
                         raise PluginError(f"weights '{name}' registered twice")
                     seen.add(("weights", name))
@@ -217,8 +218,10 @@ class Catalog:
                 name: str, factory: Any, _kind: str = kind, _singular: str = singular, **meta: Any
             ) -> None:
                 singular = _singular
-                if not isinstance(name, str) or not name or ":" in name:
-                    raise PluginError(f"bad {singular} name {name!r}")
+                if not is_name(name):  # it may become a file name (a run's, a weights file's)
+                    raise PluginError(
+                        f"bad {singular} name {shown(name)}: use letters, digits, _, - and ."
+                    )
                 if not callable(factory):
                     raise PluginError(f"{singular} '{name}' has a factory that is not callable")
                 if (_kind, name) in seen:

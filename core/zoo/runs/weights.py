@@ -14,7 +14,7 @@ from typing import Any
 
 from ..data.cache import sha256_of
 from ..errors import UnknownNameError, ZooError
-from ..files import atomic, zoo_home
+from ..files import atomic, check_name, zoo_home
 from ..hints import did_you_mean
 from ..plugins.cards import FORMAT, Card, CardError
 from ..plugins.registry import Registry
@@ -25,10 +25,17 @@ from .trained import Trained
 LOCAL_OPTIONS = ("path", "cache_dir", "system_dir", "progress", "offline")
 
 
-def verified_file(card: Card, offline: bool | None = None, progress: bool = False) -> Path:
+#: The seconds a weights download may take, retries included (as a dataset's by default).
+DEADLINE = 600.0
+
+
+def verified_file(
+    card: Card, offline: bool | None = None, progress: bool = False, models: Registry | None = None
+) -> Path:
     """The card's weights file, its size and sha256 checked against the card (a file that fails
-    is refused and never loaded). Weights given by URL are downloaded once, bounded by the
-    card's size, into ``$ZOO_HOME/weights``."""
+    is refused and never loaded). Weights given by URL are downloaded once into
+    ``$ZOO_HOME/weights``, bounded by the card's size (which, given the ``models`` registry, must
+    be what the card's model with its options can hold) and by :data:`DEADLINE`."""
     where = f"weights '{card.name}'"
     if card.file is not None:
         path = card.file
@@ -37,6 +44,8 @@ def verified_file(card: Card, offline: bool | None = None, progress: bool = Fals
     else:
         from ..data.download import fetch
 
+        if models is not None:
+            _check_claimed_size(card, models)
         problems = []
         for url in card.urls:
             try:
@@ -47,6 +56,8 @@ def verified_file(card: Card, offline: bool | None = None, progress: bool = Fals
                     progress=progress,
                     offline=offline,
                     max_bytes=card.size,
+                    deadline=DEADLINE,
+                    limit_names=("the size its card gives", f"zoo's {DEADLINE:g} s for weights"),
                 )
                 break
             except ZooError as exc:
@@ -71,12 +82,30 @@ def verified_file(card: Card, offline: bool | None = None, progress: bool = Fals
     return path
 
 
-def from_card(card: Card, offline: bool | None = None, progress: bool = False) -> Trained:
-    """The card's weights, verified, as :class:`Trained`."""
+def _check_claimed_size(card: Card, models: Registry) -> None:
+    """Before downloading: a card that says its file is far larger than its model with its
+    options can hold (built without memory) is refused, so no one can fill a disk with it."""
+    from .trained import model_context, size_of, skeleton
+
+    entry = models.get(card.model)
+    entry.check(dict(card.options), where=f"weights '{card.name}': model.")
+    context = model_context(card.dataset["num_classes"], card.input_shape)
+    meta = skeleton(entry, context, dict(card.options))
+    if meta is not None and card.size > 2 * size_of(meta) + (1 << 20):
+        raise CardError(
+            f"weights '{card.name}': its card says the file has {card.size:,} bytes, but model "
+            f"'{card.model}' with its options holds {size_of(meta):,}: not downloaded"
+        )
+
+
+def from_card(
+    card: Card, offline: bool | None = None, progress: bool = False, models: Registry | None = None
+) -> Trained:
+    """The card's weights, verified, as :class:`Trained` (see :func:`verified_file`)."""
     config = dict(card.recipe.get("config") or {})
     return Trained(
         label=f"weights '{card.name}'",
-        path=verified_file(card, offline, progress),
+        path=verified_file(card, offline, progress, models),
         model=card.model,
         options=dict(card.options),
         num_classes=card.dataset["num_classes"],
@@ -99,14 +128,17 @@ def get_card(name: str, weights: Registry) -> Card:
     return entry.create()
 
 
-def resolve(source: str | Path, weights: Registry, which: str = "last") -> Trained:
-    """``source`` is a run directory (its ``which`` weights) or a registered weights name."""
+def resolve(
+    source: str | Path, weights: Registry, which: str = "last", models: Registry | None = None
+) -> Trained:
+    """``source`` is a run directory (its ``which`` weights) or a registered weights name (with
+    the ``models`` registry, a download is bounded by what the card's model holds)."""
     path = Path(source)
     if path.is_dir():
         return Trained.from_run(path, which)
     name = str(source)
     if name in weights:
-        return from_card(get_card(name, weights))
+        return from_card(get_card(name, weights), models=models)
     hint = did_you_mean(name, weights.names())
     raise ZooError(
         f"'{name}' is neither a run directory nor registered weights{hint} "
@@ -114,13 +146,21 @@ def resolve(source: str | Path, weights: Registry, which: str = "last") -> Train
     )
 
 
-def card_fields(run_dir: Path, name: str, test: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def card_fields(
+    run_dir: Path,
+    name: str,
+    test: Mapping[str, Any] | None = None,
+    model: str | None = None,
+) -> dict[str, Any]:
     """The card of ``run_dir``'s best weights registered as ``name`` (``MODEL.TAG``), with the
-    ``test`` split's ``loss`` and ``acc`` when they were measured."""
+    ``test`` split's ``loss`` and ``acc`` when they were measured; ``model`` is the model's
+    bare name (default: the run's, as model.json says)."""
+    check_name(name, "the weights name")
     info = directory.read_model_info(run_dir)
     config = directory.read_config(run_dir)
     rows = directory.read_metrics(run_dir)
-    if not rows or not (run_dir / checkpoints.BEST).is_file():
+    weights = directory.run_file(run_dir / checkpoints.BEST)  # a link out of the run: refused
+    if not rows or not weights.is_file():
         raise ZooError(f"{run_dir} has no best weights yet (no epoch finished)")
     best = min(rows, key=lambda row: row["val_loss"])
     env = _read_env(run_dir)
@@ -128,17 +168,19 @@ def card_fields(run_dir: Path, name: str, test: Mapping[str, Any] | None = None)
     for key in LOCAL_OPTIONS:
         recipe_config["dataset"].pop(key, None)
     point = checkpoints.last(run_dir)
-    plugins = env.get("plugins") or {}
+    plugins = env.get("plugins") if isinstance(env.get("plugins"), Mapping) else {}
     versions = {"python": env.get("python"), "torch": env.get("torch")}
     versions |= {
         p["distribution"]: p["version"]
         for p in plugins.values()
         if isinstance(p, Mapping) and p.get("distribution") and p.get("version")
     }
-    weights = run_dir / checkpoints.BEST
+    # env.json is the run's own story, and a shared run's is untrusted: only plain text goes on
+    versions = {k: v for k, v in versions.items() if _short_text(k) and _short_text(v)}
+    device, threads = env.get("device"), env.get("threads")
     return {
         "format": FORMAT,
-        "model": info["model"],
+        "model": model or info["model"],
         "options": info.get("options", {}),
         "file": f"{name}.safetensors",
         "sha256": sha256_of(weights),
@@ -160,8 +202,8 @@ def card_fields(run_dir: Path, name: str, test: Mapping[str, Any] | None = None)
             "config": recipe_config,
             "seed": config.get("seed", 0),
             "epochs": config["epochs"],
-            "device": env.get("device"),
-            "threads": env.get("threads"),
+            "device": device if _short_text(device) else None,
+            "threads": threads if isinstance(threads, int) and 0 < threads < 1 << 16 else None,
             "world_size": point.world_size if point is not None else 1,
             "versions": versions,
         },
@@ -169,22 +211,33 @@ def card_fields(run_dir: Path, name: str, test: Mapping[str, Any] | None = None)
 
 
 def write_card(
-    run_dir: Path, name: str, folder: Path, test: Mapping[str, Any] | None = None
+    run_dir: Path,
+    name: str,
+    folder: Path,
+    test: Mapping[str, Any] | None = None,
+    model: str | None = None,
 ) -> Path:
     """Write ``NAME.json`` and ``NAME.safetensors`` (the run's best weights) into ``folder``."""
-    fields = card_fields(Path(run_dir), name, test)
+    fields = card_fields(Path(run_dir), name, test, model)
     folder.mkdir(parents=True, exist_ok=True)
+    best = directory.run_file(Path(run_dir) / checkpoints.BEST)
     with atomic(folder / fields["file"]) as tmp:
-        shutil.copyfile(Path(run_dir) / checkpoints.BEST, tmp)
+        shutil.copyfile(best, tmp)
+    if sha256_of(folder / fields["file"]) != fields["sha256"]:  # changed while it was copied
+        raise ZooError(f"{best} changed while it was copied: nothing published")
     card = folder / f"{name}.json"
     with atomic(card) as tmp:
         tmp.write_text(json.dumps(fields, indent=2) + "\n", encoding="utf-8")
     return card
 
 
+def _short_text(value: Any) -> bool:
+    return isinstance(value, str) and value.isprintable() and len(value) <= 100
+
+
 def _read_env(run_dir: Path) -> dict[str, Any]:
     try:
-        env = json.loads(directory.read_text(run_dir / "env.json"))
+        env = directory.read_json(run_dir / "env.json")
     except (FileNotFoundError, ValueError):
         return {}
     return env if isinstance(env, dict) else {}
