@@ -9,6 +9,7 @@ import click
 
 from .. import api, config
 from ..errors import PluginError, UnknownNameError, ZooError
+from ..files import printable
 from ..hints import did_you_mean
 from ..plugins.manager import installed_plugins
 from ..plugins.registry import KINDS
@@ -71,7 +72,9 @@ def _weights_line(name: str) -> str:
     try:
         return api.get_weights(name).summary()
     except ZooError as exc:
-        return f"(unusable: {str(exc).removeprefix(f'weights {name!r}: ')})"
+        return f"(unusable: {printable(str(exc).removeprefix(f'weights {name!r}: '))})"
+    except Exception as exc:  # a plugin's card may be anything: it breaks its own line only
+        return f"(unusable: {type(exc).__name__}: {printable(exc)})"
 
 
 @click.command()

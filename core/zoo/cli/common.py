@@ -12,7 +12,8 @@ import click
 
 from .. import api
 from ..config import DEVICES, parse_overrides
-from ..errors import ConfigError, PluginError, ZooError
+from ..errors import ConfigError, PluginError, ZooError, ZooWarning
+from ..files import printable
 from ..plugins.manager import PluginWarning
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -46,7 +47,9 @@ class ZooGroup(click.Group):
         except ZooError as exc:
             if os.environ.get("ZOO_DEBUG") == "1":
                 raise
-            raise click.ClickException(str(exc)) from exc
+            # a message may quote a hostile value: each line printed safely (no escape codes)
+            text = "\n".join(printable(line, limit=2000) for line in str(exc).split("\n"))
+            raise click.ClickException(text) from exc
         except OSError as exc:  # a full disk, a read-only folder: the machine's, not a bug's
             if os.environ.get("ZOO_DEBUG") == "1":
                 raise
@@ -83,9 +86,10 @@ def add_plugin_commands(group: click.Group) -> None:
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Plugin warnings as one line; everything else as Python prints it."""
-    if issubclass(category, PluginWarning):
-        click.echo(f"zoo: warning: {message}", err=True)
+    """zoo's warnings (a plugin skipped, unpinned data) as one line; everything else as Python
+    prints it."""
+    if issubclass(category, ZooWarning):
+        click.echo(f"zoo: warning: {printable(message, limit=2000)}", err=True)
     else:
         _default_showwarning(message, category, filename, lineno, file, line)
 

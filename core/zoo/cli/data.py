@@ -43,9 +43,11 @@ def list_() -> None:
     help="A dataset option, e.g. --set url=http://mirror/ (or dataset.url=...).",
 )
 def fetch(name: str, overrides: tuple[str, ...]) -> None:
-    """Download and verify dataset NAME (and prepare its fast copy) without training."""
+    """Download and verify dataset NAME (and prepare its fast copy) without training. A copy
+    fetched from a URL you name here becomes NAME's copy for every later load that names none."""
     options = dataset_options(name, overrides)
-    splits = api.create_dataset(name, **options)
+    with cache.sharing():  # the user named this URL for the cache: it may serve every run
+        splits = api.create_dataset(name, **options)
     sizes = ", ".join(
         f"{len(s):,} {what}"
         for what, s in (("train", splits.train), ("valid", splits.valid), ("test", splits.test))

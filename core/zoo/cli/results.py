@@ -11,6 +11,7 @@ import click
 
 from .. import api, files
 from ..errors import ZooError
+from ..files import printable
 from ..runs import directory
 from .common import dataset_options, device_option, set_option, source_argument
 
@@ -66,7 +67,7 @@ def eval_(
             click.echo(f"  confusion matrix: {table} and {picture}")
         elif isinstance(value, list):
             names = result.get("classes") or [str(i) for i in range(len(value))]
-            pairs = zip(names, value, strict=False)
+            pairs = zip(map(printable, names), value, strict=False)
             shown = ", ".join(f"{n} {v:.1%}" if v is not None else f"{n} -" for n, v in pairs)
             click.echo(f"  {key}: {shown}")
         else:
@@ -88,8 +89,8 @@ def predict(source: str, images: tuple[str, ...], top: int, weights: str) -> Non
     """The class a run's model (RUN_DIR) or registered WEIGHTS (cnn.mnist) see in each image
     (PNG, JPEG...; any size, colour or grey)."""
     for image, guesses in api.predict(source, images, top=top, weights=weights):
-        shown = ", ".join(f"{name} {prob:.1%}" for name, prob in guesses)
-        click.echo(f"{image}: {shown}")
+        shown = ", ".join(f"{printable(name)} {prob:.1%}" for name, prob in guesses)
+        click.echo(f"{printable(image)}: {shown}")
 
 
 @click.command(name="runs")

@@ -7,6 +7,7 @@ Layout: ``$ZOO_HOME/datasets/<dataset>/<file>`` and ``<file>.sha256`` ("<hash>  
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import os
 from collections.abc import Iterator
@@ -17,6 +18,28 @@ from ..errors import DataError
 from ..files import PARTIAL, make_readable, write_atomic, zoo_home
 
 SIDECAR = ".sha256"
+
+
+#: Whether the user asked, for this call, that downloads from URLs they named become the dataset's
+#: copy for every later load (``zoo data fetch NAME --set url=...``). No config can say so: a run
+#: directory someone shared names URLs too, and what it fetched must not become everyone's data.
+_SHARING: contextvars.ContextVar[bool] = contextvars.ContextVar("zoo_sharing", default=False)
+
+
+@contextlib.contextmanager
+def sharing() -> Iterator[None]:
+    """Inside the block, a dataset fetched from a URL the user named is remembered for loads
+    that name no URL (what ``zoo data fetch`` does); outside, it serves only loads naming it."""
+    token = _SHARING.set(True)
+    try:
+        yield
+    finally:
+        _SHARING.reset(token)
+
+
+def shared_by_user() -> bool:
+    """Whether the current call is inside :func:`sharing`."""
+    return _SHARING.get()
 
 
 def dataset_dir(name: str) -> Path:

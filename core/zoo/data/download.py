@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import socket
 import sys
 import time
@@ -52,6 +53,7 @@ def fetch(
     backoff: float = BACKOFF,
     max_bytes: int | None = None,
     deadline: float | None = None,
+    limit_names: tuple[str, str] = ("dataset.max_bytes", "dataset.deadline"),
 ) -> Path:
     """The verified cached copy of ``url`` in ``folder``, downloading it first when needed.
 
@@ -59,7 +61,8 @@ def fetch(
     so an HTML error page served with status 200 is refused instead of cached. ``max_bytes``
     bounds the file's size and ``deadline`` the seconds the whole download (retries included)
     may take: a server that sends without end, or one byte at a time, fails instead of filling
-    the disk or never finishing.
+    the disk or never finishing (``limit_names`` name the two bounds in its message). A download
+    never takes the disk's last ``RESERVE`` bytes.
     """
     path = cache_path(url, folder)
     offline = is_offline() if offline is None else offline
@@ -95,31 +98,48 @@ def fetch(
             retries=retries,
             timeout=timeout,
             backoff=backoff,
-            limits=Limits(max_bytes, deadline),
+            limits=Limits(max_bytes, deadline, limit_names),
         )
     return path
 
 
-class Limits:
-    """How large a download may be and when it must be done by."""
+#: The free disk space a download never takes: a file that would leave less is refused.
+RESERVE = 64 << 20
 
-    def __init__(self, max_bytes: int | None, deadline: float | None) -> None:
+
+class Limits:
+    """How large a download may be, when it must be done by, and how much of the disk it may
+    take; ``names`` say which options set the first two."""
+
+    def __init__(
+        self,
+        max_bytes: int | None,
+        deadline: float | None,
+        names: tuple[str, str] = ("dataset.max_bytes", "dataset.deadline"),
+    ) -> None:
         self.max_bytes = max_bytes
         self.deadline = deadline
+        self.names = names
         self.done_by = time.monotonic() + deadline if deadline else None
+        self.free: int | None = None  # the disk's free bytes when the download began
 
     def check_size(self, url: str, size: int) -> None:
         if self.max_bytes is not None and size > self.max_bytes:
             raise DataError(
-                f"{url} is larger than {self.max_bytes:,} bytes, more than this dataset can be "
-                "(dataset.max_bytes); not cached"
+                f"{url} is larger than {self.max_bytes:,} bytes, more than it can honestly be "
+                f"({self.names[0]}); not cached"
+            )
+        if self.free is not None and size > self.free - RESERVE:
+            raise DataError(
+                f"{url} needs more of the disk than is free ({self.free / 1e6:,.0f} MB, of which "
+                f"zoo leaves {RESERVE >> 20} MB); not cached"
             )
 
     def check_time(self, url: str, wait: float = 0.0) -> None:
         if self.done_by is not None and time.monotonic() + wait > self.done_by:
             raise DataError(
                 f"{url} did not finish downloading within {self.deadline:g} s "
-                "(dataset.deadline); not cached"
+                f"({self.names[1]}); not cached"
             )
 
 
@@ -227,6 +247,8 @@ def _stream(
         total = int(response.headers.get("content-length") or 0) or None
     except ValueError:
         total = None
+    with contextlib.suppress(OSError):
+        limits.free = shutil.disk_usage(tmp.parent).free
     if total is not None:
         limits.check_size(url, total)  # refused before a byte of it is read
     digest = hashlib.sha256()

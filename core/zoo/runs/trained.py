@@ -7,12 +7,14 @@ The model registry is passed in by the caller (``zoo.api``); nothing here loads 
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..errors import ConfigError, DataError, ZooError
 from ..plugins.registry import Registry
 from . import checkpoints, directory
@@ -54,12 +56,80 @@ class Trained:
         )
 
     def build(self, models: Registry, device: str = "cpu") -> Any:
-        """The model with these weights, in eval mode, ready for inference."""
-        net = models.get(self.model).create(
-            context=model_context(self.num_classes, self.input_shape), **self.options
-        )
+        """The model with these weights, in eval mode, ready for inference. The options are
+        checked and the model is first built without memory (torch's meta device), so that
+        options saying it is larger than its weights file (a shared run's model.json, a card)
+        are refused before a byte is allocated."""
+        entry = models.get(self.model)
+        entry.check(self.options, where=f"{self.label}: model.")
+        context = model_context(self.num_classes, self.input_shape)
+        shapes = checkpoints.file_shapes(self.path, self.label)
+        meta = skeleton(entry, context, self.options)
+        if meta is not None:
+            wanted = {k: tuple(v.shape) for k, v in meta.state_dict().items()}
+            problems = checkpoints.fit_problems(
+                shapes, {k: wanted[k] for k in shapes if k in wanted}
+            )
+            held = size_of(meta)
+            size = self.path.stat().st_size
+            if problems:
+                raise ZooError(f"{self.label} do not fit the model: {problems}")
+            if held > 2 * size + (1 << 20):
+                raise ZooError(
+                    f"{self.label}: model '{self.model}' with these options holds {held:,} bytes, "
+                    f"its weights file {size:,}: the options do not describe these weights"
+                )
+        net = build_model(entry, context, self.options, what=self.label)
         checkpoints.load_weights(net, self.path, device, what=self.label)
         return net.to(device).eval()
+
+
+def skeleton(entry: Any, context: dict[str, Any], options: dict[str, Any]) -> Any | None:
+    """The model built on torch's meta device: its tensors' shapes and sizes, no memory spent.
+    ``None`` where its factory cannot build there (it reads values, calls numpy...)."""
+    import torch
+
+    try:  # the random streams are put back: building the real model draws the same numbers
+        with torch.random.fork_rng(devices=[]), torch.device("meta"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return entry.create(context=context, **options)
+    except Exception:  # not every factory can build without memory: then it is built for real
+        return None
+
+
+def size_of(net: Any) -> int:
+    """The bytes a model's parameters and buffers take."""
+    return sum(t.numel() * t.element_size() for t in net.state_dict().values())
+
+
+def build_model(
+    entry: Any, context: dict[str, Any], options: dict[str, Any], *, what: str, budget: int = 0
+) -> Any:
+    """Build a model: sized first without memory (``budget`` bytes at most, when given: options
+    that make it larger are one line, not a machine out of memory), then for real, a failure of
+    torch's (a size it cannot allocate) one line too."""
+    if budget:
+        meta = skeleton(entry, context, options)
+        if meta is not None and size_of(meta) > budget:
+            count = sum(t.numel() for t in meta.parameters())
+            raise ConfigError(
+                f"{what}: model '{entry.name}' with {_options_text(options)} has {count:,} "
+                f"parameters ({size_of(meta) / 1e9:,.1f} GB): more than this machine can train "
+                f"({budget / 1e9:,.1f} GB for the weights); choose smaller options"
+            )
+    try:
+        return entry.create(context=context, **options)
+    except (RuntimeError, OverflowError, MemoryError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise ConfigError(
+            f"{what}: model '{entry.name}' could not be built with {_options_text(options)}: "
+            f"{type(exc).__name__}: {reason}"
+        ) from exc
+
+
+def _options_text(options: dict[str, Any]) -> str:
+    text = ", ".join(f"{k}={v!r}" for k, v in options.items()) or "its default options"
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def open_run(run_dir: str | Path, models: Registry, weights: str = "last") -> Run:
@@ -87,7 +157,7 @@ def weights_file(run_dir: Path, weights: str = "last") -> Path:
     if weights not in WEIGHTS:
         raise ConfigError(f"weights: expected last or best, got {weights!r}")
     if weights == "best":
-        path = Path(run_dir) / checkpoints.BEST
+        path = directory.run_file(Path(run_dir) / checkpoints.BEST)  # never a link out of the run
     else:
         point = checkpoints.last(Path(run_dir))
         path = point.weights if point is not None else Path(run_dir) / "checkpoints"
@@ -111,32 +181,93 @@ def load_model(
     return trained.build(models, device)
 
 
+#: The picture formats zoo predict reads (Pillow opens others too, some through external
+#: programs: never for a file from outside).
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM", "JPEG2000")
+#: The most pixels a picture may have (4096 x 4096): a prediction needs 784 of them; a picture
+#: larger than this is refused before it is decoded.
+MAX_PIXELS = 1 << 24
+
+
 def read_image(path: str | Path, shape: Sequence[int]) -> Any:
-    """A picture file (PNG, JPEG..., any size, colour or grey) as the model's input of ``shape``
-    (channels, height, width): grey, resized, light on black (inverted if its background is
-    light, as a scan's or a drawing's is), in [0, 1], flattened like the dataset's rows."""
-    import numpy as np
+    """A picture file (PNG, JPEG..., any size up to :data:`MAX_PIXELS`, colour, grey, 16-bit or
+    float, transparent or not) as the model's input of ``shape`` (channels, height, width):
+    grey, resized, light on black as MNIST is (a transparent background is filled with the
+    colour the ink is not, a light background inverted), in [0, 1], flattened like the dataset's
+    rows. A picture of one colour only (nothing drawn) is refused: any answer would be a guess."""
     import torch
     from PIL import Image, UnidentifiedImageError
 
     if len(shape) != 3 or shape[0] != 1:
         raise DataError(f"zoo predict reads grey images; this model takes input {tuple(shape)}")
+    if math.prod(shape) > directory.MAX_INPUT:
+        raise DataError(f"this model takes inputs of {tuple(shape)}: more than zoo reads")
     try:
+        files.regular(Path(path), f"image {path}")
         with warnings.catch_warnings():  # Pillow's "possible decompression bomb" is an error here
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                grey = image.convert("L").resize((shape[-1], shape[-2]), Image.Resampling.LANCZOS)
+            with Image.open(path, formats=IMAGE_FORMATS) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise DataError(
+                        f"cannot read image {path}: it is too large ({width:,} x {height:,} "
+                        f"pixels; zoo reads pictures of up to {MAX_PIXELS:,})"
+                    )
+                if image.format == "JPEG":  # decoded at a fraction of its size where it can be
+                    image.draft("RGB", (shape[-1] * 4, shape[-2] * 4))
+                pixels = _grey(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DataError(f"cannot read image {path}: it is too large ({exc})") from exc
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
+    except DataError:
+        raise
+    except ZooError as exc:  # not a regular file
+        raise DataError(str(exc)) from exc
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise DataError(f"cannot read image {path}: {exc}") from exc
-    pixels = np.asarray(grey, dtype=np.float32) / 255
+    import numpy as np
+
+    if float(pixels.max() - pixels.min()) < 1e-3:
+        raise DataError(f"image {path} holds nothing to read (a single colour)")
+    resized = Image.fromarray(pixels.astype(np.float32)).resize(
+        (shape[-1], shape[-2]), Image.Resampling.LANCZOS
+    )
+    pixels = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
     # The border is the background: light means dark ink on paper (a scan, a drawing), while
     # MNIST-style data is light on black. (The mean would misjudge a large light object.)
     border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     if border.mean() > 0.5:
         pixels = 1 - pixels
-    return torch.from_numpy(pixels.reshape(1, -1))
+    return torch.from_numpy(np.ascontiguousarray(pixels).reshape(1, -1))
+
+
+def _grey(image: Any) -> Any:
+    """A decoded picture as grey values in [0, 1] (float32, full size)."""
+    import numpy as np
+
+    mode = image.mode
+    if mode == "F" or mode.startswith("I"):  # float or 16/32-bit pictures: their own range
+        values = np.asarray(image, dtype=np.float32)
+        if not np.isfinite(values).all():
+            raise DataError("cannot read image: it holds values that are not numbers")
+        low, high = float(values.min()), float(values.max())
+        if low >= 0 and high <= 1 and mode == "F":
+            return values
+        top = 65535.0 if mode.startswith("I;16") else 255.0 if high <= 255 else 65535.0
+        if low >= 0 and high <= top:
+            return values / np.float32(top)
+        return (values - low) / np.float32(high - low or 1.0)  # stretched to [0, 1]
+    transparent = "A" in image.getbands() or "transparency" in image.info
+    if not transparent:
+        return np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255)
+    rgba = image.convert("RGBA")
+    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / np.float32(255)
+    grey = np.asarray(rgba.convert("L"), dtype=np.float32) / np.float32(255)
+    # Ink on a transparent background (what an HTML canvas exports): the drawing is where the
+    # picture is opaque. It is laid on the colour the ink is not, whatever colour the ink has.
+    weight = float(alpha.sum())
+    ink = float((grey * alpha).sum() / weight) if weight else 0.0
+    background = 1.0 if ink < 0.5 else 0.0
+    return grey * alpha + np.float32(background) * (1 - alpha)
 
 
 def predict(
@@ -155,7 +286,13 @@ def predict(
     results = []
     with torch.inference_mode():
         for image in images:
-            probs = torch.softmax(net(read_image(image, trained.input_shape)), dim=1)[0]
+            scores = net(read_image(image, trained.input_shape))
+            if not bool(torch.isfinite(scores).all()):
+                raise ZooError(
+                    f"{trained.label} answer {image} with values that are not numbers (NaN or "
+                    "infinite): no prediction"
+                )
+            probs = torch.softmax(scores, dim=1)[0]
             values, indices = probs.topk(min(top, len(probs)))
             names = [classes[i] if i < len(classes) else str(i) for i in indices.tolist()]
             results.append((str(image), list(zip(names, values.tolist(), strict=True))))

@@ -30,6 +30,22 @@ def select_device(name: str = "auto") -> torch.device:
     return device
 
 
+def weights_budget(device: torch.device) -> int:
+    """The most bytes a model's weights may take to be trained on ``device``: a quarter of its
+    memory (training holds the weights, their gradients and an optimizer's one or two buffers
+    each). 0 where the memory cannot be read (then nothing is refused)."""
+    try:
+        if device.type == "cuda":
+            total = torch.cuda.get_device_properties(device).total_memory
+        else:
+            import os
+
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError, RuntimeError):
+        return 0
+    return total // 4
+
+
 def set_threads(threads: int | str, device: torch.device) -> int:
     """CPU threads for training: ``auto`` keeps torch's choice, a number sets it (on a small
     machine, 1 thread can beat 2 on these small batches: benchmarks/speed.py measures both)."""

@@ -25,7 +25,8 @@ def evaluate_run(
     """``{"split", "loss", "acc", "samples"}`` of ``trained``'s model on ``split`` of the dataset
     in its config; ``overrides`` change that config first (e.g. ``dataset.path``), checked like
     --set."""
-    config = configs.revise(copy.deepcopy(trained.config), overrides, catalog.registries)
+    config = configs.recorded(copy.deepcopy(trained.config), overrides)
+    config = configs.revise(config, overrides, catalog.registries)
     device = devices.select_device(device or config.get("device", "auto"))
     devices.set_threads(config.get("threads", "auto"), device)  # as in training: same numbers
     net = trained.build(catalog.registries["models"], str(device))  # before the data

@@ -168,14 +168,26 @@ def test_fashion_mnist_reads_idx_files_with_class_names(idx_dir):
     assert zoo.get_dataset("fashion_mnist").meta["classes"][-1] == "Ankle boot"
 
 
-def test_a_copy_from_any_mirror_serves_later_loads_that_name_no_url(server, monkeypatch, zoo_home):
+def test_a_copy_the_user_fetched_from_a_mirror_serves_later_loads_that_name_no_url(
+    server, monkeypatch, zoo_home
+):
+    from zoo.data import cache
     from zoo_mnist_data import loader
 
     mirror = server.url("mnist.pkl.gz")
     defaults = {"pickle": ["http://127.0.0.1:9/unreachable/mnist.pkl.gz"]}
-    fetched = loader.load_dataset(
-        "mnist", defaults, DIGITS, url=mirror, format="pickle", offline=False, progress=False
-    )
+    with pytest.warns(zoo.DataWarning, match="no pin covers"):  # a run naming a URL: its own
+        loader.load_dataset(
+            "mnist", defaults, DIGITS, url=mirror, format="pickle", offline=False, progress=False
+        )
+    with pytest.raises(zoo.DataError, match="not cached"):
+        loader.load_dataset(
+            "mnist", defaults, DIGITS, url=None, format="pickle", offline=True, progress=False
+        )
+    with cache.sharing():  # what zoo data fetch NAME --set url=... does: the user says so
+        fetched = loader.load_dataset(
+            "mnist", defaults, DIGITS, url=mirror, format="pickle", offline=False, progress=False
+        )
     server.requests.clear()
     again = loader.load_dataset(
         "mnist", defaults, DIGITS, url=None, format="pickle", offline=True, progress=False

@@ -115,8 +115,16 @@ def load(spec: Spec) -> zoo.Splits:
                 raise
             return _from_idx_instead(spec, exc)
         splits = to_splits(prepared(spec, source), spec.classes)
-    if source.downloaded:
-        remember(spec, source)
+    if source.downloaded and (not spec.chosen_urls or cache.shared_by_user()):
+        remember(spec, source)  # the dataset's copy from now on, for loads that name no URL
+    elif source.downloaded and spec.sha256 is None:
+        warnings.warn(
+            f"{spec.name} comes from {source.origin}, which no pin covers (dataset.sha256): it "
+            f"serves only runs that name this URL, never the default {spec.name} (to make it "
+            f"that: zoo data fetch {spec.name} --set url=URL)",
+            zoo.DataWarning,
+            stacklevel=2,
+        )
     if spec.progress:
         print(
             f"zoo: {spec.name} loaded from {source.origin} in {time.perf_counter() - start:.2f} s",

@@ -12,10 +12,19 @@ from ...hookspecs import hookimpl
 from . import auto_mode
 
 
+def _require(conditions: dict[str, bool]) -> None:
+    """A schedule's options out of range are one line (ValueError), never a negative learning
+    rate or a division by zero in the middle of a run."""
+    bad = [name for name, ok in conditions.items() if not ok]
+    if bad:
+        raise ValueError(f"out of range: {', '.join(bad)}")
+
+
 def step(optimizer: Any, step_size: int = 10, gamma: float = 0.1) -> Any:
     """Multiply the learning rate by gamma every step_size epochs."""
     import torch
 
+    _require({"step_size >= 1": step_size >= 1, "gamma > 0": gamma > 0})
     return torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
 
 
@@ -26,6 +35,7 @@ def multistep(
     import torch
 
     milestones = milestones or [max(1, epochs // 2), max(1, epochs * 3 // 4)]
+    _require({"milestones >= 1": all(m >= 1 for m in milestones), "gamma > 0": gamma > 0})
     return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=gamma)
 
 
@@ -41,6 +51,7 @@ def cosine(
 
     if warmup_epochs < 0 or warmup_epochs >= epochs:
         raise ValueError(f"warmup_epochs must be in [0, epochs={epochs}), not {warmup_epochs}")
+    _require({"min_lr >= 0": min_lr >= 0 and math.isfinite(min_lr)})
     total = max(1, epochs * steps_per_epoch)
     warmup = round(warmup_epochs * steps_per_epoch)
     bases = [group["lr"] for group in optimizer.param_groups]
@@ -68,6 +79,14 @@ def onecycle(
     """The one-cycle policy, per step: up to max_lr (default: the optimizer's lr), then down."""
     import torch
 
+    _require(
+        {
+            "max_lr > 0": max_lr is None or (max_lr > 0 and math.isfinite(max_lr)),
+            "0 < pct_start < 1": 0 < pct_start < 1,
+            "div_factor > 0": div_factor > 0,
+            "final_div_factor > 0": final_div_factor > 0,
+        }
+    )
     peak = max_lr if max_lr is not None else [g["lr"] for g in optimizer.param_groups]
     return torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
@@ -93,6 +112,14 @@ def reduce_on_plateau(
     import torch
 
     mode = auto_mode(monitor, mode)
+    _require(
+        {
+            "0 < factor < 1": 0 < factor < 1,
+            "patience >= 0": patience >= 0,
+            "threshold >= 0": threshold >= 0,
+            "min_lr >= 0": min_lr >= 0,
+        }
+    )
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode=mode, factor=factor, patience=patience, threshold=threshold, min_lr=min_lr
     )
