@@ -193,7 +193,7 @@ def test_recipe_mistakes_are_one_line_before_any_data(tmp_path, closed_port_url,
         ("metrics=[{name: top_k, k: 20}]", "k=20 does not fit a dataset of 10 classes"),
         ("loss.label_smoothing=1.5", "label_smoothing must be in [0, 1)"),
         ("callbacks=[{name: early_stopping, monitor: val_f1}]", "callbacks[0].monitor: 'val_f1'"),
-        ("callbacks=[{name: csv, path: ../../x.csv}]", "path must be a file name inside"),
+        ("callbacks=[{name: csv, path: ../../x.csv}]", "path must be a path inside"),
     ],
 )
 def test_parts_that_do_not_fit_are_one_line(tmp_path, data, override, message):

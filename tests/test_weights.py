@@ -390,7 +390,7 @@ def test_publishing_mistakes_are_one_line_before_anything_is_measured(tmp_path, 
     bad_tag = run_cli(
         "new-plugin", "mine", "--from-run", run.dir, "--tag", "a b", cwd=tmp_path, check=False
     )
-    one_line_error(bad_tag, "--tag a b: use letters, digits")
+    one_line_error(bad_tag, "--tag 'a b': use letters, digits")
     bad_name = run_cli("new-plugin", "Mine", "--from-run", run.dir, cwd=tmp_path, check=False)
     one_line_error(bad_name, "plugin name 'Mine'")
     assert not (tmp_path / "zoo-mine").exists() and not (tmp_path / "zoo-Mine").exists()
