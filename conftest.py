@@ -13,13 +13,31 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def zoo_home(tmp_path, monkeypatch):
-    """Every test gets its own cache and no config from the environment."""
+def zoo_home(tmp_path, monkeypatch, request):
+    """Every test gets its own cache and no config from the environment. Tests say which device
+    they mean: the CPU (``device: auto`` means it, through ``ZOO_DEVICE``), unless marked
+    ``@pytest.mark.cuda`` (run only where CUDA is, on it)."""
     home = tmp_path / "zoo-home"
     monkeypatch.setenv("ZOO_HOME", str(home))
-    for var in ("ZOO_CONFIG", "ZOO_DEBUG", "ZOO_STRICT_PLUGINS"):
+    for var in ("ZOO_CONFIG", "ZOO_DEBUG", "ZOO_STRICT_PLUGINS", "ZOO_DEVICE"):
         monkeypatch.delenv(var, raising=False)
+    if request.node.get_closest_marker("cuda") is None:
+        monkeypatch.setenv("ZOO_DEVICE", "cpu")
     return home
+
+
+def pytest_collection_modifyitems(config, items):
+    """``@pytest.mark.cuda`` tests are skipped where torch sees no CUDA device."""
+    marked = [item for item in items if item.get_closest_marker("cuda")]
+    if not marked:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (benchmarks/gpu.py runs these on one)")
+    for item in marked:
+        item.add_marker(skip)
 
 
 def make_mnist_arrays(n_train=256, n_valid=64, n_test=32, seed=0):

@@ -499,21 +499,40 @@ def evaluate(
 
 
 def predict(
-    source: str | Path, images: Sequence[str | Path], top: int = 1, weights: str = "last"
+    source: str | Path,
+    images: Sequence[str | Path],
+    top: int = 1,
+    weights: str = "last",
+    device: str | None = None,
 ) -> list[tuple[str, list[tuple[str, float]]]]:
     """For each image file, the ``top`` most likely classes and their probabilities, by a run
-    directory's ``weights`` or by registered weights (``"cnn.mnist"``)."""
+    directory's ``weights`` or by registered weights (``"cnn.mnist"``), on ``device`` (default
+    ``auto``: whatever this machine has, wherever the weights were trained)."""
     from .runs.trained import predict as predict_images
 
-    return predict_images(_trained(source, weights), current().registries["models"], images, top)
+    models = current().registries["models"]
+    trained = _trained(source, weights)
+    return predict_images(trained, models, images, top, _device(device))
+
+
+def _device(device: str | None) -> str:
+    """A device this machine has: ``device``, or ``auto``'s choice."""
+    from .training.device import select_device  # imports torch: only where a model runs
+
+    return str(select_device(device or "auto"))
 
 
 def export(
-    source: str | Path, format: str = "onnx", out: str | Path | None = None, weights: str = "last"
+    source: str | Path,
+    format: str = "onnx",
+    out: str | Path | None = None,
+    weights: str = "last",
+    device: str | None = None,
 ) -> Path:
     """Write trained weights (a run directory's ``last`` or ``best``, or registered weights such
     as ``"cnn.mnist"``) as an ONNX or PT2 file that loads without zoo; returns its path (default:
-    ``NAME.onnx`` / ``NAME.pt2`` in the current folder)."""
+    ``NAME.onnx`` / ``NAME.pt2`` in the current folder). It is traced on ``device`` (default the
+    CPU, which every machine has; the file runs anywhere)."""
     from .runs.export import FORMATS
     from .runs.export import export as export_model
 
@@ -527,8 +546,9 @@ def export(
         stem = str(source) if not Path(source).is_dir() else f"{trained.model}-{Path(source).name}"
         stem = check_name(stem.replace(":", "-"), "the export's file name (give --out FILE)")
         out = Path(f"{stem}{FORMATS[format]}")
-    net = trained.build(current().registries["models"])
-    return export_model(net, trained.input_shape, format, Path(out))
+    where = _device(device or "cpu")
+    net = trained.build(current().registries["models"], where)
+    return export_model(net, trained.input_shape, format, Path(out), where)
 
 
 def _trained(source: str | Path, which: str = "last") -> Any:

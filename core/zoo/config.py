@@ -52,6 +52,8 @@ SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "init": (str, "registered weights (e.g. cnn.mnist) or a run directory to start from"),
     "accumulate": (int, "a positive integer (batches whose gradients add up to one step)"),
     "compile": (bool, "true or false (torch.compile the model)"),
+    "deterministic": (bool, "true or false (deterministic algorithms on CUDA: the same numbers)"),
+    "cuda_graphs": ((bool, str), "false, true or auto (replay the training step as a CUDA graph)"),
 }
 KEYS = (*SECTIONS, *OPTIONAL_SECTIONS, *LIST_SECTIONS, *SCALARS)
 #: The range of each integer key: far beyond any real run, and inside what Python, torch and the
@@ -504,6 +506,8 @@ def validate(config: Mapping[str, Any]) -> None:
             bad = not DEVICE.match(value)
         if not bad and key == "amp":
             bad = isinstance(value, str) and value not in PRECISIONS  # as precision() reads it
+        if not bad and key == "cuda_graphs":
+            bad = isinstance(value, str) and value != "auto"
         if not bad and key == "threads":
             bad = value != "auto" and (isinstance(value, str) or not 1 <= value <= 1024)
         if bad:

@@ -29,7 +29,7 @@ weights_option = click.option(
 @click.option("--split", type=click.Choice(["valid", "test"]), default="valid", show_default=True)
 @weights_option
 @set_option
-@device_option("Where to evaluate (default: the run's).")
+@device_option("Where to evaluate (default: auto, whatever device the run trained on).")
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -85,10 +85,14 @@ def eval_(
     help="How many of the most likely classes to show.",
 )
 @weights_option
-def predict(source: str, images: tuple[str, ...], top: int, weights: str) -> None:
+@device_option("Where to compute (default: auto, whatever device the run trained on).")
+def predict(
+    source: str, images: tuple[str, ...], top: int, weights: str, device: str | None
+) -> None:
     """The class a run's model (RUN_DIR) or registered WEIGHTS (cnn.mnist) see in each image
     (PNG, JPEG...; any size, colour or grey)."""
-    for image, guesses in api.predict(source, images, top=top, weights=weights):
+    guessed = api.predict(source, images, top=top, weights=weights, device=device)
+    for image, guesses in guessed:
         shown = ", ".join(f"{printable(name)} {prob:.1%}" for name, prob in guesses)
         click.echo(f"{printable(image)}: {shown}")
 
@@ -219,9 +223,10 @@ def _shape_of(image: Any) -> tuple[int, ...]:
     help="The file to write (default: WEIGHTS.onnx or MODEL-RUN.onnx here).",
 )
 @weights_option
-def export(source: str, format_: str, out: str | None, weights: str) -> None:
+@device_option("Where to trace the model (default: cpu; the file runs anywhere).")
+def export(source: str, format_: str, out: str | None, weights: str, device: str | None) -> None:
     """Write trained weights as ONNX (onnxruntime...) or PT2 (torch.export.load): files that load
     without zoo. ONNX needs the export extra: pip install 'torch-zoo[export]'."""
-    path = api.export(source, format=format_, out=out, weights=weights)
+    path = api.export(source, format=format_, out=out, weights=weights, device=device)
     size = path.stat().st_size
     click.echo(f"wrote {path} ({size / 1000:,.1f} kB, {format_}; input: a batch of flat rows)")

@@ -299,6 +299,16 @@ def _finite_or_text(value: Any) -> bool:
     return not isinstance(value, int) or abs(value) < 1 << 63
 
 
+def _plain(value: Any) -> Any:
+    """A hyper-parameter held as a one-value tensor (a learning rate a CUDA graph reads from the
+    device) compared as the number it is."""
+    import torch
+
+    if isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point():
+        return float(value)
+    return value
+
+
 def optimizer_problem(optimizer: Any, saved: dict[str, Any]) -> str | None:
     """Where a saved optimizer state does not fit ``optimizer`` (its groups, its parameters'
     shapes, finite hyper-parameters): torch checks only the counts, and a wrong buffer would
@@ -316,13 +326,14 @@ def optimizer_problem(optimizer: Any, saved: dict[str, Any]) -> str | None:
         if not isinstance(theirs, dict) or theirs.get("params") != mine["params"]:
             return f"param_groups[{i}] holds other parameters"
         problem = same_shape(
-            {k: v for k, v in mine.items() if k != "params"},
-            {k: v for k, v in theirs.items() if k != "params"},
+            {k: _plain(v) for k, v in mine.items() if k != "params"},
+            {k: _plain(v) for k, v in theirs.items() if k != "params"},
             f"param_groups[{i}]",
         )
         if problem:
             return problem
-        if not (isinstance(theirs.get("lr"), (int, float)) and theirs["lr"] >= 0):
+        lr = _plain(theirs.get("lr"))
+        if not (isinstance(lr, (int, float)) and lr >= 0):
             return f"param_groups[{i}].lr is not a learning rate"
         params = optimizer.param_groups[i]["params"]
         shapes |= dict(zip(mine["params"], (p.shape for p in params), strict=True))

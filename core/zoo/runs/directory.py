@@ -249,6 +249,16 @@ def read_config(run_dir: Path) -> dict[str, Any]:
     return config
 
 
+def trained_device(run_dir: Path) -> str | None:
+    """The device a run last trained on, as its env.json says (``None`` if it does not say)."""
+    try:
+        env = read_json(Path(run_dir) / "env.json")
+    except (FileNotFoundError, ValueError, ZooError):
+        return None
+    device = env.get("device") if isinstance(env, dict) else None
+    return device if isinstance(device, str) and files.is_name(device.replace(":", "-")) else None
+
+
 def read_model_info(run_dir: Path) -> dict[str, Any]:
     """model.json, every field checked: it says which factory to call with what."""
     path = Path(run_dir) / MODEL

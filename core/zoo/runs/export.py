@@ -23,13 +23,15 @@ FORMATS = {"onnx": ".onnx", "pt2": ".pt2"}
 ONNX_PACKAGES = ("onnx", "onnxscript")
 
 
-def export(model: Any, input_shape: Sequence[int], format: str, out: Path) -> Path:
-    """Write ``model`` (in eval mode) as ``format`` to ``out``, atomically."""
+def export(
+    model: Any, input_shape: Sequence[int], format: str, out: Path, device: str = "cpu"
+) -> Path:
+    """Write ``model`` (in eval mode, on ``device``) as ``format`` to ``out``, atomically."""
     if format not in FORMATS:
         raise ConfigError(f"export format '{format}': expected one of {', '.join(FORMATS)}")
     import torch
 
-    example = torch.rand(2, math.prod(input_shape))
+    example = torch.rand(2, math.prod(input_shape), device=device)
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
     dynamic = ({0: batch},)
     out = Path(out)

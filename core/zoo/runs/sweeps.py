@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import parse_override
 from .. import files
+from ..config import parse_override
 from ..errors import ConfigError, ZooError
 from ..files import write_atomic
 from . import checkpoints, directory

@@ -275,18 +275,20 @@ def predict(
     models: Registry,
     images: Sequence[str | Path],
     top: int = 1,
+    device: str = "cpu",
 ) -> list[tuple[str, list[tuple[str, float]]]]:
-    """For each image, the ``top`` most likely classes with their probabilities."""
+    """For each image, the ``top`` most likely classes with their probabilities (computed on
+    ``device``, whatever device the weights were trained on)."""
     import torch
 
     if not trained.input_shape:
         raise ZooError(f"{trained.label} record no input shape: zoo cannot size images")
     classes = trained.classes or [str(i) for i in range(trained.num_classes or 0)]
-    net = trained.build(models)
+    net = trained.build(models, device)
     results = []
     with torch.inference_mode():
         for image in images:
-            scores = net(read_image(image, trained.input_shape))
+            scores = net(read_image(image, trained.input_shape).to(device)).float()
             if not bool(torch.isfinite(scores).all()):
                 raise ZooError(
                     f"{trained.label} answer {image} with values that are not numbers (NaN or "

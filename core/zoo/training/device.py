@@ -4,6 +4,7 @@ mixed precision (bf16, or fp16 with a loss-scaling ``GradScaler``)."""
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 import torch
@@ -13,9 +14,19 @@ from ..errors import ConfigError
 
 AMP = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
+# cuBLAS reads its workspace setting once, when CUDA's first matrix product creates its handle:
+# set here, where training is imported and before any of it runs, so that deterministic
+# algorithms can be asked for on CUDA (torch refuses them without it). It changes nothing else.
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
 
 def select_device(name: str = "auto") -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu; an unavailable device is a clear error."""
+    """``auto`` picks cuda, then mps, then cpu (``$ZOO_DEVICE``, when set, is what ``auto``
+    means: ``ZOO_DEVICE=cpu`` keeps zoo off the GPU); an unavailable device is a clear error."""
+    if name == "auto" and os.environ.get("ZOO_DEVICE", "auto") != "auto":
+        name = os.environ["ZOO_DEVICE"]
+        if name not in ("cpu", "cuda", "mps") and not name.startswith("cuda:"):
+            raise ConfigError(f"ZOO_DEVICE={name}: expected auto, cpu, cuda, cuda:N or mps")
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -28,6 +39,18 @@ def select_device(name: str = "auto") -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("device 'mps' is not available here: use --device cpu (or auto)")
     return device
+
+
+def make_deterministic(device: torch.device, deterministic: bool) -> None:
+    """On CUDA, ``deterministic`` asks torch for deterministic algorithms (cuDNN's included, and
+    no benchmarking of them): the same seed, device and versions give the same numbers and the
+    same weights. (On the CPU zoo's models are deterministic as they are.) ``False`` gives
+    torch the choice back, for speed, and the run says so."""
+    if device.type != "cuda":
+        return
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = False
 
 
 def weights_budget(device: torch.device) -> int:
@@ -67,11 +90,12 @@ def amp_dtype(device: torch.device, amp: bool | str | None) -> torch.dtype | Non
     return AMP[name]
 
 
-def autocast(device: torch.device, dtype: torch.dtype | None) -> Any:
-    """Mixed precision in ``dtype`` (weights stay float32); ``None``: full precision."""
+def autocast(device: torch.device, dtype: torch.dtype | None, cache: bool = True) -> Any:
+    """Mixed precision in ``dtype`` (weights stay float32); ``None``: full precision. Inside a
+    CUDA graph's capture autocast must not cache its casts (``cache=False``)."""
     if dtype is None:
         return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=dtype)
+    return torch.autocast(device.type, dtype=dtype, cache_enabled=cache)
 
 
 def grad_scaler(device: torch.device, amp: bool | str | None) -> torch.amp.GradScaler | None:

@@ -27,7 +27,9 @@ def evaluate_run(
     --set."""
     config = configs.recorded(copy.deepcopy(trained.config), overrides)
     config = configs.revise(config, overrides, catalog.registries)
-    device = devices.select_device(device or config.get("device", "auto"))
+    # where it is evaluated is this machine's choice (auto unless asked), not where it trained:
+    # a run trained on cuda is evaluated on a machine without one
+    device = devices.select_device(device or "auto")
     devices.set_threads(config.get("threads", "auto"), device)  # as in training: same numbers
     net = trained.build(catalog.registries["models"], str(device))  # before the data
     dataset = catalog.registries["datasets"].get(config["dataset"]["name"])

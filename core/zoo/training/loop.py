@@ -95,11 +95,14 @@ def train_epoch(
     criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
     accumulate: int = 1,
     after_step: Callable[[], None] | None = None,
+    graph: Any = None,
 ) -> float:
     """One pass over ``batches``; returns the mean training loss per sample. ``criterion`` is the
     loss (the tutorial's cross-entropy); the gradients of ``accumulate`` batches add up to one
     optimizer step (the epoch's last, shorter group too), after which ``after_step`` runs (a
-    scheduler stepped per step). With fp16 ``amp`` pass a ``scaler`` (see grad_scaler)."""
+    scheduler stepped per step). With fp16 ``amp`` pass a ``scaler`` (see grad_scaler). A
+    ``graph`` (``zoo.training.graphs.GraphStep``) replays the whole step for the batches of its
+    shape; the others are stepped here, eagerly, on the same tensors."""
     model.train()
     dtype = amp_dtype(batches.device, amp)
     losses, sizes = [], []
@@ -108,6 +111,15 @@ def train_epoch(
     total = len(batches)
     optimizer.zero_grad(set_to_none=True)
     for i, (x, y) in enumerate(batches, 1):
+        replayed = graph.step(x, y) if graph is not None and graph.fits(x, y) else None
+        if replayed is not None:  # forward, backward and the optimizer's step, as one graph
+            if after_step is not None:
+                after_step()
+            losses.append(replayed)
+            sizes.append(len(y))
+            if progress is not None and (i % step_every == 0 or i == total):
+                _show(progress, i, losses, sizes, start)
+            continue
         with autocast(batches.device, dtype):
             loss = criterion(model(x), y)
         scaled = loss
@@ -129,10 +141,7 @@ def train_epoch(
         losses.append(loss.detach())  # no .item(): no sync with the device per step
         sizes.append(len(y))
         if progress is not None and (i % step_every == 0 or i == total):
-            seen = sum(sizes)
-            rate = seen / max(time.perf_counter() - start, 1e-9)
-            running = _mean(losses, sizes)
-            progress.update(i - progress.n, loss=f"{running:.4f}", samples_per_s=f"{rate:,.0f}")
+            _show(progress, i, losses, sizes, start)
     if not losses:
         return float("nan")
     if distributed.active():  # the mean over every rank's samples
@@ -140,6 +149,15 @@ def train_epoch(
         total_loss, count = distributed.all_sum(torch.stack(losses) @ weights, weights.sum())
         return (total_loss / count).item()
     return _mean(losses, sizes)
+
+
+def _show(
+    progress: Any, i: int, losses: list[torch.Tensor], sizes: list[int], start: float
+) -> None:
+    """The bar's live loss and speed (one sync with the device, ~50 times an epoch)."""
+    rate = sum(sizes) / max(time.perf_counter() - start, 1e-9)
+    running = _mean(losses, sizes)
+    progress.update(i - progress.n, loss=f"{running:.4f}", samples_per_s=f"{rate:,.0f}")
 
 
 def _mean(losses: list[torch.Tensor], sizes: list[int]) -> float:

@@ -24,6 +24,12 @@ def summary(config: dict[str, Any]) -> str:
         f"batch {config['batch_size']} "
         f"{shuffled}, seed {config.get('seed', 0)}"
         + (f", amp {'bf16' if amp is True else amp}" if amp else "")
+        + (", cuda_graphs" if config.get("cuda_graphs") is True else "")
+        + (
+            ""
+            if config.get("deterministic", True)
+            else ", NOT deterministic (deterministic: false)"
+        )
     )
 
 

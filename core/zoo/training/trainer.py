@@ -29,7 +29,7 @@ from ..plugins.manager import Catalog
 from ..runs import checkpoints, directory, pictures, weights
 from ..runs.trained import Run, build_model, model_context, open_run
 from . import device as devices
-from . import distributed, loop, parts, randomness
+from . import distributed, graphs, loop, parts, randomness
 from . import progress as report
 
 
@@ -73,6 +73,7 @@ class Trainer:
         self.say = report.say if self.verbose else report.quiet
         self.bar = report.Bar if progress and main else None
         self.held = contextlib.ExitStack()  # the run directory's lock, on rank 0
+        self.trained_on: str | None = None  # a resumed run's device before, as env.json said
 
     def __enter__(self) -> Trainer:
         return self
@@ -161,6 +162,13 @@ class Trainer:
                     f"from these weights instead (zoo run NAME --init {run_dir})"
                 )
         moved = _data_moved(config, overrides, catalog)
+        wanted = str(device or config.get("device", "auto"))
+        if wanted.startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError(
+                f"{run_dir} was trained on {wanted}, which this machine does not have: zoo resume "
+                f"{run_dir} --device cpu continues it on the CPU (its numbers will not be "
+                "bit-identical to an uninterrupted run's)"
+            )
         trainer = cls(config, catalog, **how)
         with trainer.closed_on_error():
             trainer.hold(run_dir)
@@ -171,6 +179,7 @@ class Trainer:
             trainer.history = state["history"]
             trainer.stopped = state.get("stopped")
             complete = len(trainer.history) >= trainer.epochs or trainer.stopped
+            trainer.trained_on = directory.trained_device(run_dir)  # before env.json is rewritten
             if not complete:  # every part of the saved state checked before anything is written
                 trainer.restore(point, state, device)
             if (epochs is not None or moved) and distributed.is_main():
@@ -210,6 +219,8 @@ class Trainer:
             if problem:
                 raise ValueError(problem)
             self.optimizer.load_state_dict(state["optimizer"])
+            for group in self.optimizer.param_groups:  # a graph's device-held rate, as a number
+                group["lr"] = float(group["lr"])
         with checkpoints.restoring(path, "random state"):
             randomness.set_rng_state(state["rng"], self.shuffler)  # the same on every rank
         parts = [("scaler", self.scaler, state.get("scaler"))]
@@ -244,6 +255,17 @@ class Trainer:
         distributed.barrier()
         self.say(f"zoo resume {self.dir}: from epoch {len(self.history)} of {self.epochs}")
         self.say(f"  {self.summary()}")
+        trained_on = self.trained_on
+        if trained_on and trained_on.split(":")[0] != self.device.type:
+            self.say(
+                f"  note: trained on {trained_on}, continued on {self.device}: the numbers will "
+                "differ from an uninterrupted run's"
+            )
+        if not self.config.get("deterministic", True):
+            self.say(
+                "  note: this run is not deterministic (deterministic: false): it is not promised "
+                "to end exactly where an uninterrupted run would"
+            )
         if distributed.world_size() != point.world_size:
             self.say(
                 f"  note: trained in {point.world_size} process(es), continued in "
@@ -267,6 +289,7 @@ class Trainer:
         self.device = devices.select_device(device or config.get("device", "auto"))
         if distributed.active():
             self.device = distributed.init(self.device.type)
+        devices.make_deterministic(self.device, config.get("deterministic", True))
         devices.set_threads(config.get("threads", "auto"), self.device)
         if not distributed.is_main():
             distributed.barrier()  # rank 0 downloads and prepares the data; the others wait...
@@ -313,7 +336,29 @@ class Trainer:
             self.model = DistributedDataParallel(self.module, device_ids=ids)
         self.scaler = devices.grad_scaler(self.device, config.get("amp", False))
         if config.get("compile"):
-            self.model = torch.compile(self.model)
+            # static shapes: a batch of the training shape and the epoch's last one are two
+            # compilations, once each, never a dynamic-shape graph that is slower to run
+            self.model = torch.compile(self.model, dynamic=False)
+            if self.device.type == "cpu":
+                self.say(
+                    "  note: compile on the CPU did not pay for zoo's built-in models (0.76-1.03x "
+                    "an eager epoch, plus 4-9 s of compiling: python benchmarks/compile.py)"
+                )
+        setting = config.get("cuda_graphs", False)
+        self.graph: graphs.GraphStep | None = None
+        self.graphs_wanted, why_not = graphs.plan(
+            setting,
+            device=self.device,
+            in_memory=self.train_batches.tensors is not None,
+            optimizer=self.optimizer,
+            per_step_scheduler=self.interval == "step" and self.scheduler is not None,
+            scaler=self.scaler,
+            accumulate=self.accumulate,
+            compiled=bool(config.get("compile")),
+            world=distributed.world_size(),
+        )
+        if why_not and setting is True:  # asked for by name: say why not (auto stays quiet)
+            self.say(f"  {why_not}")
 
     def recipe(self, registries: Any) -> None:
         """The loss, the chosen metrics and the learning-rate scheduler, from their plugins."""
@@ -387,7 +432,9 @@ class Trainer:
                         self.criterion,
                         self.accumulate,
                         per_step,
+                        self.graph_step(),
                     )
+                self.say_graph_failure()
                 train_seconds = time.perf_counter() - start
                 val_loss, val_acc = loop.evaluate(
                     self.model, valid_batches, amp, self.criterion, metrics
@@ -400,7 +447,7 @@ class Trainer:
                     "val_acc": round(val_acc, 6),
                     "epoch_seconds": round(time.perf_counter() - start, 3),
                     "samples_per_s": round(train_batches.size * world / train_seconds, 1),
-                    "lr": self.optimizer.param_groups[0]["lr"],
+                    "lr": float(self.optimizer.param_groups[0]["lr"]),
                 }
                 row |= {f"val_{key}": metric.compute() for key, metric in self.metrics}
                 self.end_epoch(row)
@@ -420,6 +467,22 @@ class Trainer:
                 "from the last good checkpoint)"
             ) from exc
         return self.finish()
+
+    def graph_step(self) -> graphs.GraphStep | None:
+        """The training step as a CUDA graph, where the run asks for one (``cuda_graphs``) and
+        its recipe allows it; made at the first epoch this process trains, after any restore."""
+        if self.graph is None and self.graphs_wanted:
+            self.graphs_wanted = False
+            dtype = devices.amp_dtype(self.device, self.config.get("amp", False))
+            self.graph = graphs.GraphStep(self.module, self.optimizer, self.criterion, dtype)
+        return self.graph
+
+    def say_graph_failure(self) -> None:
+        if self.graph is not None and self.graph.failed:
+            self.say(
+                f"  cuda_graphs: running eagerly, since capturing failed ({self.graph.failed})"
+            )
+            self.graph = None
 
     def end_epoch(self, row: dict[str, Any]) -> None:
         """After an epoch's numbers and before its checkpoint: an epoch scheduler steps, the

@@ -38,11 +38,20 @@ def adam(
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
     weight_decay: float = 0.0,
+    capturable: bool = False,
 ) -> Any:
-    """Adam: adaptive moment estimation."""
+    """Adam: adaptive moment estimation (capturable: its step in a CUDA graph, on CUDA)."""
     import torch
 
-    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+    params = _capturable_where(list(params), capturable)
+    return torch.optim.Adam(
+        params,
+        lr=lr,
+        betas=tuple(betas),
+        eps=eps,
+        weight_decay=weight_decay,
+        capturable=capturable,
+    )
 
 
 def adamw(
@@ -51,11 +60,31 @@ def adamw(
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
     weight_decay: float = 0.01,
+    capturable: bool = False,
 ) -> Any:
-    """AdamW: Adam with decoupled weight decay."""
+    """AdamW: Adam with decoupled weight decay (capturable: its step in a CUDA graph)."""
     import torch
 
-    return torch.optim.AdamW(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+    params = _capturable_where(list(params), capturable)
+    return torch.optim.AdamW(
+        params,
+        lr=lr,
+        betas=tuple(betas),
+        eps=eps,
+        weight_decay=weight_decay,
+        capturable=capturable,
+    )
+
+
+def _capturable_where(params: list[Any], capturable: bool) -> list[Any]:
+    """A capturable optimizer keeps its state on the device: only CUDA's (a ValueError, one
+    line, rather than torch's assertion at the first step)."""
+    tensors = [
+        p for group in params for p in (group["params"] if isinstance(group, dict) else [group])
+    ]
+    if capturable and any(t.device.type != "cuda" for t in tensors):
+        raise ValueError("capturable is for a model on CUDA (it lets a CUDA graph hold the step)")
+    return params
 
 
 @hookimpl
