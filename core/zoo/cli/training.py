@@ -188,6 +188,8 @@ def reproduce(
         f"{verdict}: {same} of {len(shown) + 1} match"
         + ("" if same == len(shown) + 1 else " (another device, thread count or version?)")
     )
+    if (recipe.get("config") or {}).get("deterministic") is False:
+        click.echo("note: its recipe says deterministic: false: the same numbers are not promised")
 
 
 def _cell(value: Any) -> str:
