@@ -414,3 +414,31 @@ def test_a_factory_that_returns_the_wrong_thing_is_one_line(site, tmp_path, mnis
     assert "gives 3 scores per sample but the dataset has 10 classes" in narrow.stderr
     with pytest.raises(zoo.PluginError, match="returned str"):
         zoo.create_model("text")
+
+
+TYPO = """
+import zoo
+
+@zoo.hookimpl
+def register_model(register):  # the docs' own example of a misspelling: models, not model
+    register("typo_model", object)
+"""
+
+
+@pytest.mark.hostile
+def test_a_misspelled_hook_skips_only_its_own_plugin(site, tmp_path):
+    """Through real entry points (not plugins added one by one): pluggy's check_pending spans
+    every plugin, so one misspelling once took them all down, each blamed for it."""
+    site.install("typo", "typo", TYPO)
+    site.install("acme", "acme", ACME)
+    listed = zoo_cmd("list", "models", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "acme:logistic" in listed.stdout and "cnn" in listed.stdout
+    warned = [line for line in listed.stderr.splitlines() if "failed to load" in line]
+    assert len(warned) == 1 and "plugin 'typo'" in warned[0], listed.stderr
+    assert "unknown hook 'register_model' — did you mean 'register_models'?" in warned[0]
+    strict = zoo_cmd("list", "models", cwd=tmp_path, env={"ZOO_STRICT_PLUGINS": "1"})
+    assert strict.returncode == 1 and "plugin 'typo'" in strict.stderr
+    assert "plugin 'acme'" not in strict.stderr
+    shown = zoo_cmd("show", "cnn.mnist", cwd=tmp_path)
+    assert shown.returncode == 0 and "test accuracy 94.34%" in shown.stdout

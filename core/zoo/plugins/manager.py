@@ -30,6 +30,7 @@ import pluggy
 from .. import hookspecs
 from ..errors import PluginError, ZooWarning
 from ..files import is_name, shown
+from ..hints import did_you_mean
 from . import settings
 from .cards import read_card
 from .registry import KINDS, Entry, Registry, describe
@@ -178,7 +179,7 @@ class Catalog:
                     f"it was written for zoo hook specs v{declared}, this zoo has "
                     f"v{hookspecs.HOOKSPEC_VERSION}: install a zoo and a plugin that agree"
                 )
-            self.pm.check_pending()  # a misspelled hook name fails here, loudly
+            self._check_hooks(plugin)  # a misspelled hook name fails here, for this plugin
             entries = self._collect(plugin, info)
         except PLUGIN_FAILURES as exc:  # a plugin's bug must not break every command
             self._unregister(info.name)
@@ -187,6 +188,23 @@ class Catalog:
         for kind, added in entries.items():
             self.registries[kind].add(*added)
             info.registered[kind] = [entry.name for entry in added]
+
+    def _check_hooks(self, plugin: Any) -> None:
+        """pluggy's ``check_pending`` for this one plugin: each of its hook implementations must
+        name a hook zoo specifies (unless marked ``optionalhook``). ``check_pending`` itself
+        checks every registered plugin at once, so one plugin's misspelled hook would fail, and
+        be blamed on, each plugin checked after it."""
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            if caller.spec is not None:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and not impl.optionalhook:
+                    specified = [n for n in dir(hookspecs) if n.startswith("register_")]
+                    hint = did_you_mean(caller.name, specified, n=1)
+                    raise pluggy.PluginValidationError(
+                        plugin,
+                        f"unknown hook '{caller.name}'{hint} (zoo's hooks: see docs/plugins.md)",
+                    )
 
     def _collect(self, plugin: Any, info: PluginInfo) -> dict[str, list[Entry]]:
         """Call each ``register_<kind>`` hook of ``plugin`` with a ``register`` that records
