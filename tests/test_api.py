@@ -47,7 +47,7 @@ def test_train_writes_what_zoo_run_writes_and_returns_the_run(tmp_path, mnist_fi
     trained = zoo.load_run(cli)
     x = torch.rand(3, 784)
     torch.testing.assert_close(run.model(x), trained(x))
-    assert "1 of 1 epochs, best val_loss" in repr(run)
+    assert "1 of 1 epoch, best val_loss" in repr(run)
 
 
 def test_resume_continues_exactly_and_verbose_prints_the_table(tmp_path, mnist_file, capsys):
@@ -75,7 +75,7 @@ def test_overrides_take_the_keys_of_set_and_errors_are_zoo_errors(tmp_path, mnis
         zoo.train("cnnn")
     assert not (tmp_path / "a").exists()
     resolved = zoo.resolve("logistic", overrides=["optimizer.lr=0.1", "shuffle=true"], epochs=4)
-    assert (resolved["optimizer"]["lr"], resolved["shuffle"], resolved["epochs"]) == (0.1, True, 4)
+    assert (resolved.optimizer.options["lr"], resolved.shuffle, resolved.epochs) == (0.1, True, 4)
 
 
 def test_a_wrong_option_type_fails_before_any_download_or_torch(server, tmp_path):
@@ -119,7 +119,7 @@ def test_options_that_fit_pass(tmp_path):
     for override in ("optimizer.lr=1", "dataset.url=[http://a/x, http://b/x]", "model.channels=8"):
         assert run_cli("show", "cnn", "--set", override, cwd=tmp_path).returncode == 0
     cfg = zoo.resolve("cnn", overrides={"optimizer": {"name": "adam", "betas": [0.8, 0.9]}})
-    assert cfg["optimizer"]["betas"] == [0.8, 0.9]
+    assert cfg.optimizer.options["betas"] == [0.8, 0.9]
     with pytest.raises(zoo.ConfigError, match=r"expected tuple\[float, float\], got \[0.8\]"):
         zoo.resolve("cnn", overrides={"optimizer": {"name": "adam", "betas": [0.8]}})
 

@@ -35,17 +35,17 @@ def doc(tmp_path):
 
 def test_a_run_merges_over_the_defaults(doc):
     cfg = config.resolve(doc, "logistic")
-    assert cfg["optimizer"] == {"name": "sgd", "lr": 0.5, "momentum": 0.0}
-    assert (cfg["epochs"], cfg["batch_size"], cfg["name"]) == (2, 64, "logistic")
+    assert cfg.optimizer.to_dict() == {"name": "sgd", "lr": 0.5, "momentum": 0.0}
+    assert (cfg.epochs, cfg.batch_size, cfg.name) == (2, 64, "logistic")
 
 
 def test_a_section_with_another_name_replaces_the_default(doc):
-    assert config.resolve(doc, "fancy")["optimizer"] == {"name": "adam", "lr": 0.001}
+    assert config.resolve(doc, "fancy").optimizer == config.Part("adam", {"lr": 0.001})
 
 
 def test_a_registered_model_runs_with_the_defaults(doc):
     cfg = config.resolve(doc, "mlp", is_model=lambda n: n == "mlp")
-    assert cfg["model"] == {"name": "mlp"} and cfg["epochs"] == 10
+    assert cfg.model == config.Part("mlp") and cfg.epochs == 10
 
 
 def test_unknown_run_suggests_close_names(doc):
@@ -64,9 +64,9 @@ def test_set_overrides_any_key_with_yaml_values(doc):
             "model.hidden=32",
         ],
     )
-    assert cfg["optimizer"]["lr"] == 0.1
-    assert cfg["dataset"]["url"] == ["http://a/x.gz", "http://b/x.gz"]
-    assert cfg["shuffle"] is False and cfg["model"]["hidden"] == 32
+    assert cfg.optimizer.options["lr"] == 0.1
+    assert cfg.dataset.options["url"] == ["http://a/x.gz", "http://b/x.gz"]
+    assert cfg.shuffle is False and cfg.model.options["hidden"] == 32
 
 
 @pytest.mark.parametrize(
@@ -96,7 +96,7 @@ def test_cli_options_apply_last(doc):
     cfg = config.resolve(
         doc, "logistic", overrides=["epochs=5"], options={"epochs": 1, "seed": None}
     )
-    assert cfg["epochs"] == 1 and "seed" not in cfg
+    assert cfg.epochs == 1 and cfg.seed == 0  # the default, as zoo.yaml gives none here
 
 
 def test_bad_yaml_names_the_line(tmp_path):
@@ -134,15 +134,15 @@ def test_config_is_found_from_flag_env_parents_then_shipped(tmp_path, monkeypatc
 def test_the_shipped_config_has_the_seeds_runs():
     doc = config.load(config.shipped_config())
     logistic = config.resolve(doc, "logistic")
-    assert logistic["optimizer"] == {"name": "sgd", "lr": 0.5, "momentum": 0.0}
-    assert (logistic["epochs"], logistic["batch_size"], logistic["shuffle"]) == (2, 64, False)
+    assert logistic.optimizer == config.Part("sgd", {"lr": 0.5, "momentum": 0.0})
+    assert (logistic.epochs, logistic.batch_size, logistic.shuffle) == (2, 64, False)
     for name in ("cnn", "sequential_cnn"):
         cfg = config.resolve(doc, name)
-        assert cfg["optimizer"] == {"name": "sgd", "lr": 0.05, "momentum": 0.9}
-        assert (cfg["epochs"], cfg["batch_size"], cfg["shuffle"]) == (10, 64, True)
-        assert cfg["valid_batch_size"] == 128
+        assert cfg.optimizer == config.Part("sgd", {"lr": 0.05, "momentum": 0.9})
+        assert (cfg.epochs, cfg.batch_size, cfg.shuffle) == (10, 64, True)
+        assert cfg.valid_size == 128
 
 
 def test_scientific_notation_is_a_number(doc):
     cfg = config.resolve(doc, "logistic", overrides=["optimizer.lr=1e-3"])
-    assert cfg["optimizer"]["lr"] == 0.001
+    assert cfg.optimizer.options["lr"] == 0.001

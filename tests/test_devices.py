@@ -44,7 +44,7 @@ def same_weights(a, b):
 
 def test_a_run_records_that_it_is_deterministic_and_says_when_it_is_not(tmp_path, mnist_file):
     run = quick(tmp_path, mnist_file, "det", model="logistic")
-    assert run.config["deterministic"] is True and run.config["cuda_graphs"] is False
+    assert run.config.deterministic is True and run.config.cuda_graphs is False
     assert "deterministic: true" in (run.dir / "config.yaml").read_text()
     loose = run_cli(
         "run",

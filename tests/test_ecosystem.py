@@ -122,7 +122,7 @@ def test_allow_deny_and_persisted_disable(tmp_path, zoo_home):
     assert "logistic" in only and "cnn" not in only
     none = zoo_cmd("plugins", cwd=tmp_path, env={"ZOO_PLUGINS": ""}).stdout
     assert "mnist_data" in none and "loaded" in next(
-        line for line in none.splitlines() if line.startswith("builtin")
+        line for line in none.splitlines() if line.startswith("optimizers")
     )
     assert all(
         "disabled" in line

@@ -190,13 +190,13 @@ def test_a_plugin_name_never_becomes_code(tmp_path, name):
 
     import tomllib
 
-    from zoo.scaffold import KINDS, new_plugin
+    from zoo.scaffold import PLUGIN_KINDS, new_plugin
 
     if not name.isidentifier():
         result = run_cli("new-plugin", name, cwd=tmp_path, check=False)
         one_line_error(result, "plugin name")
         return
-    for kind in KINDS:
+    for kind in PLUGIN_KINDS:
         folder = new_plugin(name, tmp_path / kind, kind=kind)
         project = tomllib.loads((folder / "pyproject.toml").read_text())["project"]
         assert project["entry-points"]["zoo"] == {name: f"zoo_{name}"}
@@ -209,7 +209,7 @@ def test_a_plugin_name_never_becomes_code(tmp_path, name):
             ]
             assert names == [name], path
             defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-            assert name not in defined or name in ("model", "dataset"), path
+            assert name not in defined or name in ("model", "dataset", "metric", "loss"), path
 
 
 def test_a_declarative_model_is_not_published_as_a_dependency_path(tmp_path, mnist_file):

@@ -93,7 +93,7 @@ def test_builtin_optimizers(fresh):
     sgd = zoo.create_optimizer("sgd", params, lr=0.05, momentum=0.9, nesterov=True)
     assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["nesterov"]
     assert isinstance(zoo.create_optimizer("adamw", params), torch.optim.AdamW)
-    assert zoo.get_optimizer("sgd").plugin == "builtin"
+    assert zoo.get_optimizer("sgd").plugin == "optimizers"
     assert zoo.get_optimizer("sgd").distribution == "torch-zoo"
 
 
@@ -130,8 +130,8 @@ def test_strict_plugins_turns_a_failure_into_an_error(monkeypatch):
 def test_importing_zoo_does_not_load_plugins_or_torch():
     code = (
         "import sys, zoo\n"
-        "from zoo import api\n"
-        "assert api._current is None, 'plugins loaded at import'\n"
+        "from zoo.api import catalog\n"
+        "assert catalog._current is None, 'plugins loaded at import'\n"
         "zoo.list_models()\n"
         "assert 'torch' not in sys.modules, 'torch imported'\n"
     )

@@ -93,7 +93,7 @@ def test_eval_measures_registered_weights_on_the_dataset(tmp_path, idx_dir):
     )
     assert result.stdout.startswith("weights 'cnn.mnist' on test (30 samples): loss ")
     got = zoo.evaluate("cnn.mnist", split="test", overrides={"dataset.path": str(idx_dir)})
-    assert got["weights"] == "cnn.mnist" and got["samples"] == 30
+    assert got["which"] == "cnn.mnist" and got["samples"] == 30
 
 
 @pytest.mark.hostile
@@ -229,7 +229,7 @@ def test_init_starts_from_registered_weights_or_a_run(tmp_path, mnist_file):
     first = train_quick(tmp_path, mnist_file, "first")
     # with a learning rate of 0 the run's weights stay what it started from
     frozen = train_quick(tmp_path, mnist_file, "frozen", init=str(first.dir), **{"optimizer.lr": 0})
-    best = zoo.load_run(first.dir, weights="best")
+    best = zoo.load_run(first.dir, which="best")
     for key, value in frozen.model.state_dict().items():
         assert torch.equal(value, best.state_dict()[key])
     result = run_cli(
@@ -398,9 +398,9 @@ def test_publishing_mistakes_are_one_line_before_anything_is_measured(tmp_path, 
 
 def test_a_run_exports_too(tmp_path, mnist_file):
     run = train_quick(tmp_path, mnist_file)
-    path = zoo.export(run.dir, "pt2", out=tmp_path / "run.pt2", weights="best")
+    path = zoo.export(run.dir, "pt2", out=tmp_path / "run.pt2", which="best")
     import torch
 
     program = torch.export.load(path).module()
     x = torch.rand(3, 784)
-    assert torch.allclose(program(x), zoo.load_run(run.dir, weights="best")(x), atol=1e-5)
+    assert torch.allclose(program(x), zoo.load_run(run.dir, which="best")(x), atol=1e-5)

@@ -54,6 +54,7 @@ class Metric:
     over the ranks of a distributed run before ``compute``; ``reset()`` starts again."""
 
     key: str | None = None  # the name in metrics.jsonl (default: the registered name)
+    scalar: bool = True  # compute() gives one number (a column of the run's table), not a list
 
     def reset(self) -> None:
         raise NotImplementedError
@@ -72,9 +73,11 @@ class Callback:
     """What a run calls at its edges (never per batch, so a callback costs nothing per step):
     ``on_start(trainer)`` before the first epoch this process trains (also after a resume),
     ``on_epoch_end(trainer, row)`` with the epoch's metrics row, ``on_end(trainer)``. The trainer
-    has ``dir``, ``config``, ``history``, ``epochs``, ``module``, ``optimizer``, ``is_main`` (only
-    that process should write files) and ``stop(reason)``. ``state_dict()`` is saved in every
-    checkpoint and given back to ``load_state_dict`` on resume: a run resumes exactly. A
+    has ``dir``, ``config`` (a ``zoo.RunConfig``), ``history``, ``epochs``, ``raw_model`` (the
+    module; ``model`` is what trains), ``optimizer``, ``is_main`` (only that process should write
+    files), ``stop(reason)`` and ``output_path(relative)`` (where it may write).
+    ``state_dict()`` is saved in every checkpoint and given back to ``load_state_dict`` on
+    resume: a run resumes exactly. A
     ``monitor`` attribute (here or on a scheduler) names a key of the metrics rows, checked
     before the first epoch."""
 

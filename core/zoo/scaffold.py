@@ -16,6 +16,7 @@ from .errors import ConfigError, ZooError
 from .files import check_name, printable, shown
 from .hookspecs import HOOKSPEC_VERSION
 from .plugins.cards import TAG
+from .plugins.registry import plural
 
 #: A plugin's name becomes a distribution ``zoo-NAME``, a module ``zoo_NAME`` and an entry point:
 #: lowercase letters, digits and ``_`` (matched whole: a trailing newline is not a name).
@@ -115,7 +116,7 @@ The plugin is `{module}/__init__.py`; `pyproject.toml` links it to zoo with the 
 
 
 #: ``zoo new-plugin NAME --kind KIND``: the module and the test of each kind (the model's above).
-KINDS = ("model", "dataset", "optimizer", "scheduler", "callback")
+PLUGIN_KINDS = ("model", "dataset", "optimizer", "scheduler", "callback", "metric", "loss")
 
 DATASET_MODULE = """\
 \"\"\"A zoo plugin: registers one dataset (its name is NAME below).\"\"\"
@@ -258,10 +259,9 @@ def test_everything_the_plugin_registers_works():
 
 
 def test_the_schedule():
-    with only_plugins(NAME) as catalog:
+    with only_plugins(NAME):
         optimizer = torch.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=1.0)
-        entry = catalog.registries["schedulers"].get(NAME)
-        scheduler = entry.create(optimizer, context={{"epochs": 5}}, gamma=0.5)
+        scheduler = zoo.create_scheduler(NAME, optimizer, epochs=5, gamma=0.5)
         for _ in range(2):
             optimizer.step()
             scheduler.step()
@@ -326,8 +326,8 @@ def test_everything_the_plugin_registers_works():
 
 
 def test_it_stops_the_run_at_the_target():
-    with only_plugins(NAME) as catalog:
-        callback = catalog.registries["callbacks"].get(NAME).create(target=0.9)
+    with only_plugins(NAME):
+        callback = zoo.create_callback(NAME, target=0.9)
         trainer = Trainer()
         callback.on_epoch_end(trainer, {{"epoch": 1, "val_acc": 0.5}})
         assert trainer.stopped is None
@@ -336,8 +336,125 @@ def test_it_stops_the_run_at_the_target():
         assert callback.state_dict() == {{"reached": 2}}
 """
 
+METRIC_MODULE = """\
+\"\"\"A zoo plugin: registers one metric (its name is NAME below).\"\"\"
+
+import zoo
+
+ZOO_HOOKSPEC_VERSION = {version!r}  # the zoo hook specs this plugin was written for
+NAME = {name!r}
+
+
+class Error(zoo.Metric):
+    \"\"\"The share of samples whose highest score is not the true class.\"\"\"
+
+    key = "error"  # the metrics rows get val_error (default: the registered name)
+
+    def reset(self):
+        self.counts = None
+
+    def update(self, outputs, targets):
+        import torch
+
+        wrong = (outputs.argmax(dim=1) != targets).sum()
+        seen = torch.stack([wrong, wrong.new_tensor(len(targets))])
+        self.counts = seen if self.counts is None else self.counts + seen
+
+    def states(self):  # summed over the processes of a distributed run
+        return [self.counts] if self.counts is not None else []
+
+    def compute(self):
+        wrong, seen = self.counts.tolist()
+        return round(wrong / seen, 6) if seen else float("nan")
+
+
+def metric():
+    \"\"\"The share of samples the model gets wrong (1 - accuracy).\"\"\"
+    return Error()
+
+
+@zoo.hookimpl
+def register_metrics(register):
+    register(NAME, metric)
+"""
+
+METRIC_TEST = """\
+import torch
+
+import zoo
+from zoo.testing import check_plugin, only_plugins
+
+NAME = {name!r}
+
+
+def test_everything_the_plugin_registers_works():
+    assert check_plugin(NAME) == {{"metrics": [NAME]}}
+
+
+def test_it_counts_the_mistakes():
+    with only_plugins(NAME):
+        metric = zoo.create_metric(NAME, num_classes=3)
+        metric.reset()
+        scores = torch.tensor([[0.9, 0.1, 0.0], [0.1, 0.8, 0.1], [0.2, 0.3, 0.5]])
+        metric.update(scores, torch.tensor([0, 1, 0]))
+        assert metric.compute() == round(1 / 3, 6)
+"""
+
+LOSS_MODULE = """\
+\"\"\"A zoo plugin: registers one loss (its name is NAME below).\"\"\"
+
+import zoo
+
+ZOO_HOOKSPEC_VERSION = {version!r}  # the zoo hook specs this plugin was written for
+NAME = {name!r}
+
+
+def loss(num_classes: int = 10, gamma: float = 2.0):
+    \"\"\"Focal loss: cross-entropy that weighs the examples the model gets wrong more.\"\"\"
+    import torch
+    import torch.nn.functional as F
+
+    if gamma < 0:  # a wrong option is one line, not a wrong run
+        raise ValueError(f"gamma must be at least 0, not {{gamma}}")
+
+    class Focal(torch.nn.Module):
+        def forward(self, scores, targets):
+            log_p = F.log_softmax(scores.float(), dim=1).gather(1, targets[:, None])[:, 0]
+            return (-((1 - log_p.exp()) ** gamma) * log_p).mean()
+
+    return Focal()
+
+
+@zoo.hookimpl
+def register_losses(register):
+    register(NAME, loss)
+"""
+
+LOSS_TEST = """\
+import torch
+
+import zoo
+from zoo.testing import check_plugin, only_plugins
+
+NAME = {name!r}
+
+
+def test_everything_the_plugin_registers_works():
+    assert check_plugin(NAME) == {{"losses": [NAME]}}
+
+
+def test_gamma_0_is_cross_entropy():
+    with only_plugins(NAME):
+        loss = zoo.create_loss(NAME, num_classes=3, gamma=0.0)
+        scores, targets = torch.randn(4, 3), torch.tensor([0, 1, 2, 1])
+        expected = torch.nn.functional.cross_entropy(scores, targets)
+        assert torch.allclose(loss(scores, targets), expected)
+"""
+
 KIND_FILES = {
     "dataset": (DATASET_MODULE, DATASET_TEST),
+    "metric": (METRIC_MODULE, METRIC_TEST),
+    "loss": (LOSS_MODULE, LOSS_TEST),
     "optimizer": (OPTIMIZER_MODULE, OPTIMIZER_TEST),
     "scheduler": (SCHEDULER_MODULE, SCHEDULER_TEST),
     "callback": (CALLBACK_MODULE, CALLBACK_TEST),
@@ -349,6 +466,8 @@ KIND_USE = {
     "optimizer": "zoo run cnn --set optimizer.name={name} --set optimizer.lr=0.1",
     "scheduler": "zoo run cnn --set scheduler.name={name} --set scheduler.gamma=0.7",
     "callback": "zoo run cnn --set 'callbacks=[{{name: {name}, target: 0.95}}]'",
+    "metric": "zoo run cnn --set 'metrics=[{name}]'",
+    "loss": "zoo run cnn --set loss.name={name} --set loss.gamma=1.0",
 }
 
 
@@ -454,8 +573,8 @@ def new_plugin(
     ``card`` (a function writing the weights and their card into the folder it
     is given) a plugin that registers the trained ``weights`` of ``model``."""
     folder = target(name, folder)
-    if kind not in KINDS:
-        raise ConfigError(f"--kind {kind}: expected one of {', '.join(KINDS)}")
+    if kind not in PLUGIN_KINDS:
+        raise ConfigError(f"--kind {kind}: expected one of {', '.join(PLUGIN_KINDS)}")
     distribution, module = f"zoo-{name.replace('_', '-')}", f"zoo_{name}"
     needs = ["torch-zoo"]
     if card is not None and model_distribution and model_distribution not in needs:
@@ -476,7 +595,7 @@ def new_plugin(
         "distribution": distribution,
         "version": HOOKSPEC_VERSION,
         "kind": kind,
-        "kinds": f"{kind}s",
+        "kinds": plural(kind),
         "use": KIND_USE[kind].format(name=name),
         "module_toml": _toml(module),
         "distribution_toml": _toml(distribution),
@@ -581,7 +700,7 @@ def weights_plugin(
         raise ConfigError(f"--tag {shown(tag)}: use letters, digits, _ and - (e.g. mnist)")
     weights = check_name(f"{model_entry.name}.{tag}", "the weights name")  # bare, never PLUGIN:
     rows = directory.read_metrics(run_dir)
-    best = min(rows, key=lambda row: row["val_loss"]) if rows else None
+    best = directory.read_config(run_dir).best(rows)  # by the run's monitor
     metrics = f"best val accuracy {best['val_acc']:.2%}" if best else "no finished epoch"
     if test is not None:
         if not all(math.isfinite(test[k]) for k in ("loss", "acc")):

@@ -10,7 +10,9 @@ from .. import api
 from ..errors import ConfigError, DataError
 from ..files import shown
 from ..plugins.cards import TAG
+from ..plugins.registry import plural
 from ..runs import directory
+from ..scaffold import PLUGIN_KINDS
 from .common import data_option
 
 
@@ -32,7 +34,7 @@ from .common import data_option
 @click.option("--tag", help="With --from-run: the TAG of MODEL.TAG (default: the run's dataset).")
 @click.option(
     "--kind",
-    type=click.Choice(["model", "dataset", "optimizer", "scheduler", "callback"]),
+    type=click.Choice(PLUGIN_KINDS),
     default="model",
     show_default=True,
     help="What the plugin registers (a working, tested example to start from).",
@@ -59,7 +61,9 @@ def new_plugin(
             raise click.UsageError("--tag and --set go with --from-run RUN_DIR")
         path = scaffold(name, where, kind=kind)
         click.echo(f"wrote {path}/: pyproject.toml, zoo_{name}/__init__.py, tests/, README.md")
-        click.echo(f"  pip install -e {_local(path)}        then  zoo list {kind}s  shows {name}")
+        click.echo(
+            f"  pip install -e {_local(path)}        then  zoo list {plural(kind)}  shows {name}"
+        )
         click.echo(f"  cd {path} && python -m pytest")
         return
     target(name, where)  # a bad name or a taken folder fails before anything is measured
@@ -67,7 +71,7 @@ def new_plugin(
         raise ConfigError(f"--tag {shown(tag)}: use letters, digits, _ and - (e.g. mnist)")
     model = api.get_model(directory.read_model_info(Path(run_dir))["model"])
     try:
-        test = api.evaluate(run_dir, split="test", weights="best", overrides=overrides)
+        test = api.evaluate(run_dir, split="test", which="best", overrides=overrides)
     except DataError as exc:
         if "has no test split" not in str(exc):
             raise

@@ -8,8 +8,7 @@ from typing import Any
 import click
 
 from .. import api, config
-from ..errors import PluginError, UnknownNameError, ZooError
-from ..files import printable
+from ..errors import PluginError, UnknownNameError
 from ..hints import did_you_mean
 from ..plugins.manager import installed_plugins
 from ..plugins.registry import KINDS
@@ -49,12 +48,8 @@ def list_(kind_or_pattern: str | None, pattern: str | None, config_file: str | N
                 for name, run in sorted(doc["runs"].items())
                 if pattern is None or fnmatch.fnmatchcase(name, pattern)
             ]
-        elif kind == "weights":
-            listing = api.current().registries[kind].listing(pattern)
-            rows = [(name, _weights_line(name), e.plugin) for name, e in listing]
         else:
-            listing = api.current().registries[kind].listing(pattern)
-            rows = [(name, e.description, e.plugin) for name, e in listing]
+            rows = [(e.name, e.description, e.plugin) for e in api.listing(kind, pattern)]
         if len(kinds) > 1 and not rows:
             continue
         width = max((len(r[0]) for r in rows), default=0)
@@ -67,16 +62,6 @@ def list_(kind_or_pattern: str | None, pattern: str | None, config_file: str | N
     click.echo("\n".join(shown))  # one write: 10,000 names print as fast as 30
 
 
-def _weights_line(name: str) -> str:
-    """A weights entry in ``zoo list``: its card's summary, or why the card cannot be used."""
-    try:
-        return api.get_weights(name).summary()
-    except ZooError as exc:
-        return f"(unusable: {printable(str(exc).removeprefix(f'weights {name!r}: '))})"
-    except Exception as exc:  # a plugin's card may be anything: it breaks its own line only
-        return f"(unusable: {type(exc).__name__}: {printable(exc)})"
-
-
 @click.command()
 @click.argument("name")
 @config_option
@@ -85,37 +70,29 @@ def show(name: str, config_file: str | None, overrides: tuple[str, ...]) -> None
     """Print the fully resolved config of run NAME as YAML (what `zoo run NAME` would use), or
     the card of trained weights NAME (zoo show cnn.mnist)."""
     doc = config.load(config.find_config(config_file))
-    registries = api.current().registries
-    is_weights = name in registries["weights"] and name not in registries["models"]
+    is_weights = _known("weights", name) and not _known("models", name)
     if is_weights and name not in doc["runs"]:
         if overrides:
             raise click.UsageError("--set changes a run's config; weights have none to change")
-        click.echo(_card_text(api.get_weights(name), registries["weights"].get(name)))
+        click.echo(_card_text(api.get_weights(name), api.get("weights", name)))
         return
     try:
         cfg = api.resolve(name, config=config_file, overrides=overrides)
     except UnknownNameError as exc:
-        hint = did_you_mean(name, registries["weights"].names())
+        hint = did_you_mean(name, api.list_weights())
         if not hint:
             raise
         raise UnknownNameError(f"{exc}; weights{hint}") from None
-    click.echo(config.dump_yaml(cfg).rstrip())
+    click.echo(config.dump_yaml(cfg.to_dict()).rstrip())
     by_source: dict[str, list[str]] = {}
-    for key, source in config.origins(doc, cfg, overrides).items():
+    for key, source in config.origins(doc, cfg.to_dict(), overrides).items():
         by_source.setdefault(source, []).append(key)
     for source, keys in by_source.items():
         click.echo(f"# from {source}: {', '.join(keys)}")
-    given = {  # what zoo passes the factory itself: not options to set
-        "optimizer": ("params",),
-        "scheduler": ("optimizer", "epochs", "steps_per_epoch"),
-        "loss": ("num_classes",),
-        "metrics": ("num_classes", "classes"),
-    }
-    for where, part in config.parts(cfg):
+    for where, part in cfg.parts():
         section = where.split("[")[0].rstrip(".")
-        entry = registries[config.REGISTRY[section]].get(part["name"])
-        hidden = given.get(section, ())
-        takes = ", ".join(entry.option_text(k) for k in entry.parameters if k not in hidden)
+        entry = api.get(config.REGISTRY[section], part.name)
+        takes = ", ".join(entry.option_text(k) for k in entry.user_options())
         shown = where.rstrip(".")
         click.echo(f"# {shown} '{entry.name}' ({entry.plugin}) options: {takes or 'none'}")
 
@@ -164,6 +141,14 @@ def enable(name: str) -> None:
     _entry_point(name)
     set_disabled(name, False)
     click.echo(f"enabled plugin '{name}'")
+
+
+def _known(kind: str, name: str) -> bool:
+    try:
+        api.get(kind, name)
+    except LookupError:
+        return False
+    return True
 
 
 def _entry_point(name: str) -> None:

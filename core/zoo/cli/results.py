@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .. import api, files
+from .. import api
 from ..errors import ZooError
 from ..files import printable
-from ..runs import directory
+from ..runs.export import FORMATS
 from .common import dataset_options, device_option, set_option, source_argument
 
 weights_option = click.option(
@@ -47,24 +45,16 @@ def eval_(
     """Loss and accuracy of a run's model (RUN_DIR) or of registered WEIGHTS (cnn.mnist) on the
     valid or test split of the dataset they were trained on, and the run's chosen metrics
     (--set 'metrics=[top_k, confusion_matrix]' chooses others)."""
-    result = api.evaluate(source, split=split, weights=weights, overrides=overrides, device=device)
+    result = api.evaluate(
+        source, split=split, which=weights, overrides=overrides, device=device, out=out
+    )
     click.echo(
         f"{result['source']} on {split} ({result['samples']:,} samples): "
         f"loss {result['loss']:.4f}, accuracy {result['acc']:.2%}"
     )
-    folder = Path(out) if out else Path(source) if Path(source).is_dir() else Path()
-    stem = "" if Path(source).is_dir() else f"{source}-"
     for key, value in result.get("metrics", {}).items():
         if key == "confusion_matrix":
-            from ..runs import pictures
-
-            folder.mkdir(parents=True, exist_ok=True)
-            table = folder / f"{stem}confusion-{split}.json"
-            body = {"rows": "true class", "columns": "predicted class"}
-            body |= {"classes": result.get("classes"), "matrix": value}
-            files.write_atomic(table, (json.dumps(body) + "\n").encode())
-            picture = pictures.confusion(value, result.get("classes"), table.with_suffix(".png"))
-            click.echo(f"  confusion matrix: {table} and {picture}")
+            click.echo(f"  confusion matrix: {' and '.join(map(str, result['files']))}")
         elif isinstance(value, list):
             names = result.get("classes") or [str(i) for i in range(len(value))]
             pairs = zip(map(printable, names), value, strict=False)
@@ -91,7 +81,7 @@ def predict(
 ) -> None:
     """The class a run's model (RUN_DIR) or registered WEIGHTS (cnn.mnist) see in each image
     (PNG, JPEG...; any size, colour or grey)."""
-    guessed = api.predict(source, images, top=top, weights=weights, device=device)
+    guessed = api.predict(source, images, top=top, which=weights, device=device)
     for image, guesses in guessed:
         shown = ", ".join(f"{printable(name)} {prob:.1%}" for name, prob in guesses)
         click.echo(f"{printable(image)}: {shown}")
@@ -100,30 +90,26 @@ def predict(
 @click.command(name="runs")
 @click.argument("root", default="runs", type=click.Path(file_okay=False))
 def runs_(root: str) -> None:
-    """Past runs below ROOT (default ./runs): name, date, epochs, best val loss and accuracy."""
-    found = directory.find_runs(Path(root))
+    """Past runs below ROOT (default ./runs): name, date, epochs, and the best epoch's val loss
+    and accuracy (the best by each run's monitor)."""
+    found = api.list_runs(root)
     if not found:
         click.echo(f"no runs in {root}/ yet (zoo run NAME makes one)")
         return
     rows = []
-    for run_dir in found:
-        date = time.strftime("%Y-%m-%d %H:%M", time.localtime(run_dir.stat().st_mtime))
-        try:
-            metrics = directory.read_metrics(run_dir)
-            config = directory.read_config(run_dir)
-        except ZooError as exc:  # one bad run is listed as such; the others are still shown
-            reason = str(exc).removeprefix(f"{run_dir / directory.CONFIG} ")
-            rows.append(("(unreadable)", date, "-", "-", "-", f"{run_dir}: {reason}"))
+    for run in found:
+        if run.config is None:  # one bad run is listed as such; the others are still shown
+            rows.append(("(unreadable)", run.date, "-", "-", "-", f"{run.dir}: {run.problem}"))
             continue
-        best = min(metrics, key=lambda r: r["val_loss"]) if metrics else None
+        best = run.best
         rows.append(
             (
-                config.get("name", run_dir.parent.name),
-                date,
-                f"{len(metrics)}/{config.get('epochs', '?')}",
+                run.config.name,
+                run.date,
+                f"{run.epochs_done}/{run.config.epochs}",
                 f"{best['val_loss']:.4f}" if best else "-",
                 f"{best['val_acc']:.2%}" if best else "-",
-                str(run_dir),
+                str(run.dir),
             )
         )
     widths = [max(len(r[i]) for r in rows + [_RUNS_HEADER]) for i in range(5)]
@@ -147,23 +133,10 @@ _RUNS_HEADER = ("name", "date", "epochs", "val_loss", "val_acc", "dir")
 )
 def plot(run_dirs: tuple[str, ...], out: str) -> None:
     """Compare runs: loss and accuracy curves of each RUN_DIR in one figure."""
-    from ..runs import pictures
-
-    histories = {}
-    for run_dir in run_dirs:
-        try:
-            metrics = directory.read_metrics(Path(run_dir))
-        except ZooError as exc:
-            click.echo(f"zoo: skipped {run_dir}: {exc}", err=True)
-            continue
-        if not metrics:
-            click.echo(f"zoo: skipped {run_dir}: no finished epoch to plot", err=True)
-            continue
-        label = Path(run_dir).parent.name + "/" + Path(run_dir).name
-        histories[label] = metrics
-    if not histories:
-        raise ZooError("none of the runs has a finished epoch to plot")
-    click.echo(f"wrote {pictures.compare(histories, Path(out))}")
+    picture, skipped = api.plot(run_dirs, out)
+    for reason in skipped:
+        click.echo(f"zoo: skipped {reason}", err=True)
+    click.echo(f"wrote {picture}")
 
 
 @click.command(name="show-samples")
@@ -214,7 +187,7 @@ def _shape_of(image: Any) -> tuple[int, ...]:
 @click.command()
 @source_argument
 @click.option(
-    "--format", "format_", type=click.Choice(["onnx", "pt2"]), default="onnx", show_default=True
+    "--format", "format_", type=click.Choice(list(FORMATS)), default="onnx", show_default=True
 )
 @click.option(
     "--out",
@@ -227,6 +200,6 @@ def _shape_of(image: Any) -> tuple[int, ...]:
 def export(source: str, format_: str, out: str | None, weights: str, device: str | None) -> None:
     """Write trained weights as ONNX (onnxruntime...) or PT2 (torch.export.load): files that load
     without zoo. ONNX needs the export extra: pip install 'torch-zoo[export]'."""
-    path = api.export(source, format=format_, out=out, weights=weights, device=device)
+    path = api.export(source, format=format_, out=out, which=weights, device=device)
     size = path.stat().st_size
     click.echo(f"wrote {path} ({size / 1000:,.1f} kB, {format_}; input: a batch of flat rows)")

@@ -164,31 +164,25 @@ def reproduce(
     """Train registered WEIGHTS (e.g. cnn.mnist) again from their recorded recipe, and compare."""
     card = api.get_weights(weights)
     progress = bars(no_progress)
-    run, got = api.reproduce(
+    result = api.reproduce(
         weights, out=out, overrides=overrides, device=device, progress=progress, verbose=True
     )
     recipe = card.recipe
     click.echo(
         f"{weights}: card made with torch {recipe.get('versions', {}).get('torch', '?')} on "
         f"{recipe.get('device', '?')} ({recipe.get('threads', '?')} threads); "
-        f"this run: {run.dir}"
+        f"this run: {result.run.dir}"
     )
-    same = 0
-    shown = [k for k in ("epoch", "val_loss", "val_acc", "test_loss", "test_acc") if k in got]
     click.echo(f"  {'':<10}  {'card':>10}  {'reproduced':>10}")
-    for key in [*shown, "sha256"]:
-        want = card.metrics.get(key) if key != "sha256" else card.sha256
-        have = got.get(key)
-        match = want == have
-        same += match
-        mark = "same" if match else "differs"
+    for key, want, have in result.rows:
+        mark = "same" if want == have else "differs"
         click.echo(f"  {key:<10}  {_cell(want):>10}  {_cell(have):>10}  {mark}")
-    verdict = "reproduced exactly" if same == len(shown) + 1 else "not the same numbers"
+    verdict = "reproduced exactly" if result.exact else "not the same numbers"
     click.echo(
-        f"{verdict}: {same} of {len(shown) + 1} match"
-        + ("" if same == len(shown) + 1 else " (another device, thread count or version?)")
+        f"{verdict}: {result.matches} of {len(result.rows)} match"
+        + ("" if result.exact else " (another device, thread count or version?)")
     )
-    if (recipe.get("config") or {}).get("deterministic") is False:
+    if not result.deterministic:
         click.echo("note: its recipe says deterministic: false: the same numbers are not promised")
 
 

@@ -1,6 +1,58 @@
-"""Datasets: zoo's verified download cache (``cache``) and downloads into it (``download``). A
-plugin that brings data returns a ``zoo.Splits`` and uses:
+"""Datasets: zoo's verified download cache and downloads into it, the public API of a dataset
+plugin (docs/plugins.md shows one). A plugin that brings data returns a ``zoo.Splits`` and may
+use, from here only:
 
-    from zoo.data.cache import dataset_dir    # $ZOO_HOME/datasets/NAME
-    from zoo.data.download import fetch       # a verified, cached download
+    fetch(url, folder, sha256=..., magic=..., max_bytes=..., deadline=...)
+        a download verified (its sha256 pinned, its first bytes checked), bounded in size and
+        time, streamed to a temp file and moved into the cache only when complete, under a lock;
+        later calls find it in the cache (re-hashed against its record), offline too
+    dataset_dir(name)      where dataset NAME keeps its files ($ZOO_HOME/datasets/NAME)
+    cache_path(url, folder), is_offline(), sha256_of(path), verify(path, sha256)
+    read_record(path), commit(tmp, path, source), forget(path), locked(path), clean_stale(path)
+        the record beside each cached file, and how a derived file (a prepared copy) joins the
+        cache the same way: written to temp_file(path), committed with its sha256
+    shared_by_user()       whether a URL the user named may become the dataset's default copy
+                           (``zoo data fetch``); otherwise data from an unpinned URL serves only
+                           the runs that name it (warn with zoo.DataWarning)
+
+These are the same guarantees zoo's own mnist_data plugin has: it uses nothing else of zoo.
 """
+
+from __future__ import annotations
+
+from ..files import temp_file, write_atomic
+from .cache import (
+    Record,
+    check,
+    clean_stale,
+    commit,
+    dataset_dir,
+    forget,
+    locked,
+    read_record,
+    sha256_of,
+    shared_by_user,
+    sharing,
+    verify,
+)
+from .download import cache_path, fetch, is_offline
+
+__all__ = [
+    "Record",
+    "cache_path",
+    "check",
+    "clean_stale",
+    "commit",
+    "dataset_dir",
+    "fetch",
+    "forget",
+    "is_offline",
+    "locked",
+    "read_record",
+    "sha256_of",
+    "shared_by_user",
+    "sharing",
+    "temp_file",
+    "verify",
+    "write_atomic",
+]

@@ -38,7 +38,7 @@ from .registry import KINDS, Entry, Registry, describe
 ENTRY_POINT_GROUP = "zoo"
 #: Modules of the core that register through the same hooks as third-party plugins.
 BUILTIN_PLUGINS = {
-    "builtin": "zoo.plugins.builtin.optimizers",
+    "optimizers": "zoo.plugins.builtin.optimizers",
     "layers": "zoo.plugins.builtin.layers",
     "schedulers": "zoo.plugins.builtin.schedulers",
     "losses": "zoo.plugins.builtin.losses",

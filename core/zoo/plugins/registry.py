@@ -37,6 +37,21 @@ KINDS: dict[str, str] = {
 }
 
 
+def plural(kind: str) -> str:
+    """A kind's plural as hooks and ``zoo list`` name it: ``model`` -> ``models``."""
+    return next((many for many, one in KINDS.items() if one == kind), f"{kind}s")
+
+
+#: What zoo itself hands a factory of each kind (the run's parameters, epochs, the dataset's
+#: classes...): never options of a config. ``zoo show`` and the errors list the others.
+GIVEN: dict[str, tuple[str, ...]] = {
+    "optimizer": ("params",),
+    "scheduler": ("optimizer", "epochs", "steps_per_epoch"),
+    "loss": ("num_classes",),
+    "metric": ("num_classes", "classes"),
+}
+
+
 @dataclass(eq=False)
 class Entry:
     """One registered name: its factory, a one-line description and who provided it."""
@@ -67,6 +82,10 @@ class Entry:
         params = option_types.signature(self.factory).parameters.values()
         return any(p.kind == p.VAR_KEYWORD for p in params)
 
+    def user_options(self) -> list[str]:
+        """The options a config may set: the factory's keyword options but those zoo gives."""
+        return [k for k in self.parameters if k not in GIVEN.get(self.kind, ())]
+
     def options(self) -> dict[str, Any]:
         """The keyword options the factory takes, with their defaults (``inspect.Parameter.empty``
         for required ones)."""
@@ -80,10 +99,15 @@ class Entry:
         ``options`` maps names to config values) a value that does not fit the option's type.
         ``where`` is the config key before the option's name, e.g. ``"model."``."""
         for key in options:
+            prefix = f"{where}{key}: " if where else ""
+            if key in GIVEN.get(self.kind, ()) and isinstance(options, Mapping):
+                raise ConfigError(
+                    f"{prefix}zoo gives {self.kind} '{self.name}' its {key} itself (the run's): "
+                    f"not an option (it takes: {', '.join(self.user_options()) or 'none'})"
+                )
             if not self.accepts(key):
-                takes = ", ".join(k for k in self.parameters if k != "params") or "no options"
-                hint = did_you_mean(key, self.parameters)
-                prefix = f"{where}{key}: " if where else ""
+                takes = ", ".join(self.user_options()) or "no options"
+                hint = did_you_mean(key, self.user_options())
                 raise ConfigError(
                     f"{prefix}{self.kind} '{self.name}' has no option '{key}'{hint} "
                     f"(it takes: {takes})"

@@ -5,7 +5,7 @@ state (optimizer, epoch, history, every RNG: what the trainer hands over) in a f
     run_dir/checkpoints/epoch-0003/model.safetensors
     run_dir/checkpoints/epoch-0003/state.pt
     run_dir/checkpoint.json          the marker: names the last complete checkpoint, written last
-    run_dir/best.safetensors         the weights of the epoch with the lowest val_loss
+    run_dir/best.safetensors         the weights of the best epoch (by the run's monitor)
 
 Every file is written to a temp file, fsync'd and renamed; the marker moves only once both files
 of the new checkpoint are in place, so a kill at any moment leaves the previous one loadable.

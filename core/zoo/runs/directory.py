@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import files
-from ..config import dump_yaml, parse_yaml, validate
+from ..config import RunConfig, dump_yaml, parse_yaml
 from ..errors import ConfigError, ZooError
 from ..files import write_atomic
 
@@ -87,21 +87,21 @@ def make_run_dir(name: str, out: str | Path | None = None) -> Path:
     return path
 
 
-def model_info(config: dict[str, Any], splits: Any) -> dict[str, Any]:
+def model_info(config: RunConfig, splits: Any) -> dict[str, Any]:
     """model.json: what rebuilds the model without the dataset (see ``zoo.runs.trained``)."""
     return {
-        "model": config["model"]["name"],
-        "options": {k: v for k, v in config["model"].items() if k != "name"},
+        "model": config.model.name,
+        "options": dict(config.model.options),
         "num_classes": splits.num_classes,
         "input_shape": list(splits.input_shape) if splits.input_shape else None,
         "classes": list(splits.classes) if splits.classes else None,
-        "dataset": config["dataset"]["name"],
+        "dataset": config.dataset.name,
     }
 
 
 def write_start(
     run_dir: Path,
-    config: dict[str, Any],
+    config: RunConfig,
     model: dict[str, Any],
     device: str,
     plugins: Iterable[Any] = (),
@@ -109,7 +109,7 @@ def write_start(
     """The files a run writes before its first epoch: config.yaml, model.json (``model``) and
     env.json (with the ``plugins`` that were loaded, as ``PluginInfo``)."""
     try:
-        write_atomic(run_dir / CONFIG, dump_yaml(config).encode())
+        write_atomic(run_dir / CONFIG, dump_yaml(config.to_dict()).encode())
         write_atomic(run_dir / MODEL, json.dumps(model, indent=2).encode())
         env = environment(device, plugins)
         write_atomic(run_dir / "env.json", json.dumps(env, indent=2).encode())
@@ -222,7 +222,7 @@ def read_json(path: Path, limit: int = MAX_TEXT) -> Any:
     return files.parse_json(read_text(path, limit))
 
 
-def read_config(run_dir: Path) -> dict[str, Any]:
+def read_config(run_dir: Path) -> RunConfig:
     """config.yaml, checked like any config (and without YAML aliases)."""
     path = Path(run_dir) / CONFIG
     if not path.exists() and not path.is_symlink():
@@ -233,10 +233,10 @@ def read_config(run_dir: Path) -> dict[str, Any]:
             )
         raise ConfigError(f"{run_dir} is not a run directory (no {CONFIG})")
     try:
-        config = parse_yaml(read_text(path), aliases=False)
-        if not isinstance(config, dict) or not isinstance(config.get("name"), str):
+        data = parse_yaml(read_text(path), aliases=False)
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
             raise ConfigError("expected a mapping with the run's name")
-        validate({k: v for k, v in config.items() if k != "name"})
+        config = RunConfig.from_dict(data)
     except ConfigError as exc:
         raise ConfigError(f"{path} is not a run config zoo wrote: {exc}") from exc
     except ZooError:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..config import RunConfig
 
 
 @dataclass
@@ -14,17 +17,18 @@ class Run:
     ``nn.Module``)."""
 
     dir: Path
-    config: dict[str, Any]
+    config: RunConfig
     history: list[dict[str, Any]] = field(default_factory=list)
     model: Any = None
 
     @property
-    def best(self) -> dict[str, Any] | None:
-        """The row of the epoch with the lowest ``val_loss`` (``None`` before the first)."""
-        return min(self.history, key=lambda row: row["val_loss"]) if self.history else None
+    def best(self) -> Mapping[str, Any] | None:
+        """The best epoch's row, by the run's ``monitor`` (``None`` before the first)."""
+        return self.config.best(self.history)
 
     def __repr__(self) -> str:
-        best = self.best
-        shown = f", best val_loss {best['val_loss']:.4f} (epoch {best['epoch']})" if best else ""
-        epochs = f"{len(self.history)} of {self.config.get('epochs')} epochs"
+        best, monitor = self.best, self.config.monitor
+        shown = f", best {monitor} {best[monitor]:.4f} (epoch {best['epoch']})" if best else ""
+        total = self.config.epochs
+        epochs = f"{len(self.history)} of {total} epoch{'s' * (total != 1)}"
         return f"Run('{self.dir}', {epochs}{shown})"

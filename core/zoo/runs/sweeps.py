@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import files
+from ..config import best_row as config_best_row
 from ..config import parse_override
 from ..errors import ConfigError, ZooError
 from ..files import write_atomic
@@ -127,16 +128,16 @@ def state_of(run_dir: Path) -> str:
     if point is None:
         return "unfinished"
     state = checkpoints.load_state(point)
-    epochs = directory.read_config(run_dir)["epochs"]
+    epochs = directory.read_config(run_dir).epochs
     return "complete" if len(state["history"]) >= epochs or state.get("stopped") else "unfinished"
 
 
 def best_row(history: Sequence[Mapping[str, Any]], metric: str, mode: str) -> Mapping[str, Any]:
-    rows = [row for row in history if isinstance(row.get(metric), (int, float))]
-    if not rows:
+    """A run's best row by the sweep's ``metric`` (``zoo.config.best_row``: the one rule)."""
+    best = config_best_row(history, metric, mode)
+    if best is None:
         raise ConfigError(f"--metric {metric}: the runs' metrics rows have no such number")
-    pick = min if mode == "min" else max
-    return pick(rows, key=lambda row: row[metric])
+    return best
 
 
 def _stamp() -> str:

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import files
+from ..config import RunConfig
 from ..errors import ConfigError, DataError, ZooError
 from ..plugins.registry import Registry
 from . import checkpoints, directory
 from .run import Run
 
-WEIGHTS = ("last", "best")
+WHICH = ("last", "best")  # a run's weights: its last complete checkpoint's, or its best epoch's
 
 
 @dataclass
@@ -36,17 +37,17 @@ class Trained:
     num_classes: int | None
     input_shape: tuple[int, ...] | None
     classes: list[str] | None
-    config: dict[str, Any]
+    config: RunConfig | None  # None: a card whose recipe zoo cannot read
 
     @classmethod
-    def from_run(cls, run_dir: str | Path, weights: str = "last") -> Trained:
+    def from_run(cls, run_dir: str | Path, which: str = "last") -> Trained:
         """The ``last`` or ``best`` weights of a run directory."""
         run_dir = Path(run_dir)
         info = directory.read_model_info(run_dir)
         shape = info.get("input_shape")
         return cls(
-            label=f"{run_dir} ({weights} weights)",
-            path=weights_file(run_dir, weights),
+            label=f"{run_dir} ({which} weights)",
+            path=weights_file(run_dir, which),
             model=info["model"],
             options=dict(info.get("options", {})),
             num_classes=info.get("num_classes"),
@@ -132,14 +133,14 @@ def _options_text(options: dict[str, Any]) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def open_run(run_dir: str | Path, models: Registry, weights: str = "last") -> Run:
+def open_run(run_dir: str | Path, models: Registry, which: str = "last") -> Run:
     """The run in ``run_dir`` with its model loaded (``last`` or ``best`` weights, in eval mode)."""
     run_dir = Path(run_dir)
     return Run(
         run_dir,
         directory.read_config(run_dir),
         directory.read_metrics(run_dir),
-        load_model(run_dir, models, weights),
+        load_model(run_dir, models, which),
     )
 
 
@@ -152,30 +153,30 @@ def model_context(num_classes: int | None, input_shape: Any) -> dict[str, Any]:
     return {k: v for k, v in context.items() if v is not None}
 
 
-def weights_file(run_dir: Path, weights: str = "last") -> Path:
+def weights_file(run_dir: Path, which: str = "last") -> Path:
     """The safetensors file of a run's ``last`` complete checkpoint or its ``best`` epoch."""
-    if weights not in WEIGHTS:
-        raise ConfigError(f"weights: expected last or best, got {weights!r}")
-    if weights == "best":
+    if which not in WHICH:
+        raise ConfigError(f"which weights: expected last or best, got {which!r}")
+    if which == "best":
         path = directory.run_file(Path(run_dir) / checkpoints.BEST)  # never a link out of the run
     else:
         point = checkpoints.last(Path(run_dir))
         path = point.weights if point is not None else Path(run_dir) / "checkpoints"
     if not path.is_file():
-        raise ZooError(f"{run_dir} has no {weights} weights yet (no epoch finished)")
+        raise ZooError(f"{run_dir} has no {which} weights yet (no epoch finished)")
     return path
 
 
 def load_model(
     run_dir: str | Path,
     models: Registry,
-    weights: str = "last",
+    which: str = "last",
     device: str = "cpu",
     expect: str | None = None,
 ) -> Any:
     """The run's model with its ``last`` (or ``best``) weights, in eval mode, ready for
     inference. ``expect``, when given, must name the model the run trained."""
-    trained = Trained.from_run(run_dir, weights)
+    trained = Trained.from_run(run_dir, which)
     if expect is not None and models.get(expect) is not models.get(trained.model):
         raise ConfigError(f"{run_dir} trained model '{trained.model}', not '{expect}'")
     return trained.build(models, device)
@@ -285,17 +286,26 @@ def predict(
         raise ZooError(f"{trained.label} record no input shape: zoo cannot size images")
     classes = trained.classes or [str(i) for i in range(trained.num_classes or 0)]
     net = trained.build(models, device)
+    if isinstance(images, torch.Tensor):  # samples as the dataset gives them, one per row
+        rows = images.reshape(len(images), -1).float()
+        size = math.prod(trained.input_shape)
+        if rows.shape[1] != size:
+            raise DataError(f"samples of {rows.shape[1]} values, this model takes {size}")
+        inputs = [(str(i), row[None]) for i, row in enumerate(rows)]
+    else:
+        inputs = [(str(image), image) for image in images]
     results = []
     with torch.inference_mode():
-        for image in images:
-            scores = net(read_image(image, trained.input_shape).to(device)).float()
+        for label, image in inputs:
+            x = image if isinstance(image, torch.Tensor) else read_image(image, trained.input_shape)
+            scores = net(x.to(device)).float()
             if not bool(torch.isfinite(scores).all()):
                 raise ZooError(
-                    f"{trained.label} answer {image} with values that are not numbers (NaN or "
+                    f"{trained.label} answer {label} with values that are not numbers (NaN or "
                     "infinite): no prediction"
                 )
             probs = torch.softmax(scores, dim=1)[0]
             values, indices = probs.topk(min(top, len(probs)))
             names = [classes[i] if i < len(classes) else str(i) for i in indices.tolist()]
-            results.append((str(image), list(zip(names, values.tolist(), strict=True))))
+            results.append((label, list(zip(names, values.tolist(), strict=True))))
     return results

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..config import RunConfig
 from ..data.cache import sha256_of
-from ..errors import UnknownNameError, ZooError
+from ..errors import ConfigError, UnknownNameError, ZooError
 from ..files import atomic, check_name, zoo_home
 from ..hints import did_you_mean
 from ..plugins.cards import FORMAT, Card, CardError
@@ -102,7 +103,6 @@ def from_card(
     card: Card, offline: bool | None = None, progress: bool = False, models: Registry | None = None
 ) -> Trained:
     """The card's weights, verified, as :class:`Trained` (see :func:`verified_file`)."""
-    config = dict(card.recipe.get("config") or {})
     return Trained(
         label=f"weights '{card.name}'",
         path=verified_file(card, offline, progress, models),
@@ -111,8 +111,18 @@ def from_card(
         num_classes=card.dataset["num_classes"],
         input_shape=card.input_shape,
         classes=[str(c) for c in card.classes],
-        config=config,
+        config=recipe_config(card),
     )
+
+
+def recipe_config(card: Card) -> RunConfig | None:
+    """The run config a card's recipe records (named after its model if it names none), or
+    ``None`` when it records none zoo can read."""
+    recorded = card.recipe.get("config") or {}
+    try:
+        return RunConfig.from_dict(recorded, name=card.model) if recorded else None
+    except ConfigError:
+        return None
 
 
 def get_card(name: str, weights: Registry) -> Card:
@@ -128,7 +138,7 @@ def get_card(name: str, weights: Registry) -> Card:
     return entry.create()
 
 
-def resolve(
+def trained_from(
     source: str | Path, weights: Registry, which: str = "last", models: Registry | None = None
 ) -> Trained:
     """``source`` is a run directory (its ``which`` weights) or a registered weights name (with
@@ -162,11 +172,9 @@ def card_fields(
     weights = directory.run_file(run_dir / checkpoints.BEST)  # a link out of the run: refused
     if not rows or not weights.is_file():
         raise ZooError(f"{run_dir} has no best weights yet (no epoch finished)")
-    best = min(rows, key=lambda row: row["val_loss"])
+    best = config.best(rows) or rows[-1]
     env = _read_env(run_dir)
-    recipe_config = json.loads(json.dumps(config))  # a plain copy
-    for key in LOCAL_OPTIONS:
-        recipe_config["dataset"].pop(key, None)
+    recipe = config.replace(dataset=config.dataset.without(*LOCAL_OPTIONS)).to_dict()
     point = checkpoints.last(run_dir)
     plugins = env.get("plugins") if isinstance(env.get("plugins"), Mapping) else {}
     versions = {"python": env.get("python"), "torch": env.get("torch")}
@@ -186,7 +194,7 @@ def card_fields(
         "sha256": sha256_of(weights),
         "size": weights.stat().st_size,
         "dataset": {
-            "name": info.get("dataset") or config["dataset"]["name"],
+            "name": info.get("dataset") or config.dataset.name,
             "num_classes": info["num_classes"],
             "input_shape": info["input_shape"],
             "classes": info.get("classes"),
@@ -199,9 +207,9 @@ def card_fields(
             "test_acc": (test or {}).get("acc"),
         },
         "recipe": {
-            "config": recipe_config,
-            "seed": config.get("seed", 0),
-            "epochs": config["epochs"],
+            "config": recipe,
+            "seed": config.seed,
+            "epochs": config.epochs,
             "device": device if _short_text(device) else None,
             "threads": threads if isinstance(threads, int) and 0 < threads < 1 << 16 else None,
             "world_size": point.world_size if point is not None else 1,

@@ -4,11 +4,11 @@ loop as training (a run's ``valid`` with its last weights gives its last epoch's
 
 from __future__ import annotations
 
-import copy
+import math
 from typing import Any
 
 from .. import config as configs
-from ..errors import DataError
+from ..errors import ConfigError, DataError, ZooError
 from ..plugins.manager import Catalog
 from ..runs.trained import Trained
 from . import device as devices
@@ -25,26 +25,29 @@ def evaluate_run(
     """``{"split", "loss", "acc", "samples"}`` of ``trained``'s model on ``split`` of the dataset
     in its config; ``overrides`` change that config first (e.g. ``dataset.path``), checked like
     --set."""
-    config = configs.recorded(copy.deepcopy(trained.config), overrides)
+    if trained.config is None:
+        raise ConfigError(f"{trained.label} record no run config: zoo cannot tell their data")
+    config = configs.recorded(trained.config, overrides)
     config = configs.revise(config, overrides, catalog.registries)
     # where it is evaluated is this machine's choice (auto unless asked), not where it trained:
     # a run trained on cuda is evaluated on a machine without one
     device = devices.select_device(device or "auto")
-    devices.set_threads(config.get("threads", "auto"), device)  # as in training: same numbers
+    devices.set_threads(config.threads, device)  # as in training: the same numbers
     net = trained.build(catalog.registries["models"], str(device))  # before the data
-    dataset = catalog.registries["datasets"].get(config["dataset"]["name"])
-    splits = dataset.create(**configs.section_options(config, "dataset"))
+    splits = parts.dataset(config, catalog.registries, progress=True)
     data = getattr(splits, split, None)
     if data is None:
-        raise DataError(f"dataset '{config['dataset']['name']}' has no {split} split")
-    what = f"{trained.label} on dataset '{config['dataset']['name']}'"
+        raise DataError(f"dataset '{config.dataset.name}' has no {split} split")
+    what = f"{trained.label} on dataset '{config.dataset.name}'"
     loop.check_fits(net, data, splits.num_classes, device, what)
     criterion = parts.loss(config, catalog.registries, splits)
     metrics = parts.metrics(config, catalog.registries, splits)
-    batch_size = config.get("valid_batch_size") or config["batch_size"] * 2
-    batches = loop.Batches(data, batch_size, device)
-    amp = config.get("amp", False)
-    loss, acc = loop.evaluate(net, batches, amp, criterion, [m for _, m in metrics])
+    batches = loop.Batches(data, config.valid_size, device)
+    loss, acc = loop.evaluate(net, batches, config.amp, criterion, [m for _, m in metrics])
+    if not (math.isfinite(loss) and math.isfinite(acc)):
+        raise ZooError(
+            f"{what}: the loss is {loss}: the weights answer with values that are not numbers"
+        )
     loss, acc = round(loss, 6), round(acc, 6)  # as metrics.jsonl rounds them
     result = {"split": split, "loss": loss, "acc": acc, "samples": len(data)}
     result["metrics"] = {key: metric.compute() for key, metric in metrics}

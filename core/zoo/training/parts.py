@@ -1,60 +1,117 @@
-"""The parts of a training recipe, built from their registries as a run config names them: the
-loss and the chosen metrics (which training and ``zoo eval`` share), the scheduler and the
-callbacks."""
+"""A run's parts, each built in one place from its :class:`~zoo.config.RunConfig` and the
+registries: the dataset, the model (sized before it is built, from ``--init`` weights when asked,
+checked against the data), the optimizer, the loss, the chosen metrics, the scheduler and the
+callbacks. The trainer, ``zoo eval`` and ``zoo reproduce`` build through these functions; what
+zoo itself hands a factory besides the config's options is ``zoo.plugins.registry.GIVEN``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from ..config import part_options
-from ..hookspecs import Callback, Metric
+import torch
 
-#: The loss of a config that names none (a run's config.yaml or a card's recipe from before
-#: losses were plugins): the tutorial's cross-entropy.
-DEFAULT_LOSS = {"name": "cross_entropy"}
+from ..config import RunConfig
+from ..hookspecs import Callback, Metric, Splits
+from ..runs import checkpoints
+from ..runs.trained import Trained, build_model, model_context
+from . import device as devices
+from . import loop
 
 
-def loss(config: Mapping[str, Any], registries: Mapping[str, Any], splits: Any) -> Any:
+def dataset(config: RunConfig, registries: Mapping[str, Any], *, progress: bool) -> Splits:
+    """The run's dataset (``progress`` false: its plugin prints nothing)."""
+    entry = registries["datasets"].get(config.dataset.name)
+    quiet = {} if progress else {"progress": False}
+    return entry.create(context=quiet, **config.dataset.options)
+
+
+def model(
+    config: RunConfig,
+    registries: Mapping[str, Any],
+    splits: Splits,
+    device: torch.device,
+    *,
+    init: Trained | None = None,
+) -> torch.nn.Module:
+    """The run's model for ``splits`` on ``device``: sized without memory first (options that
+    make it larger than the machine can train are one line), from ``init``'s weights when given,
+    and checked with two samples of the training data."""
+    entry = registries["models"].get(config.model.name)
+    net = build_model(
+        entry,
+        model_context(splits.num_classes, splits.input_shape),
+        dict(config.model.options),
+        what=f"zoo run {config.name}",
+        budget=devices.weights_budget(device),
+    )
+    if init is not None:
+        checkpoints.load_weights(net, init.path, "cpu", what=f"--init {init.label}")
+    net.to(device)
+    what = f"{entry.source()} on dataset '{config.dataset.name}'"
+    loop.check_fits(net, splits.train, splits.num_classes, device, what)
+    return net
+
+
+def optimizer(
+    config: RunConfig, registries: Mapping[str, Any], net: torch.nn.Module
+) -> torch.optim.Optimizer:
+    entry = registries["optimizers"].get(config.optimizer.name)
+    return entry.create(net.parameters(), **config.optimizer.options)
+
+
+def loss(config: RunConfig, registries: Mapping[str, Any], splits: Splits) -> Any:
     """The config's ``loss`` (default cross-entropy); its factory may take ``num_classes``."""
-    part = config.get("loss") or DEFAULT_LOSS
-    entry = registries["losses"].get(part["name"])
-    return entry.create(context={"num_classes": splits.num_classes}, **part_options(part))
+    entry = registries["losses"].get(config.loss.name)
+    return entry.create(context={"num_classes": splits.num_classes}, **config.loss.options)
 
 
 def metrics(
-    config: Mapping[str, Any], registries: Mapping[str, Any], splits: Any
+    config: RunConfig, registries: Mapping[str, Any], splits: Splits
 ) -> list[tuple[str, Metric]]:
     """The config's ``metrics`` as ``(key, metric)``: ``val_<key>`` in the metrics rows."""
     context = {"num_classes": splits.num_classes, "classes": splits.classes}
     built = []
-    for part in config.get("metrics") or []:
-        entry = registries["metrics"].get(part["name"])
-        metric = entry.create(context=context, **part_options(part))
+    for part in config.metrics:
+        entry = registries["metrics"].get(part.name)
+        metric = entry.create(context=context, **part.options)
         built.append((metric.key or entry.name, metric))
     return built
 
 
 def scheduler(
-    config: Mapping[str, Any],
+    config: RunConfig,
     registries: Mapping[str, Any],
-    optimizer: Any,
-    epochs: int,
+    optim: torch.optim.Optimizer,
     steps_per_epoch: int,
 ) -> tuple[Any, str]:
     """The config's ``scheduler`` (or ``None``) and when it steps: ``epoch`` or ``step``."""
-    part = config.get("scheduler")
-    if not part:
+    part = config.scheduler
+    if part is None:
         return None, "epoch"
-    entry = registries["schedulers"].get(part["name"])
-    context = {"epochs": epochs, "steps_per_epoch": steps_per_epoch}
-    built = entry.create(optimizer, context=context, **part_options(part))
+    entry = registries["schedulers"].get(part.name)
+    context = {"epochs": config.epochs, "steps_per_epoch": steps_per_epoch}
+    built = entry.create(optim, context=context, **_watching(config, entry, part.options))
     return built, entry.meta.get("interval", "epoch")
 
 
-def callbacks(config: Mapping[str, Any], registries: Mapping[str, Any]) -> list[Callback]:
-    """The config's ``callbacks``, in order."""
-    return [
-        registries["callbacks"].get(part["name"]).create(**part_options(part))
-        for part in config.get("callbacks") or []
-    ]
+def callbacks(config: RunConfig, registries: Mapping[str, Any]) -> list[Callback]:
+    """The config's ``callbacks``, in order. One that watches a number and names none watches
+    the run's ``monitor`` (the same idea of "best" as the run's)."""
+    built = []
+    for part in config.callbacks:
+        entry = registries["callbacks"].get(part.name)
+        built.append(entry.create(**_watching(config, entry, part.options)))
+    return built
+
+
+def _watching(config: RunConfig, entry: Any, options: Mapping[str, Any]) -> dict[str, Any]:
+    """A part's options, with the run's ``monitor`` and ``mode`` where it watches a number and
+    names none (early stopping, reduce_on_plateau)."""
+    options = dict(options)
+    if "monitor" in entry.parameters and "monitor" not in options:
+        options["monitor"] = config.monitor
+        if "mode" in entry.parameters and "mode" not in options:
+            options["mode"] = config.mode
+    return options

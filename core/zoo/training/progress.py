@@ -3,41 +3,102 @@ live progress bar per epoch (on stderr, where someone is watching)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
+
+from ..config import DEFAULT_LOSS, Part, RunConfig
 
 HEADER = f"  {'epoch':>5}  {'train_loss':>10}  {'val_loss':>8}  {'val_acc':>7}  {'seconds':>7}"
 
 
-def summary(config: dict[str, Any]) -> str:
-    """``model cnn, dataset mnist(path=...), optimizer sgd(lr=0.05), 10 epochs, batch 64...``"""
-
-    def section(key: str) -> str:
-        opts = ", ".join(f"{k}={v}" for k, v in config[key].items() if k != "name")
-        return f"{config[key]['name']}({opts})" if opts else config[key]["name"]
-
-    shuffled = "shuffled" if config.get("shuffle", True) else "in order"
-    amp = config.get("amp", False)
-    return (
-        f"model {section('model')}, dataset {section('dataset')}, optimizer "
-        f"{section('optimizer')}, {config['epochs']} epoch{'s' * (config['epochs'] != 1)}, "
-        f"batch {config['batch_size']} "
-        f"{shuffled}, seed {config.get('seed', 0)}"
-        + (f", amp {'bf16' if amp is True else amp}" if amp else "")
-        + (", cuda_graphs" if config.get("cuda_graphs") is True else "")
-        + (
-            ""
-            if config.get("deterministic", True)
-            else ", NOT deterministic (deterministic: false)"
-        )
-    )
+def header(extra: list[str] = ()) -> str:
+    """The table's header: zoo's columns, then ``extra`` ones (a chosen metric, the learning
+    rate when a scheduler changes it)."""
+    return HEADER + "".join(f"  {key:>{max(len(key), 10)}}" for key in extra)
 
 
-def row_text(row: dict[str, Any]) -> str:
-    return (
+def summary(config: RunConfig) -> str:
+    """``model cnn, dataset mnist(path=...), optimizer sgd(lr=0.05), 10 epochs, batch 64...``:
+    the run in one line, with its recipe (scheduler, loss, metrics, callbacks, --init) when it
+    has one beyond the defaults."""
+
+    def part(value: Part) -> str:
+        opts = ", ".join(f"{k}={_shown_path(v)}" for k, v in value.options.items())
+        return f"{value.name}({opts})" if opts else value.name
+
+    epochs = f"{config.epochs} epoch{'s' * (config.epochs != 1)}"
+    shuffled = "shuffled" if config.shuffle else "in order"
+    pieces = [
+        f"model {part(config.model)}",
+        f"dataset {part(config.dataset)}",
+        f"optimizer {part(config.optimizer)}",
+    ]
+    if config.scheduler is not None:
+        pieces.append(f"scheduler {part(config.scheduler)}")
+    if config.loss != DEFAULT_LOSS:
+        pieces.append(f"loss {part(config.loss)}")
+    if config.metrics:
+        pieces.append("metrics " + ", ".join(part(m) for m in config.metrics))
+    if config.callbacks:
+        pieces.append("callbacks " + ", ".join(part(c) for c in config.callbacks))
+    pieces.append(f"{epochs}, batch {config.batch_size} {shuffled}, seed {config.seed}")
+    if config.init:
+        pieces.append(f"from {config.init}")
+    if config.monitor != "val_loss":
+        pieces.append(f"best by {config.monitor} ({config.best_mode})")
+    if config.precision:
+        pieces.append(f"amp {config.precision}")
+    if config.cuda_graphs is True:
+        pieces.append("cuda_graphs")
+    if not config.deterministic:
+        pieces.append("NOT deterministic (deterministic: false)")
+    return ", ".join(pieces)
+
+
+def _shown_path(value: Any) -> Any:
+    """A full path below the current folder, as the user would type it (the config keeps it
+    whole, so that a resume from elsewhere finds it)."""
+    if isinstance(value, str) and os.path.isabs(value):
+        relative = os.path.relpath(value)
+        if not relative.startswith(".."):
+            return relative
+    return value
+
+
+def best_text(config: RunConfig, history: list[dict[str, Any]]) -> str:
+    """``best val_loss 0.1710 (epoch 10), val_acc 95.06%``: the run's best epoch, by its
+    monitor (the one idea of "best" the checkpoint, cards and ``zoo runs`` use)."""
+    best = config.best(history)
+    if best is None:
+        return "no finished epoch"
+    monitor = config.monitor
+    shown = f"best {monitor} {_number(monitor, best[monitor])} (epoch {best['epoch']})"
+    for key in ("val_loss", "val_acc"):
+        if key != monitor:
+            shown += f", {key} {_number(key, best[key])}"
+    return shown
+
+
+def _number(key: str, value: float) -> str:
+    return f"{value:.2%}" if key.endswith("acc") else f"{value:.4f}"
+
+
+def row_text(row: dict[str, Any], extra: list[str] = ()) -> str:
+    text = (
         f"  {row['epoch']:>5}  {row['train_loss']:>10.4f}  {row['val_loss']:>8.4f}  "
         f"{row['val_acc']:>7.2%}  {row['epoch_seconds']:>7.1f}"
     )
+    for key in extra:
+        value = row.get(key)
+        width = max(len(key), 10)
+        if key == "lr" and isinstance(value, (int, float)):
+            text += f"  {value:>{width}.4g}"
+        elif isinstance(value, (int, float)):
+            text += f"  {_number(key, value):>{width}}"
+        else:
+            text += f"  {'-':>{width}}"
+    return text
 
 
 def say(text: str) -> None:
@@ -61,7 +122,7 @@ class Bar:
             leave=False,
             file=sys.stderr,
             dynamic_ncols=True,
-            bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total} {postfix}",
+            bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total}{postfix}",  # tqdm: ", a=1"
         )
         self.n = 0
 

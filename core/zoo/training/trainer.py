@@ -22,12 +22,13 @@ from typing import Any
 import torch
 
 from .. import config as configs
-from ..config import section_options
-from ..errors import ConfigError, Interrupted, ZooError
+from ..config import RunConfig
+from ..errors import ConfigError, DataError, Interrupted, ZooError
 from ..hints import did_you_mean
+from ..hookspecs import Callback, Metric, Splits
 from ..plugins.manager import Catalog
 from ..runs import checkpoints, directory, pictures, weights
-from ..runs.trained import Run, build_model, model_context, open_run
+from ..runs.trained import Run, open_run
 from . import device as devices
 from . import distributed, graphs, loop, parts, randomness
 from . import progress as report
@@ -38,14 +39,25 @@ class Diverged(ZooError):
 
 
 def _data_moved(
-    config: dict[str, Any], overrides: configs.Overrides | None, catalog: Catalog
-) -> bool:
-    """Apply ``zoo resume --set dataset.KEY=VALUE`` (where the data is now) to ``config``."""
+    config: RunConfig, overrides: configs.Overrides | None, catalog: Catalog
+) -> RunConfig | None:
+    """``config`` with ``zoo resume --set dataset.KEY=VALUE`` (where the data is now) applied;
+    ``None`` when there are no such overrides."""
     rest = "the rest stays what the run was trained with"
     if not configs.check_data_overrides(overrides, "zoo resume", "now", rest):
-        return False
-    configs.revise(config, overrides, catalog.registries)
-    return True
+        return None
+    return configs.revise(config, overrides, catalog.registries)
+
+
+@contextlib.contextmanager
+def _data_hint(run_dir: Path) -> Any:
+    """A resumed run whose data is not where it was: the error says how to say where it is."""
+    try:
+        yield
+    except DataError as exc:
+        raise DataError(
+            f"{exc} (if the data moved: zoo resume {run_dir} --set dataset.path=WHERE_IT_IS_NOW)"
+        ) from exc
 
 
 class Trainer:
@@ -54,7 +66,7 @@ class Trainer:
 
     def __init__(
         self,
-        config: dict[str, Any],
+        config: RunConfig,
         catalog: Catalog,
         *,
         run_dir: Path | None = None,
@@ -74,6 +86,28 @@ class Trainer:
         self.bar = report.Bar if progress and main else None
         self.held = contextlib.ExitStack()  # the run directory's lock, on rank 0
         self.trained_on: str | None = None  # a resumed run's device before, as env.json said
+        self.stopped: str | None = None  # why a callback ended the run early
+        # the parts, made by prepare(); raw_model is the nn.Module itself, model what trains
+        # (raw_model, or its DDP or compiled wrapper)
+        self.device = torch.device("cpu")
+        self.splits: Splits | None = None
+        self.raw_model: torch.nn.Module | None = None
+        self.model: torch.nn.Module | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.criterion: Any = None
+        self.metrics: list[tuple[str, Metric]] = []
+        self.scheduler: Any = None
+        self.interval = "epoch"  # when the scheduler steps: after each epoch or each step
+        self.callbacks: list[Callback] = []
+        self.shuffler = torch.Generator()
+        self.train_batches: loop.Batches | None = None
+        self.valid_batches: loop.Batches | None = None
+        self.steps_per_epoch = 0
+        self.scaler: torch.amp.GradScaler | None = None
+        self.row_keys: list[str] = []  # the keys of a metrics row
+        self.columns: list[str] = []  # the table's columns beyond zoo's own
+        self.graph: graphs.GraphStep | None = None
+        self.graphs_wanted = False
 
     def __enter__(self) -> Trainer:
         return self
@@ -87,7 +121,7 @@ class Trainer:
         tears it down at interpreter exit (an abort, seen about once in twenty runs)."""
         self.held.close()
         if distributed.active():
-            self.model = getattr(self, "module", None)
+            self.model = self.raw_model
             gc.collect()
             distributed.cleanup()
 
@@ -99,22 +133,22 @@ class Trainer:
 
     @property
     def epochs(self) -> int:
-        return self.config["epochs"]
+        return self.config.epochs
 
     # --- the two ways a run begins --------------------------------------------------------------
 
     @classmethod
     def start(
-        cls, config: dict[str, Any], catalog: Catalog, *, out: str | Path | None = None, **how: Any
+        cls, config: RunConfig, catalog: Catalog, *, out: str | Path | None = None, **how: Any
     ) -> Trainer:
         """A new run of ``config`` (resolved and checked), its directory made and described."""
         trainer = cls(config, catalog, **how)
-        trainer.say(f"zoo run {config['name']}: {report.summary(config)}")
+        trainer.say(f"zoo run {config.name}: {report.summary(config)}")
         trainer.prepare()  # a mistake or a failed download here leaves no run directory behind
         trainer.say(f"  {trainer.summary()}")
         if distributed.is_main():  # only rank 0 writes
             with trainer.closed_on_error():
-                trainer.hold(directory.make_run_dir(config["name"], out))
+                trainer.hold(directory.make_run_dir(config.name, out))
                 trainer.write_start()
                 trainer.say(f"  writing {trainer.dir}")
         return trainer
@@ -150,19 +184,20 @@ class Trainer:
         ``overrides`` may say where the data is now (``dataset.*`` but its name), nothing else."""
         run_dir = Path(run_dir)
         config = configs.recorded(directory.read_config(run_dir), overrides)
-        planned = config["epochs"]
-        config["epochs"] = epochs or planned
-        schedule = config.get("scheduler")
-        if schedule and config["epochs"] != planned:
-            entry = catalog.registries["schedulers"].get(schedule["name"])
+        planned = config.epochs
+        config = config.replace(epochs=epochs or planned)
+        schedule = config.scheduler
+        if schedule and config.epochs != planned:
+            entry = catalog.registries["schedulers"].get(schedule.name)
             if {"epochs", "steps_per_epoch"} & set(entry.parameters):
                 raise ConfigError(
-                    f"{run_dir}'s scheduler '{schedule['name']}' is planned over its "
+                    f"{run_dir}'s scheduler '{schedule.name}' is planned over its "
                     f"{planned} epochs: --epochs {epochs} cannot stretch it; start a new run "
                     f"from these weights instead (zoo run NAME --init {run_dir})"
                 )
         moved = _data_moved(config, overrides, catalog)
-        wanted = str(device or config.get("device", "auto"))
+        config = moved or config
+        wanted = str(device or config.device)
         if wanted.startswith("cuda") and not torch.cuda.is_available():
             raise ConfigError(
                 f"{run_dir} was trained on {wanted}, which this machine does not have: zoo resume "
@@ -170,7 +205,7 @@ class Trainer:
                 "bit-identical to an uninterrupted run's)"
             )
         trainer = cls(config, catalog, **how)
-        with trainer.closed_on_error():
+        with trainer.closed_on_error(), _data_hint(run_dir):
             trainer.hold(run_dir)
             point = checkpoints.last(run_dir)
             if point is None:
@@ -212,7 +247,7 @@ class Trainer:
     ) -> None:
         """Everything as it was when ``point`` was written, on every rank."""
         self.prepare(device, init=False)  # the checkpoint's weights replace the model's
-        checkpoints.load_weights(self.module, point.weights, self.device)
+        checkpoints.load_weights(self.raw_model, point.weights, self.device)
         path = point.state
         with checkpoints.restoring(path, "optimizer state"):
             problem = checkpoints.optimizer_problem(self.optimizer, state["optimizer"])
@@ -261,7 +296,7 @@ class Trainer:
                 f"  note: trained on {trained_on}, continued on {self.device}: the numbers will "
                 "differ from an uninterrupted run's"
             )
-        if not self.config.get("deterministic", True):
+        if not self.config.deterministic:
             self.say(
                 "  note: this run is not deterministic (deterministic: false): it is not promised "
                 "to end exactly where an uninterrupted run would"
@@ -276,66 +311,42 @@ class Trainer:
 
     def prepare(self, device: str | None = None, init: bool = True) -> None:
         """Device, threads, data, seeds, model (from the ``init`` weights, when the config names
-        them and ``init`` is true), optimizer: in this order, so the same seed gives the same
-        initial weights and the same shuffles whatever the dataset did."""
+        them and ``init`` is true), optimizer, batches, recipe: in this order, so the same seed
+        gives the same initial weights and the same shuffles whatever the dataset did. Each part
+        is built by ``zoo.training.parts``."""
         config, registries = self.config, self.catalog.registries
         start_from = None
-        if init and config.get("init"):  # found and verified before any data is loaded
-            start_from = weights.resolve(
-                config["init"], registries["weights"], "best", registries["models"]
+        if init and config.init:  # found and verified before any data is loaded
+            start_from = weights.trained_from(
+                config.init, registries["weights"], "best", registries["models"]
             )
         # before the data too: a callback's missing package (tensorboard) is said first
         self.callbacks = parts.callbacks(config, registries)
-        self.device = devices.select_device(device or config.get("device", "auto"))
+        self.device = devices.select_device(device or config.device)
         if distributed.active():
             self.device = distributed.init(self.device.type)
-        devices.make_deterministic(self.device, config.get("deterministic", True))
-        devices.set_threads(config.get("threads", "auto"), self.device)
+        devices.make_deterministic(self.device, config.deterministic)
+        devices.set_threads(config.threads, self.device)
         if not distributed.is_main():
             distributed.barrier()  # rank 0 downloads and prepares the data; the others wait...
-        quiet = {} if self.verbose else {"progress": False}
-        self.splits = (
-            registries["datasets"]
-            .get(config["dataset"]["name"])
-            .create(context=quiet, **section_options(config, "dataset"))
-        )
+        self.splits = parts.dataset(config, registries, progress=self.verbose)
         if distributed.is_main():
             distributed.barrier()  # ...then read it from the cache
-        seed = config.get("seed", 0)
-        randomness.seed_everything(seed)
-        context = model_context(self.splits.num_classes, self.splits.input_shape)
-        model = registries["models"].get(config["model"]["name"])
-        self.module = build_model(
-            model,
-            context,
-            section_options(config, "model"),
-            what=f"zoo run {config['name']}",
-            budget=devices.weights_budget(self.device),
-        )
-        if start_from is not None:
-            what = f"--init {start_from.label}"
-            checkpoints.load_weights(self.module, start_from.path, "cpu", what=what)
-        self.module.to(self.device)
-        what = f"{model.source()} on dataset '{config['dataset']['name']}'"
-        loop.check_fits(self.module, self.splits.train, self.splits.num_classes, self.device, what)
-        self.optimizer = (
-            registries["optimizers"]
-            .get(config["optimizer"]["name"])
-            .create(self.module.parameters(), **section_options(config, "optimizer"))
-        )
-        self.shuffler = torch.Generator().manual_seed(seed)  # its own stream: init leaves it be
+        randomness.seed_everything(config.seed)
+        self.raw_model = parts.model(config, registries, self.splits, self.device, init=start_from)
+        self.optimizer = parts.optimizer(config, registries, self.raw_model)
+        self.shuffler = torch.Generator().manual_seed(config.seed)  # its own: init leaves it be
         self.train_batches, self.valid_batches = self.batches()
-        self.accumulate = config.get("accumulate", 1)
-        self.steps_per_epoch = math.ceil(len(self.train_batches) / self.accumulate)
+        self.steps_per_epoch = math.ceil(len(self.train_batches) / config.accumulate)
         self.recipe(registries)
-        self.model = self.module
+        self.model = self.raw_model
         if distributed.active():  # same seed, same weights; DDP also broadcasts rank 0's
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device] if self.device.type == "cuda" else None
-            self.model = DistributedDataParallel(self.module, device_ids=ids)
-        self.scaler = devices.grad_scaler(self.device, config.get("amp", False))
-        if config.get("compile"):
+            self.model = DistributedDataParallel(self.raw_model, device_ids=ids)
+        self.scaler = devices.grad_scaler(self.device, config.amp)
+        if config.compile:
             # static shapes: a batch of the training shape and the epoch's last one are two
             # compilations, once each, never a dynamic-shape graph that is slower to run
             self.model = torch.compile(self.model, dynamic=False)
@@ -344,20 +355,19 @@ class Trainer:
                     "  note: compile on the CPU did not pay for zoo's built-in models (0.76-1.03x "
                     "an eager epoch, plus 4-9 s of compiling: python benchmarks/compile.py)"
                 )
-        setting = config.get("cuda_graphs", False)
-        self.graph: graphs.GraphStep | None = None
+        self.graph = None
         self.graphs_wanted, why_not = graphs.plan(
-            setting,
+            config.cuda_graphs,
             device=self.device,
             in_memory=self.train_batches.tensors is not None,
             optimizer=self.optimizer,
             per_step_scheduler=self.interval == "step" and self.scheduler is not None,
             scaler=self.scaler,
-            accumulate=self.accumulate,
-            compiled=bool(config.get("compile")),
+            accumulate=config.accumulate,
+            compiled=config.compile,
             world=distributed.world_size(),
         )
-        if why_not and setting is True:  # asked for by name: say why not (auto stays quiet)
+        if why_not and config.cuda_graphs is True:  # asked by name: say why not (auto is quiet)
             self.say(f"  {why_not}")
 
     def recipe(self, registries: Any) -> None:
@@ -366,28 +376,33 @@ class Trainer:
         self.criterion = parts.loss(config, registries, splits)
         self.metrics = parts.metrics(config, registries, splits)
         self.scheduler, self.interval = parts.scheduler(
-            config, registries, self.optimizer, self.epochs, self.steps_per_epoch
+            config, registries, self.optimizer, self.steps_per_epoch
         )
         self.check_learning_rates("before the first epoch")
-        self.stopped: str | None = None
+        self.stopped = None
         self.row_keys = [
             *("epoch", "train_loss", "val_loss", "val_acc", "epoch_seconds", "samples_per_s"),
             "lr",
             *(f"val_{key}" for key, _ in self.metrics if key != "acc"),
         ]
-        watchers = [("scheduler", self.scheduler)]
+        # the table shows the chosen metrics that are one number, and the learning rate when a
+        # scheduler changes it
+        self.columns = [f"val_{key}" for key, m in self.metrics if key != "acc" and m.scalar]
+        self.columns += ["lr"] if self.scheduler is not None else []
+        watchers = [("monitor", config), ("scheduler", self.scheduler)]
         watchers += [(f"callbacks[{i}]", c) for i, c in enumerate(self.callbacks)]
         for where, part in watchers:  # a part watching a number names one the rows will have
             monitor = getattr(part, "monitor", None)
             if isinstance(monitor, str) and monitor not in self.row_keys:
                 hint = did_you_mean(monitor, self.row_keys)
+                where = where if where == "monitor" else f"{where}.monitor"
                 raise ConfigError(
-                    f"{where}.monitor: '{monitor}' is not in the metrics rows{hint} (they have: "
+                    f"{where}: '{monitor}' is not in the metrics rows{hint} (they have: "
                     f"{', '.join(self.row_keys)})"
                 )
 
     def summary(self) -> str:
-        params = sum(p.numel() for p in self.module.parameters())
+        params = sum(p.numel() for p in self.raw_model.parameters())
         return (
             f"{len(self.splits.train):,} train / {len(self.splits.valid):,} valid samples, "
             f"{params:,} parameters, device {self.device}"
@@ -397,22 +412,24 @@ class Trainer:
 
     def fit(self) -> Run:
         """Train to the configured epochs; returns the run with its history and trained model."""
-        if getattr(self, "stopped", None):
-            self.say(f"{self.dir} is complete: it stopped after {len(self.history)} epochs")
+        if self.stopped:
+            done = len(self.history)
+            self.say(f"{self.dir} is complete: it stopped after {done} epoch{'s' * (done != 1)}")
             self.say(f"  ({self.stopped})")
             return open_run(self.dir, self.catalog.registries["models"])
         if len(self.history) >= self.epochs:
             self.say(
-                f"{self.dir} is complete: {len(self.history)} of {self.epochs} epochs "
+                f"{self.dir} is complete: {len(self.history)} of {self.epochs} "
+                f"epoch{'s' * (self.epochs != 1)} "
                 "(zoo resume --epochs N trains further)"
             )
             return open_run(self.dir, self.catalog.registries["models"])
-        world, amp = distributed.world_size(), self.config.get("amp", False)
+        world, amp = distributed.world_size(), self.config.amp
         if world > 1:
-            self.say(f"  {world} processes (ranks), global batch {self.config['batch_size']}")
-        self.say(report.HEADER)
+            self.say(f"  {world} processes (ranks), global batch {self.config.batch_size}")
+        self.say(report.header(self.columns))
         for row in self.history:
-            self.say(report.row_text(row))
+            self.say(report.row_text(row, self.columns))
         train_batches, valid_batches = self.train_batches, self.valid_batches
         per_step = self.scheduler.step if self.interval == "step" and self.scheduler else None
         metrics = [metric for _, metric in self.metrics]
@@ -430,7 +447,7 @@ class Trainer:
                         amp,
                         self.scaler,
                         self.criterion,
-                        self.accumulate,
+                        self.config.accumulate,
                         per_step,
                         self.graph_step(),
                     )
@@ -453,7 +470,7 @@ class Trainer:
                 self.end_epoch(row)
                 self.history.append(row)
                 self.record(row)
-                self.say(report.row_text(row))
+                self.say(report.row_text(row, self.columns))
                 if self.stopped:
                     self.say(self.stopped)
                     break
@@ -473,8 +490,8 @@ class Trainer:
         its recipe allows it; made at the first epoch this process trains, after any restore."""
         if self.graph is None and self.graphs_wanted:
             self.graphs_wanted = False
-            dtype = devices.amp_dtype(self.device, self.config.get("amp", False))
-            self.graph = graphs.GraphStep(self.module, self.optimizer, self.criterion, dtype)
+            dtype = devices.amp_dtype(self.device, self.config.amp)
+            self.graph = graphs.GraphStep(self.raw_model, self.optimizer, self.criterion, dtype)
         return self.graph
 
     def say_graph_failure(self) -> None:
@@ -503,7 +520,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             lr = float(group["lr"])
             if not math.isfinite(lr) or lr < 0:
-                scheduler = (self.config.get("scheduler") or {}).get("name")
+                scheduler = self.config.scheduler.name if self.config.scheduler else None
                 by = f"scheduler '{scheduler}'" if scheduler else "the optimizer"
                 raise ConfigError(
                     f"the learning rate is {lr:g} {when} ({by}): check its options; a learning "
@@ -528,18 +545,18 @@ class Trainer:
         """This rank's training batches (its shard, shuffled by the run's own generator) and
         validation batches; the global batch stays ``batch_size`` however many ranks train."""
         shard = (distributed.rank(), distributed.world_size())
-        per_rank = max(1, self.config["batch_size"] // shard[1])
+        per_rank = max(1, self.config.batch_size // shard[1])
         train = loop.Batches(
             self.splits.train,
             per_rank,
             self.device,
-            shuffle=self.config.get("shuffle", True),
+            shuffle=self.config.shuffle,
             generator=self.shuffler,
             shard=shard,
             equal=True,
         )
-        valid_size = self.config.get("valid_batch_size") or self.config["batch_size"] * 2
-        return train, loop.Batches(self.splits.valid, valid_size, self.device, shard=shard)
+        valid = loop.Batches(self.splits.valid, self.config.valid_size, self.device, shard=shard)
+        return train, valid
 
     def progress(self, total: int, label: str) -> Any:
         return self.bar(total, label) if self.bar is not None else contextlib.nullcontext()
@@ -577,11 +594,11 @@ class Trainer:
                 state["callbacks"] = [callback.state_dict() for callback in self.callbacks]
             if self.stopped:
                 state["stopped"] = self.stopped
-            best = min(self.history, key=lambda r: r["val_loss"]) is row
+            best = self.config.best(self.history) is row  # by the run's monitor
             checkpoints.save(
                 self.dir,
                 row["epoch"],
-                self.module,
+                self.raw_model,
                 state,
                 best=best,
                 world_size=distributed.world_size(),
@@ -595,8 +612,14 @@ class Trainer:
     def interrupted_message(self) -> str:
         if self.dir is None:  # ranks other than 0 know no run directory
             return ""
+        if not self.history:
+            return (
+                f"interrupted in epoch 1: no epoch had finished, so {self.dir} has no checkpoint "
+                f"yet; zoo resume {self.dir} starts it again from epoch 1"
+            )
+        done = len(self.history)
         return (
-            f"interrupted: the last complete checkpoint in {self.dir} is intact; "
+            f"interrupted: the checkpoint of epoch {done} in {self.dir} is intact; "
             f"continue with:\n  zoo resume {self.dir}"
         )
 
@@ -606,14 +629,10 @@ class Trainer:
         """Check the ranks agree, report the best epoch, hand back the run."""
         world = distributed.world_size()
         if world > 1:
-            same = distributed.weights_in_sync(self.module)
+            same = distributed.weights_in_sync(self.raw_model)
             self.say(f"  weights identical on all {world} ranks: {same}")
         for callback in self.callbacks:
             callback.on_end(self)
-        best = min(self.history, key=lambda r: r["val_loss"])
         curves = self.dir / "curves.png" if self.dir is not None else "-"
-        self.say(
-            f"best val_loss {best['val_loss']:.4f} (epoch {best['epoch']}), "
-            f"val_acc {best['val_acc']:.2%}; curves in {curves}"
-        )
-        return Run(self.dir, self.config, self.history, self.module)
+        self.say(f"{report.best_text(self.config, self.history)}; curves in {curves}")
+        return Run(self.dir, self.config, self.history, self.raw_model)

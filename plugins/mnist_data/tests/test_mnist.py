@@ -168,30 +168,32 @@ def test_fashion_mnist_reads_idx_files_with_class_names(idx_dir):
     assert zoo.get_dataset("fashion_mnist").meta["classes"][-1] == "Ankle boot"
 
 
+def load_mnist(defaults, **options):
+    """The loader behind ``zoo.create_dataset("mnist")`` with other default URLs: the factory's
+    own defaults for every option not given."""
+    import inspect
+
+    from zoo_mnist_data import loader, mnist
+
+    given = {k: p.default for k, p in inspect.signature(mnist).parameters.items()} | options
+    return loader.load_dataset("mnist", defaults, DIGITS, **given)
+
+
 def test_a_copy_the_user_fetched_from_a_mirror_serves_later_loads_that_name_no_url(
     server, monkeypatch, zoo_home
 ):
     from zoo.data import cache
-    from zoo_mnist_data import loader
 
     mirror = server.url("mnist.pkl.gz")
     defaults = {"pickle": ["http://127.0.0.1:9/unreachable/mnist.pkl.gz"]}
     with pytest.warns(zoo.DataWarning, match="no pin covers"):  # a run naming a URL: its own
-        loader.load_dataset(
-            "mnist", defaults, DIGITS, url=mirror, format="pickle", offline=False, progress=False
-        )
+        load_mnist(defaults, url=mirror, format="pickle", offline=False, progress=False)
     with pytest.raises(zoo.DataError, match="not cached"):
-        loader.load_dataset(
-            "mnist", defaults, DIGITS, url=None, format="pickle", offline=True, progress=False
-        )
+        load_mnist(defaults, url=None, format="pickle", offline=True, progress=False)
     with cache.sharing():  # what zoo data fetch NAME --set url=... does: the user says so
-        fetched = loader.load_dataset(
-            "mnist", defaults, DIGITS, url=mirror, format="pickle", offline=False, progress=False
-        )
+        fetched = load_mnist(defaults, url=mirror, format="pickle", offline=False, progress=False)
     server.requests.clear()
-    again = loader.load_dataset(
-        "mnist", defaults, DIGITS, url=None, format="pickle", offline=True, progress=False
-    )
+    again = load_mnist(defaults, url=None, format="pickle", offline=True, progress=False)
     assert server.requests == [] and len(again.train) == len(fetched.train) == 256
     monkeypatch.setenv("ZOO_OFFLINE", "1")
     assert zoo.create_dataset("mnist", progress=False).train.tensors[1].shape == (256,)
@@ -200,18 +202,14 @@ def test_a_copy_the_user_fetched_from_a_mirror_serves_later_loads_that_name_no_u
 def test_when_the_pickle_cannot_be_had_the_official_idx_files_are_used(
     server, idx_dir, closed_port_url, capfd
 ):
-    from zoo_mnist_data import loader
 
     server.root = idx_dir.parent  # serves the IDX files under /idx/
     defaults = {"pickle": [closed_port_url], "idx": [server.url("idx/")]}
-    splits = loader.load_dataset(
-        "mnist", defaults, DIGITS, url=None, format="pickle", offline=False, progress=True
-    )
+    splits = load_mnist(defaults, url=None, format="pickle", offline=False, progress=True)
     assert (len(splits.train), len(splits.valid)) == (100, 20)
     assert "server is down); using the official IDX files instead" in capfd.readouterr().err
     with pytest.raises(zoo.DataError, match="connection refused"):  # a URL of the user's: no
-        loader.load_dataset(
-            "mnist", defaults, DIGITS, url=closed_port_url, format="pickle", offline=False,
+        load_mnist(defaults, url=closed_port_url, format="pickle", offline=False,
             progress=False,
         )  # fmt: skip
 
@@ -221,18 +219,18 @@ def test_files_from_the_default_mirrors_must_be_the_official_ones(server, idx_di
     import hashlib
     from pathlib import Path
 
-    from zoo_mnist_data import MNIST_IDX_SHA256, idx, loader
+    from zoo_mnist_data import MNIST_IDX_SHA256, idx
 
     server.root = idx_dir.parent
     defaults = {"idx": [server.url("idx/")]}
     with pytest.raises(zoo.DataError, match="is not the official train images file"):
-        loader.load_dataset("mnist", defaults, DIGITS, url=None, format="idx", offline=False,
+        load_mnist(defaults, url=None, format="idx", offline=False,
                             progress=False, official=MNIST_IDX_SHA256)  # fmt: skip
     ours = {
         role: hashlib.sha256(gzip.decompress((idx_dir / f"{name}.gz").read_bytes())).hexdigest()
         for role, name in idx.FILES.items()
     }
-    splits = loader.load_dataset("mnist", defaults, DIGITS, url=None, format="idx",
+    splits = load_mnist(defaults, url=None, format="idx",
                                  offline=False, progress=False, official=ours)  # fmt: skip
     assert len(splits.train) == 100
     real = Path(__file__).parents[3] / "data" / "mnist"  # benchmarks/mnist_idx.py writes it

@@ -1,10 +1,12 @@
 """MNIST and Fashion-MNIST: 50,000 train / 10,000 valid / 10,000 test images of 28x28, flattened
 to 784 floats in [0, 1], as the tutorial uses them.
 
-``mnist`` reads the tutorial's ``mnist.pkl.gz`` (``format: pickle``, the default) or the official
-IDX files (``format: idx``); ``fashion_mnist`` reads IDX files, from a system copy when there is
-one. Downloads are verified and cached; the pickle is read with an unpickler that only rebuilds
-numpy arrays. Registering the datasets imports neither torch nor numpy.
+``mnist`` reads the tutorial's ``mnist.pkl.gz`` (``format: pickle``) or the official IDX files
+(``format: idx``): the format is what ``path`` is (a folder of IDX files, or a file), else the
+pickle; ``fashion_mnist`` reads IDX files, from a system copy when there is one. Each factory's
+signature is the one place its options are written: it hands them on as they are. Downloads
+are verified and cached; the pickle is read with an unpickler that only rebuilds numpy arrays.
+Registering the datasets imports neither torch nor numpy.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ FASHION_CLASSES = (
 
 def mnist(
     url: str | list[str] | None = None,
-    format: str = "pickle",
+    format: str | None = None,
     path: str | None = None,
     sha256: str | Mapping[str, str] | None = None,
     cache_dir: str | None = None,
@@ -68,25 +70,12 @@ def mnist(
     deadline: float = 600.0,
 ) -> zoo.Splits:
     """MNIST digits, from the tutorial's mnist.pkl.gz or the official IDX files."""
+    options = dict(
+        locals()
+    )  # every option, as given: the signature above is where they are written
     from . import loader
 
-    return loader.load_dataset(
-        "mnist",
-        MNIST_URLS,
-        DIGITS,
-        official=MNIST_IDX_SHA256,
-        url=url,
-        format=format,
-        path=path,
-        sha256=sha256,
-        cache_dir=cache_dir,
-        offline=offline,
-        progress=progress,
-        retries=retries,
-        timeout=timeout,
-        max_bytes=max_bytes,
-        deadline=deadline,
-    )
+    return loader.load_dataset("mnist", MNIST_URLS, DIGITS, official=MNIST_IDX_SHA256, **options)
 
 
 def fashion_mnist(
@@ -103,24 +92,11 @@ def fashion_mnist(
     system_dir: str | None = FASHION_SYSTEM_DIR,
 ) -> zoo.Splits:
     """Zalando's Fashion-MNIST: 10 kinds of clothing, MNIST's format and sizes."""
+    options = dict(locals())  # every option, as given: the signature above is where they are
     from . import loader
 
     return loader.load_dataset(
-        "fashion_mnist",
-        FASHION_URLS,
-        FASHION_CLASSES,
-        url=url,
-        format="idx",
-        path=path,
-        sha256=sha256,
-        cache_dir=cache_dir,
-        offline=offline,
-        progress=progress,
-        retries=retries,
-        timeout=timeout,
-        max_bytes=max_bytes,
-        deadline=deadline,
-        system_dir=system_dir,
+        "fashion_mnist", FASHION_URLS, FASHION_CLASSES, format="idx", **options
     )
 
 

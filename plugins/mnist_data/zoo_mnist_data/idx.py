@@ -89,6 +89,23 @@ def _check_dims(path: Path, role: str, dims: tuple[int, ...]) -> None:
         )
 
 
+def is_official(files: dict[str, Path], official: dict[str, str]) -> bool:
+    """Whether each file's content (uncompressed) has the official sha256."""
+    for role, path in files.items():
+        digest = hashlib.sha256()
+        try:
+            with open(path, "rb") as raw:
+                gzipped = raw.read(2) == GZIP_MAGIC
+            with (gzip.open if gzipped else open)(path, "rb") as f:
+                while block := f.read(1 << 20):
+                    digest.update(block)
+        except (OSError, EOFError, zlib.error):
+            return False
+        if digest.hexdigest() != official.get(role):
+            return False
+    return True
+
+
 def read_all(
     files: dict[str, Path], official: dict[str, str] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -26,9 +26,8 @@ from pathlib import Path
 import numpy as np
 
 import zoo
-from zoo.data import cache
-from zoo.data.download import cache_path, fetch, is_offline
-from zoo.files import temp_file
+from zoo import data as cache  # zoo's public API for dataset plugins
+from zoo.data import cache_path, fetch, is_offline, temp_file
 
 from . import idx
 from .safe_pickle import read_pickle
@@ -44,16 +43,17 @@ class Spec:
     name: str
     format: str
     urls: list[str]
-    path: str | None = None
-    sha256: str | Mapping[str, str] | None = None
-    cache_dir: str | None = None
-    system_dir: str | None = None
-    offline: bool = False
-    progress: bool = True
-    retries: int = 3
-    timeout: float = 30.0
-    max_bytes: int = 100_000_000
-    deadline: float = 600.0
+    # the factory's options, as it was given them (their defaults are in its signature only)
+    path: str | None
+    sha256: str | Mapping[str, str] | None
+    cache_dir: str | None
+    offline: bool
+    progress: bool
+    retries: int
+    timeout: float
+    max_bytes: int
+    deadline: float
+    system_dir: str | None = None  # fashion_mnist's option: a copy the system has
     classes: tuple[str, ...] | None = None
     chosen_urls: bool = False  # the user named the URLs (else they are the dataset's defaults)
     official: Mapping[str, str] | None = None  # the IDX files' content sha256, from the defaults
@@ -164,6 +164,21 @@ def remember(spec: Spec, source: Source) -> None:
         cache.write_atomic(spec.folder / SOURCES, json.dumps([entry, *known][:8]).encode())
 
 
+def remember_official(spec: Spec, source: Source) -> None:
+    """A local copy of the official files (their content matches the dataset's pins) becomes
+    what later loads that name no URL use, offline too: its prepared copy, found by digests."""
+    entry = {
+        "format": spec.format,
+        "origin": source.origin,
+        "prepared": True,
+        "files": {},
+        "digests": source.digests,
+    }
+    known = [e for e in _remembered(spec) if e.get("digests") != source.digests]
+    with contextlib.suppress(OSError):
+        cache.write_atomic(spec.folder / SOURCES, json.dumps([entry, *known][:8]).encode())
+
+
 def _plain_name(name: object) -> bool:
     """A file name inside the cache folder, nothing that leads elsewhere."""
     return isinstance(name, str) and "/" not in name and "\\" not in name and name[:1] != "."
@@ -232,6 +247,13 @@ def recorded(spec: Spec) -> Source | None:
             return Source(files, digests, url, downloaded=True)
     pinned = spec.sha256 is not None
     for entry in _remembered(spec) if not spec.chosen_urls or pinned else []:
+        digests = entry["digests"]
+        if entry.get("prepared") and entry.get("format") == spec.format:  # the official files
+            if set(digests) == set(roles(spec)) and all(
+                isinstance(d, str) for d in digests.values()
+            ):
+                return Source({}, dict(digests), str(entry.get("origin")))
+            continue
         files = {role: spec.folder / name for role, name in entry["files"].items()}
         if (
             entry.get("format") == spec.format
@@ -280,7 +302,13 @@ def _local(spec: Spec, path: Path, what: str) -> Source:
                 raise zoo.DataError(f"{what} {path} has no {name} or {name}.gz")
             files[role] = found
     digests = {role: cache.verify(file, spec.pin(role)) for role, file in files.items()}
-    return Source(files, digests, f"{path}")
+    return Source(files, digests, _as_typed(path))
+
+
+def _as_typed(path: Path) -> str:
+    """A path below the current folder as the user would type it (zoo hands full paths)."""
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else str(path)
 
 
 def _find_idx(folder: Path, name: str) -> Path | None:
@@ -459,6 +487,8 @@ def _parse(spec: Spec, source: Source) -> dict[str, np.ndarray]:
     else:
         official = spec.official if source.downloaded and not spec.chosen_urls else None
         images, labels, test_images, test_labels = idx.read_all(source.files, official)
+        if not source.downloaded and spec.official and idx.is_official(source.files, spec.official):
+            remember_official(spec, source)  # your own copy of the official files: the default
         n_valid = 10_000 if len(images) >= 20_000 else len(images) // 6
         n_train = len(images) - n_valid  # 60,000 -> the tutorial's 50,000 / 10,000
         flat = images.reshape(len(images), -1)
@@ -531,12 +561,17 @@ def load_dataset(
     classes: tuple[str, ...],
     *,
     url: str | list[str] | None,
-    format: str,
+    format: str | None,
     offline: bool | None,
     official: Mapping[str, str] | None = None,
     **options,
 ) -> zoo.Splits:
-    """What the dataset factories share: their options -> a Spec -> Splits."""
+    """What the dataset factories share: their options (as the factory took them: each is
+    written once, in its signature) -> a Spec -> Splits. ``format`` ``None`` is what ``path``
+    is: a folder holds IDX files, a file is the pickle; with no path, the pickle."""
+    if format is None:
+        path = options.get("path")
+        format = "idx" if path is not None and Path(path).expanduser().is_dir() else "pickle"
     urls = (
         default_urls.get(format, [])
         if url is None

@@ -51,6 +51,7 @@ class TopK(_Counts):
 
 class PerClass(_Counts):
     key = "per_class_acc"
+    scalar = False
 
     def __init__(self, num_classes: int) -> None:
         super().__init__()
@@ -71,6 +72,7 @@ class PerClass(_Counts):
 
 class Confusion(_Counts):
     key = "confusion_matrix"
+    scalar = False
 
     def __init__(self, num_classes: int) -> None:
         super().__init__()

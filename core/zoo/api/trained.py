@@ -1,0 +1,200 @@
+"""Trained weights, for a program (a run directory or a registered weights name): ``load_run``,
+``open_run``, ``evaluate`` (with its confusion matrix written where asked), ``predict`` (files or
+tensors) and ``export``; and the runs on disk: ``runs`` (each with its best epoch) and ``plot``."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import config as configs
+from ..errors import ConfigError, ZooError
+from ..files import check_name, write_atomic
+from ..hints import did_you_mean
+from ..runs import directory
+from ..runs.run import Run
+from .catalog import current
+
+
+def load_run(run_dir: str | Path, which: str = "last", device: str = "cpu") -> Any:
+    """The model a run directory trained, with its ``last`` or ``best`` weights, in eval mode."""
+    from ..runs.trained import load_model
+
+    return load_model(run_dir, current().registries["models"], which, device)
+
+
+def open_run(run_dir: str | Path, which: str = "last") -> Run:
+    """The :class:`zoo.Run` in ``run_dir``: its config, history and model (``which`` weights)."""
+    from ..runs.trained import open_run as open_
+
+    return open_(run_dir, current().registries["models"], which)
+
+
+def evaluate(
+    source: str | Path,
+    split: str = "valid",
+    which: str = "last",
+    overrides: configs.Overrides | None = None,
+    device: str | None = None,
+    out: str | Path | None = None,
+) -> dict[str, Any]:
+    """Loss and accuracy of trained weights on the ``valid`` or ``test`` split of the dataset they
+    were trained on: ``source`` is a run directory (its ``last`` or ``best`` weights, ``which``)
+    or a registered weights name such as ``"cnn.mnist"``. ``overrides`` say where the data is
+    (``{"dataset.path": ...}``) or which metrics to compute (``{"metrics": ["top_k"]}``).
+    Returns ``{"split", "which", "loss", "acc", "samples", "source"}`` (``source`` names the
+    weights in words), with ``metrics`` (by key) and ``classes`` when the run chose metrics. A
+    confusion matrix among them is written as JSON and a picture into ``out`` (default: the run
+    directory, or the current folder for weights); their paths are in ``files``."""
+    from ..training.evaluation import evaluate_run
+
+    trained = _trained(source, which)
+    result = evaluate_run(trained, current(), split, overrides, device)
+    is_run = Path(source).is_dir()
+    classes = result.pop("classes")
+    if not result["metrics"]:  # the metrics the run chose (--set metrics=[...] to choose)
+        del result["metrics"]
+    else:
+        result["classes"] = classes
+    result = {"split": split, "which": which if is_run else str(source), **result}
+    result["source"] = trained.label
+    matrix = result.get("metrics", {}).get("confusion_matrix")
+    if matrix is not None:
+        folder = Path(out) if out else Path(source) if is_run else Path()
+        stem = "" if is_run else f"{check_name(str(source), 'the weights name')}-"
+        result["files"] = _confusion_files(matrix, classes, folder / f"{stem}confusion-{split}")
+    return result
+
+
+def _confusion_files(matrix: Any, classes: Any, stem: Path) -> list[Path]:
+    """The confusion matrix as ``STEM.json`` (rows true, columns predicted) and ``STEM.png``."""
+    from ..runs import pictures
+
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    table = stem.with_suffix(".json")
+    body = {"rows": "true class", "columns": "predicted class", "classes": classes}
+    write_atomic(table, (json.dumps(body | {"matrix": matrix}) + "\n").encode())
+    return [table, pictures.confusion(matrix, classes, stem.with_suffix(".png"))]
+
+
+def predict(
+    source: str | Path,
+    images: Sequence[str | Path] | Any,
+    top: int = 1,
+    which: str = "last",
+    device: str | None = None,
+) -> list[tuple[str, list[tuple[str, float]]]]:
+    """For each image, the ``top`` most likely classes and their probabilities, by a run
+    directory's ``which`` weights or by registered weights (``"cnn.mnist"``), on ``device``
+    (default ``auto``: whatever this machine has, wherever the weights were trained).
+    ``images`` are picture files, or a tensor of samples as the dataset gives them (a batch
+    of rows of the model's input, values in [0, 1]); a tensor's rows are named ``0``, ``1``..."""
+    from ..runs.trained import predict as predict_images
+
+    models = current().registries["models"]
+    trained = _trained(source, which)
+    return predict_images(trained, models, images, top, _device(device))
+
+
+def _device(device: str | None) -> str:
+    """A device this machine has: ``device``, or ``auto``'s choice."""
+    from ..training.device import select_device  # imports torch: only where a model runs
+
+    return str(select_device(device or "auto"))
+
+
+def export(
+    source: str | Path,
+    format: str = "onnx",
+    out: str | Path | None = None,
+    which: str = "last",
+    device: str | None = None,
+) -> Path:
+    """Write trained weights (a run directory's ``last`` or ``best``, or registered weights such
+    as ``"cnn.mnist"``) as an ONNX or PT2 file that loads without zoo; returns its path (default:
+    ``NAME.onnx`` / ``NAME.pt2`` in the current folder). It is traced on ``device`` (default the
+    CPU, which every machine has; the file runs anywhere)."""
+    from ..runs.export import FORMATS
+    from ..runs.export import export as export_model
+
+    if format not in FORMATS:
+        hint = did_you_mean(format, FORMATS)
+        raise ConfigError(f"export format '{format}'{hint}: expected one of {', '.join(FORMATS)}")
+    trained = _trained(source, which)
+    if not trained.input_shape:
+        raise ZooError(f"{trained.label} record no input shape: zoo cannot make an example input")
+    if out is None:  # a name of its own, here: never a path a run or a card could choose
+        stem = str(source) if not Path(source).is_dir() else f"{trained.model}-{Path(source).name}"
+        stem = check_name(stem.replace(":", "-"), "the export's file name (give --out FILE)")
+        out = Path(f"{stem}{FORMATS[format]}")
+    where = _device(device or "cpu")
+    net = trained.build(current().registries["models"], where)
+    return export_model(net, trained.input_shape, format, Path(out), where)
+
+
+def _trained(source: str | Path, which: str = "last") -> Any:
+    """A run directory or a registered weights name, as verified ``Trained`` weights."""
+    from ..runs.weights import trained_from
+
+    registries = current().registries
+    return trained_from(source, registries["weights"], which, registries["models"])
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run directory as ``zoo runs`` lists it: ``config`` and ``best`` (its best epoch's row,
+    by its monitor) are ``None`` and ``problem`` says why when it cannot be read."""
+
+    dir: Path
+    modified: float  # seconds since the epoch
+    epochs_done: int
+    config: configs.RunConfig | None
+    best: dict[str, Any] | None
+    problem: str | None = None
+
+    @property
+    def date(self) -> str:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.modified))
+
+
+def list_runs(root: str | Path = "runs") -> list[RunSummary]:
+    """Every run directory below ``root``, oldest first; one that cannot be read is listed with
+    its problem, never hiding the others."""
+    found = []
+    for run_dir in directory.find_runs(Path(root)):
+        modified = run_dir.stat().st_mtime
+        try:
+            metrics = directory.read_metrics(run_dir)
+            config = directory.read_config(run_dir)
+        except ZooError as exc:
+            reason = str(exc).removeprefix(f"{run_dir / directory.CONFIG} ")
+            found.append(RunSummary(run_dir, modified, 0, None, None, reason))
+            continue
+        best = config.best(metrics)
+        found.append(RunSummary(run_dir, modified, len(metrics), config, best))
+    return found
+
+
+def plot(run_dirs: Sequence[str | Path], out: str | Path = "runs.png") -> tuple[Path, list[str]]:
+    """The loss and accuracy curves of several runs in one picture; returns it and, for each run
+    left out (unreadable, no finished epoch), why."""
+    from ..runs import pictures
+
+    histories, skipped = {}, []
+    for run_dir in map(Path, run_dirs):
+        try:
+            metrics = directory.read_metrics(run_dir)
+        except ZooError as exc:
+            skipped.append(f"{run_dir}: {exc}")
+            continue
+        if not metrics:
+            skipped.append(f"{run_dir}: no finished epoch to plot")
+            continue
+        histories[f"{run_dir.parent.name}/{run_dir.name}"] = metrics
+    if not histories:
+        raise ZooError("none of the runs has a finished epoch to plot")
+    return pictures.compare(histories, Path(out)), skipped

@@ -1,0 +1,353 @@
+"""Training, for a program: ``resolve`` (the run config ``zoo run`` would use), ``train``,
+``resume``, ``reproduce`` (with its comparison to the card) and ``sweep``. Each returns what the
+command prints from; torch is imported when a run trains, never to resolve a config."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import config as configs
+from ..errors import ConfigError, ZooError
+from ..plugins.builtin import auto_mode
+from ..runs.run import Run
+from .catalog import current, get_weights
+from .trained import open_run
+
+
+def resolve(
+    name: str,
+    *,
+    config: str | Path | None = None,
+    overrides: configs.Overrides | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """The run config ``zoo run NAME`` would use: run ``name`` of the config file (``config``,
+    else ``$ZOO_CONFIG``, ``./zoo.yaml`` or a parent's, else zoo's own), or any registered model
+    with the defaults; then ``overrides`` (``{"optimizer.lr": 0.1}``, like ``--set``) and
+    ``options`` (``epochs``, ``seed``, ``device``, ``amp``: ``None`` leaves them). Every option is
+    checked against its factory's signature; nothing is downloaded, torch is not imported."""
+    doc = configs.load(configs.find_config(config))
+    catalog = current()
+    catalog.use_config(doc["path"], doc["models"])  # the models of the file in use
+    models = catalog.registries["models"]
+    resolved = configs.resolve(
+        doc,
+        name,
+        is_model=models.__contains__,
+        models=models.names(),
+        overrides=overrides,
+        options=options,
+    )
+    configs.check_options(resolved, catalog.registries)
+    return resolved
+
+
+def train(
+    name: str,
+    *,
+    config: str | Path | None = None,
+    overrides: configs.Overrides | None = None,
+    out: str | Path | None = None,
+    epochs: int | None = None,
+    seed: int | None = None,
+    device: str | None = None,
+    amp: bool | str | None = None,
+    progress: bool = False,
+    verbose: bool = False,
+    keep_last: int = 1,
+    nproc_per_node: int = 1,
+) -> Run:
+    """Train ``name`` (a run of the config file, or any registered model) and return the
+    :class:`zoo.Run`: ``.dir``, ``.history`` (metrics.jsonl's rows) and ``.model``.
+
+    ``overrides`` maps dotted keys to values like ``--set`` (``{"dataset.path": "mnist.pkl.gz"}``);
+    ``out`` is the run directory (new or empty; default ``runs/NAME/YYYYmmdd-HHMMSS``);
+    ``verbose`` prints what ``zoo run`` prints, ``progress`` adds a live bar per epoch;
+    ``nproc_per_node`` > 1 trains in that many processes through torchrun. Mistakes raise
+    :class:`zoo.ZooError` before any data is loaded.
+    """
+    from ..training import distributed  # imported to train, never to list or predict
+
+    run_config = resolve(
+        name, config=config, overrides=overrides, epochs=epochs, seed=seed, device=device, amp=amp
+    )
+    from ..runs import directory
+
+    if out is not None:
+        directory.check_out(out)  # a taken --out fails before any download
+    how = {"keep_last": keep_last, "progress": progress, "verbose": verbose}
+    if nproc_per_node > 1 and not distributed.active():
+        fresh = out is None or not Path(out).exists()
+        run_dir = directory.make_run_dir(name, out)  # reserved here, written by rank 0
+        call = {"name": name, "config": config, "overrides": _plain(overrides), "out": run_dir}
+        call |= {"epochs": epochs, "seed": seed, "device": device, "amp": amp, **how}
+        return _launch(nproc_per_node, "train", call, run_dir, remove_if_empty=fresh)
+    from ..training.trainer import Trainer
+
+    try:
+        with Trainer.start(run_config, current(), out=out, **how) as trainer:
+            return trainer.fit()
+    finally:
+        distributed.cleanup()
+
+
+def resume(
+    run_dir: str | Path,
+    epochs: int | None = None,
+    *,
+    device: str | None = None,
+    progress: bool = False,
+    verbose: bool = False,
+    keep_last: int = 1,
+    nproc_per_node: int | None = None,
+    overrides: configs.Overrides | None = None,
+) -> Run:
+    """Continue the run in ``run_dir`` from its last complete checkpoint to its configured epochs
+    (or ``epochs``): on the same device it ends exactly as an uninterrupted run would. It runs in
+    as many processes as trained it, unless ``nproc_per_node`` says otherwise; ``overrides`` may
+    say where the data is now (``{"dataset.path": ...}``)."""
+    from ..runs import checkpoints, directory
+    from ..training import distributed  # imported to train, never to list or predict
+    from ..training.trainer import Trainer
+
+    run_dir = Path(run_dir)
+    point = checkpoints.last(run_dir)
+    nproc = nproc_per_node or (point.world_size if point is not None else 1)
+    if point is not None and point.epoch >= (epochs or directory.read_config(run_dir).epochs):
+        nproc = 1  # complete: nothing to train, no processes to start
+    how = {"keep_last": keep_last, "progress": progress, "verbose": verbose}
+    if nproc > 1 and not distributed.active():
+        call = {"run_dir": run_dir, "epochs": epochs, "device": device, **how}
+        call["overrides"] = _plain(overrides)
+        return _launch(nproc, "resume", call, run_dir)
+    try:
+        with Trainer.resume(
+            run_dir, current(), epochs=epochs, device=device, overrides=overrides, **how
+        ) as trainer:
+            return trainer.fit()
+    finally:
+        distributed.cleanup()
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """What ``zoo.reproduce`` found: the new run and, key by key, the card's numbers and the new
+    ones (``epoch``, ``val_loss``, ``val_acc`` of the best epoch, ``test_loss``, ``test_acc`` of its
+    weights, their ``sha256``)."""
+
+    run: Run
+    rows: tuple[tuple[str, Any, Any], ...]  # (key, the card's, this run's)
+    deterministic: bool = True  # the recipe asked for deterministic algorithms
+
+    @property
+    def matches(self) -> int:
+        return sum(want == have for _, want, have in self.rows)
+
+    @property
+    def exact(self) -> bool:
+        return self.matches == len(self.rows)
+
+
+def reproduce(
+    name: str,
+    *,
+    out: str | Path | None = None,
+    overrides: configs.Overrides | None = None,
+    device: str | None = None,
+    progress: bool = False,
+    verbose: bool = False,
+) -> Reproduction:
+    """Train the recipe recorded in the card of the weights ``name`` again, with every setting
+    the card records that changes numbers (its seed, epochs, thread count, device where this
+    machine has it), and compare with the card. ``overrides`` may say where the data is here
+    (``dataset.*`` but its name), nothing else: the rest is the recipe. On the recipe's device
+    and versions the numbers are the card's."""
+    from ..data.cache import sha256_of
+    from ..runs import checkpoints
+    from ..runs.trained import Trained
+    from ..runs.weights import recipe_config
+    from ..training import distributed  # imported to train, never to list or predict
+    from ..training.device import select_device
+    from ..training.evaluation import evaluate_run
+    from ..training.trainer import Trainer
+
+    card = get_weights(name)
+    config = recipe_config(card)
+    if config is None:
+        raise ZooError(
+            f"weights '{name}' record no recipe zoo can read: it cannot train them again"
+        )
+    configs.check_data_overrides(overrides, "zoo reproduce", "here", "the rest is the recipe")
+    threads = card.recipe.get("threads")
+    if config.threads == "auto" and isinstance(threads, int) and 0 < threads <= 1024:
+        config = config.replace(threads=threads)  # a thread count changes the numbers on a CPU
+    recorded_device = card.recipe.get("device")
+    if device is None and isinstance(recorded_device, str):
+        try:
+            device = str(select_device(recorded_device))
+        except ConfigError:  # a device this machine does not have: auto, and other numbers
+            device = None
+    if device is not None:
+        config = config.replace(device=device)
+    config = configs.revise(config, overrides, current().registries)
+    if out is not None:
+        from ..runs import directory
+
+        directory.check_out(out)
+    how = {"progress": progress, "verbose": verbose}
+    try:
+        with Trainer.start(config, current(), out=out, **how) as trainer:
+            run = trainer.fit()
+    finally:
+        distributed.cleanup()
+    best = run.best or {}
+    got: dict[str, Any] = {k: best.get(k) for k in ("epoch", "val_loss", "val_acc")}
+    if card.metrics.get("test_acc") is not None:
+        trained = Trained.from_run(run.dir, "best")
+        test = evaluate_run(trained, current(), "test", overrides, device)
+        got |= {"test_loss": test["loss"], "test_acc": test["acc"]}
+    got["sha256"] = sha256_of(run.dir / checkpoints.BEST)
+    rows = tuple(
+        (key, card.sha256 if key == "sha256" else card.metrics.get(key), value)
+        for key, value in got.items()
+    )
+    return Reproduction(run, rows, config.deterministic)
+
+
+def sweep(
+    name: str,
+    overrides: Sequence[str],
+    *,
+    config: str | Path | None = None,
+    out: str | Path | None = None,
+    metric: str = "val_loss",
+    mode: str | None = None,
+    epochs: int | None = None,
+    seed: int | None = None,
+    device: str | None = None,
+    progress: bool = False,
+    verbose: bool = False,
+) -> tuple[Path, list[dict[str, Any]]]:
+    """Train ``name`` at every point of a grid: ``overrides`` are ``--set`` texts, and one
+    whose value has top-level commas (``"optimizer.lr=0.1,0.05"``) is swept. Each run gets a
+    directory under one sweep folder (``out``, or runs/sweeps/NAME-YYYYmmdd-HHMMSS); given the
+    same folder again, finished runs are skipped and an interrupted one resumes. Returns the
+    folder and a row per run, best first by ``metric`` (``mode`` min or max; default: min for a
+    loss, max otherwise): ``{"dir", "point", "status", "best", "epochs"}``."""
+    from ..runs import directory, pictures, sweeps
+
+    grid, fixed = sweeps.parse_grid(overrides)
+    if not grid:
+        raise ConfigError("nothing to sweep: give a --set with values separated by commas")
+    if mode not in (None, "min", "max"):
+        raise ConfigError(f"--mode {mode}: expected min or max")
+    mode = auto_mode(metric, mode or "auto")
+    points = sweeps.points(grid)
+    options = {"epochs": epochs, "seed": seed, "device": device}
+    for point in points:  # every point checked before the first run trains
+        resolve(name, config=config, overrides=[*fixed, *_texts(point)], **options)
+    new = out is None or not Path(out).exists() or not any(Path(out).iterdir())
+    folder = sweeps.open_folder(name, grid, fixed, metric, out)
+    try:
+        results = _sweep_runs(
+            name,
+            folder,
+            points,
+            fixed,
+            config,
+            options,
+            metric,
+            mode,
+            progress=progress,
+            verbose=verbose,
+        )
+    except BaseException:
+        # a sweep that failed before any of its runs began leaves no folder of sweep.json alone
+        if new and [p.name for p in folder.iterdir()] == [sweeps.FILE]:
+            (folder / sweeps.FILE).unlink()
+            folder.rmdir()
+        raise
+    results.sort(key=lambda r: r["best"][metric], reverse=mode == "max")
+    histories = {sweeps.label(r["point"]): directory.read_metrics(r["dir"]) for r in results}
+    with contextlib.suppress(Exception):  # a failed picture is never worth a failed sweep
+        pictures.compare(histories, folder / "sweep.png")
+    return folder, results
+
+
+def _sweep_runs(
+    name: str,
+    folder: Path,
+    points: list[dict[str, Any]],
+    fixed: list[str],
+    config: str | Path | None,
+    options: dict[str, Any],
+    metric: str,
+    mode: str,
+    *,
+    progress: bool,
+    verbose: bool,
+) -> list[dict[str, Any]]:
+    """Each point's run in ``folder``: trained, resumed, or read when complete."""
+    from ..runs import directory, sweeps
+
+    say = print if verbose else (lambda text: None)
+    results = []
+    for i, point in enumerate(points, 1):
+        run_dir = folder / sweeps.label(point)
+        status = sweeps.state_of(run_dir)
+        say(f"sweep {name}: run {i} of {len(points)}, {sweeps.label(point)} ({status})")
+        how = {"progress": progress, "verbose": verbose}
+        if status == "unfinished":
+            run = resume(run_dir, **how)
+        elif status == "new":
+            texts = [*fixed, *_texts(point)]
+            run = train(name, config=config, overrides=texts, out=run_dir, **options, **how)
+        else:
+            run = Run(run_dir, directory.read_config(run_dir), directory.read_metrics(run_dir))
+        results.append(
+            {
+                "dir": run.dir,
+                "point": point,
+                "status": status,
+                "best": sweeps.best_row(run.history, metric, mode),
+                "epochs": len(run.history),
+            }
+        )
+    return results
+
+
+def _texts(point: dict[str, Any]) -> list[str]:
+    """A grid point as ``--set`` texts (values written back as YAML)."""
+    return [f"{key}={json.dumps(value)}" for key, value in point.items()]
+
+
+def _launch(
+    nproc: int, call: str, kwargs: dict[str, Any], run_dir: Path, remove_if_empty: bool = False
+) -> Run:
+    """Make the same call in ``nproc`` processes (``python -m zoo.worker``, through torchrun);
+    the run they trained, read back from its directory."""
+    from ..training import distributed  # imported to train, never to list or predict
+
+    spec = json.dumps({"call": call, "kwargs": kwargs}, default=str)
+    try:
+        distributed.launch(nproc, "zoo.worker", [spec])
+    except BaseException:
+        if remove_if_empty and run_dir.is_dir() and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # reserved for this run and never written: ours to remove
+        raise
+    return open_run(run_dir)
+
+
+def _plain(overrides: configs.Overrides | None) -> Any:
+    """Overrides as JSON can carry them to the other processes."""
+    if overrides is None or isinstance(overrides, dict):
+        return overrides
+    return list(overrides) if not isinstance(overrides, str) else [overrides]
+
+
+# --- trained runs -----------------------------------------------------------------------------
