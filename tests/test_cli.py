@@ -220,7 +220,7 @@ def test_offline_run_from_a_system_copy(idx_dir, tmp_path):
         check=True,
     )
     assert "dataset fashion_mnist" in result.stdout and "best val_loss" in result.stdout
-    assert f"fashion_mnist loaded from {idx_dir}" in result.stderr
+    assert "fashion_mnist loaded from idx in" in result.stderr  # below here: as typed
 
 
 def test_data_commands(server, tmp_path, zoo_home):

@@ -34,27 +34,27 @@ def doc(tmp_path):
 
 
 def test_a_run_merges_over_the_defaults(doc):
-    cfg = config.resolve(doc, "logistic")
+    cfg = config.resolve_run(doc, "logistic")
     assert cfg.optimizer.to_dict() == {"name": "sgd", "lr": 0.5, "momentum": 0.0}
     assert (cfg.epochs, cfg.batch_size, cfg.name) == (2, 64, "logistic")
 
 
 def test_a_section_with_another_name_replaces_the_default(doc):
-    assert config.resolve(doc, "fancy").optimizer == config.Part("adam", {"lr": 0.001})
+    assert config.resolve_run(doc, "fancy").optimizer == config.Part("adam", {"lr": 0.001})
 
 
 def test_a_registered_model_runs_with_the_defaults(doc):
-    cfg = config.resolve(doc, "mlp", is_model=lambda n: n == "mlp")
+    cfg = config.resolve_run(doc, "mlp", is_model=lambda n: n == "mlp")
     assert cfg.model == config.Part("mlp") and cfg.epochs == 10
 
 
 def test_unknown_run_suggests_close_names(doc):
     with pytest.raises(zoo.UnknownNameError, match="did you mean 'logistic'"):
-        config.resolve(doc, "logistc", models=["cnn"])
+        config.resolve_run(doc, "logistc", models=["cnn"])
 
 
 def test_set_overrides_any_key_with_yaml_values(doc):
-    cfg = config.resolve(
+    cfg = config.resolve_run(
         doc,
         "logistic",
         overrides=[
@@ -89,11 +89,11 @@ def test_set_overrides_any_key_with_yaml_values(doc):
 )
 def test_bad_overrides_name_the_key(doc, override, message):
     with pytest.raises(zoo.ConfigError, match=re.escape(message)):
-        config.resolve(doc, "logistic", overrides=[override])
+        config.resolve_run(doc, "logistic", overrides=[override])
 
 
 def test_cli_options_apply_last(doc):
-    cfg = config.resolve(
+    cfg = config.resolve_run(
         doc, "logistic", overrides=["epochs=5"], options={"epochs": 1, "seed": None}
     )
     assert cfg.epochs == 1 and cfg.seed == 0  # the default, as zoo.yaml gives none here
@@ -133,16 +133,16 @@ def test_config_is_found_from_flag_env_parents_then_shipped(tmp_path, monkeypatc
 
 def test_the_shipped_config_has_the_seeds_runs():
     doc = config.load(config.shipped_config())
-    logistic = config.resolve(doc, "logistic")
+    logistic = config.resolve_run(doc, "logistic")
     assert logistic.optimizer == config.Part("sgd", {"lr": 0.5, "momentum": 0.0})
     assert (logistic.epochs, logistic.batch_size, logistic.shuffle) == (2, 64, False)
     for name in ("cnn", "sequential_cnn"):
-        cfg = config.resolve(doc, name)
+        cfg = config.resolve_run(doc, name)
         assert cfg.optimizer == config.Part("sgd", {"lr": 0.05, "momentum": 0.9})
         assert (cfg.epochs, cfg.batch_size, cfg.shuffle) == (10, 64, True)
         assert cfg.valid_size == 128
 
 
 def test_scientific_notation_is_a_number(doc):
-    cfg = config.resolve(doc, "logistic", overrides=["optimizer.lr=1e-3"])
+    cfg = config.resolve_run(doc, "logistic", overrides=["optimizer.lr=1e-3"])
     assert cfg.optimizer.options["lr"] == 0.001

@@ -13,9 +13,11 @@ pyproject.toml). Importing zoo imports neither the plugins nor torch.
 from __future__ import annotations
 
 from .api import (
+    Cached,
     Listed,
     Reproduction,
     RunSummary,
+    cached_files,
     create_callback,
     create_dataset,
     create_layer,
@@ -48,6 +50,7 @@ from .api import (
     open_run,
     plot,
     predict,
+    remove_cached,
     reproduce,
     resolve,
     resume,
@@ -75,6 +78,7 @@ __version__ = "0.1.0"
 __all__ = [
     "HOOKSPEC_VERSION",
     "AmbiguousNameError",
+    "Cached",
     "Callback",
     "ConfigError",
     "DataError",
@@ -92,6 +96,7 @@ __all__ = [
     "Splits",
     "UnknownNameError",
     "ZooError",
+    "cached_files",
     "create_callback",
     "create_dataset",
     "create_layer",
@@ -125,6 +130,7 @@ __all__ = [
     "open_run",
     "plot",
     "predict",
+    "remove_cached",
     "reproduce",
     "resolve",
     "resume",

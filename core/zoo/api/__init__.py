@@ -1,6 +1,7 @@
 """The public Python API, the one the ``zoo`` command itself is built on (the CLI calls nothing
 else): ``catalog`` (what zoo knows: list, get and create for every kind), ``training`` (resolve,
-train, resume, reproduce, sweep) and ``trained`` (evaluate, predict, export; the runs on disk).
+train, resume, reproduce, sweep), ``trained`` (evaluate, predict, export; the runs on disk) and
+``cache`` (the download cache).
 
 The catalog (the installed plugins and the models of the config file in use) is loaded on the
 first call, not at ``import zoo``; torch is imported when a model is built or a run trains, never
@@ -9,6 +10,7 @@ to list or to check a config. Lower layers are handed what they need from here; 
 
 from __future__ import annotations
 
+from .cache import Cached, cached_files, remove_cached
 from .catalog import (
     Listed,
     create_callback,
@@ -53,6 +55,9 @@ from .trained import (
 from .training import Reproduction, reproduce, resolve, resume, sweep, train
 
 __all__ = [
+    "Cached",
+    "cached_files",
+    "remove_cached",
     "Listed",
     "Reproduction",
     "RunSummary",

@@ -35,7 +35,7 @@ def resolve(
     catalog = current()
     catalog.use_config(doc["path"], doc["models"])  # the models of the file in use
     models = catalog.registries["models"]
-    resolved = configs.resolve(
+    resolved = configs.resolve_run(
         doc,
         name,
         is_model=models.__contains__,

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-
 import click
 
 from .. import api
-from ..data import cache
-from ..errors import ConfigError
-from ..hints import did_you_mean
+from ..data import sharing
+from ..files import zoo_home
 from .common import dataset_options
 
 
@@ -21,16 +18,15 @@ def data() -> None:
 @data.command(name="list")
 def list_() -> None:
     """Every cached file: dataset, size, sha256 and where it came from."""
-    rows = cache.entries()
+    rows = api.cached_files()
     if not rows:
-        click.echo(f"nothing cached in {cache.dataset_dir('').parent}")
+        click.echo(f"nothing cached in {zoo_home() / 'datasets'}")
         return
-    name_width = max(len(f"{d}/{p.name}") for d, p, _ in rows)
-    for dataset, path, record in rows:
-        size = _size(path.stat().st_size)
-        digest = record.sha256[:16] if record else "(unrecorded)"
-        source = record.source if record else ""
-        click.echo(f"{dataset + '/' + path.name:<{name_width}}  {size:>9}  {digest:<16}  {source}")
+    name_width = max(len(f"{r.dataset}/{r.path.name}") for r in rows)
+    for row in rows:
+        digest = row.sha256[:16] if row.sha256 else "(unrecorded)"
+        name = f"{row.dataset}/{row.path.name}"
+        click.echo(f"{name:<{name_width}}  {_size(row.size):>9}  {digest:<16}  {row.source}")
 
 
 @data.command()
@@ -46,7 +42,7 @@ def fetch(name: str, overrides: tuple[str, ...]) -> None:
     """Download and verify dataset NAME (and prepare its fast copy) without training. A copy
     fetched from a URL you name here becomes NAME's copy for every later load that names none."""
     options = dataset_options(name, overrides)
-    with cache.sharing():  # the user named this URL for the cache: it may serve every run
+    with sharing():  # the user named this URL for the cache: it may serve every run
         splits = api.create_dataset(name, **options)
     sizes = ", ".join(
         f"{len(s):,} {what}"
@@ -60,15 +56,11 @@ def fetch(name: str, overrides: tuple[str, ...]) -> None:
 @click.argument("name", required=False)
 def verify(name: str | None) -> None:
     """Re-hash every cached file (or NAME's) against its recorded sha256."""
-    rows = [(d, p, r) for d, p, r in cache.entries() if name is None or d == name]
-    if name is not None and not rows:
-        raise ConfigError(_nothing_cached(name))
-    bad = 0
-    for dataset, path, record in rows:
-        ok = record is not None and cache.check(path) is not None
-        bad += not ok
-        state = "ok" if ok else ("unrecorded" if record is None else "CHANGED")
-        click.echo(f"{state:<10}  {dataset}/{path.name}")
+    rows = api.cached_files(name, verify=True)
+    for row in rows:
+        state = "ok" if row.ok else ("unrecorded" if row.sha256 is None else "CHANGED")
+        click.echo(f"{state:<10}  {row.dataset}/{row.path.name}")
+    bad = sum(not row.ok for row in rows)
     if bad:
         raise click.ClickException(
             f"{bad} cached file(s) do not match their record: "
@@ -80,20 +72,8 @@ def verify(name: str | None) -> None:
 @click.argument("name")
 def rm(name: str) -> None:
     """Remove everything cached for dataset NAME."""
-    folder = cache.dataset_dir(name)
-    if not name or "/" in name or name.startswith(".") or not folder.is_dir():
-        raise ConfigError(_nothing_cached(name))
-    freed = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    try:
-        shutil.rmtree(folder)
-    except OSError as exc:
-        raise ConfigError(f"cannot remove {folder}: {exc.strerror or exc}") from exc
+    folder, freed = api.remove_cached(name)
     click.echo(f"removed {folder} ({_size(freed)})")
-
-
-def _nothing_cached(name: str) -> str:
-    hint = did_you_mean(name, {dataset for dataset, _, _ in cache.entries()})
-    return f"nothing cached for '{name}'{hint} (zoo data list shows what is)"
 
 
 def _size(n: int) -> str:

@@ -27,7 +27,7 @@ from .run import (
     best_row,
     check_options,
     recorded,
-    resolve,
+    resolve_run,
     revise,
 )
 from .yaml_io import dump_yaml, parse_yaml
@@ -56,7 +56,7 @@ __all__ = [
     "parse_yaml",
     "precision",
     "recorded",
-    "resolve",
+    "resolve_run",
     "revise",
     "shipped_config",
     "source_label",

@@ -52,7 +52,7 @@ DEFAULT_LOSS = Part("cross_entropy")
 
 @dataclass(frozen=True)
 class RunConfig:
-    """A resolved, checked run. Build it with :func:`resolve` (zoo.yaml and --set) or
+    """A resolved, checked run. Build it with :func:`resolve_run` (zoo.yaml and --set) or
     :meth:`from_dict` (a recorded config); change it with :meth:`replace`."""
 
     name: str
@@ -170,7 +170,7 @@ def best_row(
     return pick(rows, key=lambda row: row[monitor])
 
 
-def resolve(
+def resolve_run(
     doc: Mapping[str, Any],
     name: str,
     *,
@@ -230,7 +230,7 @@ def normalize(config: dict[str, Any]) -> None:
 def revise(
     config: RunConfig, overrides: Overrides | None, registries: Mapping[str, Registry]
 ) -> RunConfig:
-    """A recorded run config with ``overrides`` applied, normalized and checked as ``resolve``
+    """A recorded run config with ``overrides`` applied, normalized and checked as ``resolve_run``
     checks a new one (options against their factories included)."""
     data = config.to_dict()
     apply_overrides(data, overrides)

@@ -443,18 +443,18 @@ class Trainer:
                         self.model,
                         self.optimizer,
                         train_batches,
-                        bar,
-                        amp,
-                        self.scaler,
-                        self.criterion,
-                        self.config.accumulate,
-                        per_step,
-                        self.graph_step(),
+                        progress=bar,
+                        amp=amp,
+                        scaler=self.scaler,
+                        criterion=self.criterion,
+                        accumulate=self.config.accumulate,
+                        after_step=per_step,
+                        graph=self.graph_step(),
                     )
                 self.say_graph_failure()
                 train_seconds = time.perf_counter() - start
                 val_loss, val_acc = loop.evaluate(
-                    self.model, valid_batches, amp, self.criterion, metrics
+                    self.model, valid_batches, amp=amp, criterion=self.criterion, metrics=metrics
                 )
                 self.check_finite(epoch, train_loss, val_loss)
                 row = {

@@ -237,3 +237,25 @@ def test_files_from_the_default_mirrors_must_be_the_official_ones(server, idx_di
     if real.is_dir():
         for role, name in idx.FILES.items():
             assert idx.read(real / f"{name}.gz", role, MNIST_IDX_SHA256[role]).size > 0
+
+
+def test_your_own_copy_of_the_official_files_serves_later_loads_offline(idx_dir):
+    """zoo eval cnn.mnist offline, after a run trained on a local copy of the official files:
+    their prepared copy is found by what they are, with no path and no network."""
+    import gzip
+    import hashlib
+
+    from zoo_mnist_data import idx
+
+    ours = {
+        role: hashlib.sha256(gzip.decompress((idx_dir / f"{name}.gz").read_bytes())).hexdigest()
+        for role, name in idx.FILES.items()
+    }
+    nowhere = {"idx": ["http://127.0.0.1:9/unreachable/"]}
+    local = load_mnist(nowhere, url=None, path=str(idx_dir), offline=True, official=ours)
+    again = load_mnist(nowhere, url=None, format="idx", offline=True, official=ours)
+    assert len(again.train) == len(local.train) == 100
+    assert torch.equal(again.train.tensors[0], local.train.tensors[0])
+    others = {role: "0" * 64 for role in ours}  # not the official files: never the default
+    elsewhere = load_mnist(nowhere, url=None, path=str(idx_dir), offline=True, official=others)
+    assert len(elsewhere.train) == 100
