@@ -28,7 +28,8 @@ FORMAT = 1
 TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # matched whole (fullmatch)
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 METRICS = ("epoch", "val_loss", "val_acc", "test_loss", "test_acc")
-#: The most values one input sample may hold (a 4096 x 4096 picture): what bounds a model's input.
+#: The most values one input sample may hold (a 4096 x 4096 grey picture): far above what zoo's
+#: datasets have; it bounds a card's and a run's input shape, and a picture resized to predict.
 MAX_INPUT = 1 << 24
 
 

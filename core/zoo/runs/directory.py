@@ -23,6 +23,7 @@ from .. import files
 from ..config import RunConfig, dump_yaml, parse_yaml
 from ..errors import ConfigError, ZooError
 from ..files import write_atomic
+from ..plugins.cards import MAX_INPUT
 
 #: A run directory someone shared is untrusted input: its files are read with these limits (far
 #: above what zoo writes: a config is a few hundred bytes, a metrics line about 150).
@@ -301,11 +302,6 @@ def _model_info_problem(info: Any) -> str | None:
     if shape is not None and math.prod(shape) > MAX_INPUT:
         return f"'input_shape' holds more than {MAX_INPUT:,} values: not an input zoo trained on"
     return None
-
-
-#: The most values one sample of a model's input may hold (a 4096 x 4096 grey picture): far above
-#: what zoo's datasets have, and what bounds a picture resized for a prediction.
-MAX_INPUT = 1 << 24
 
 
 def _model_name(value: Any) -> bool:

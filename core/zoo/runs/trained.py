@@ -17,6 +17,7 @@ from typing import Any
 from .. import files
 from ..config import RunConfig
 from ..errors import ConfigError, DataError, ZooError
+from ..plugins.cards import MAX_INPUT
 from ..plugins.registry import Registry
 from . import checkpoints, directory
 from .run import Run
@@ -201,7 +202,7 @@ def read_image(path: str | Path, shape: Sequence[int]) -> Any:
 
     if len(shape) != 3 or shape[0] != 1:
         raise DataError(f"zoo predict reads grey images; this model takes input {tuple(shape)}")
-    if math.prod(shape) > directory.MAX_INPUT:
+    if math.prod(shape) > MAX_INPUT:
         raise DataError(f"this model takes inputs of {tuple(shape)}: more than zoo reads")
     try:
         files.regular(Path(path), f"image {path}")

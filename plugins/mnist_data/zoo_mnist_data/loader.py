@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -153,28 +153,21 @@ SOURCES = ".sources.json"  # the downloads a dataset was loaded from, whichever 
 def remember(spec: Spec, source: Source) -> None:
     """Note a dataset's downloaded files by what they are (their recorded sha256), so a copy
     fetched from any mirror serves later loads that name no URL, offline too."""
-    entry = {
-        "format": spec.format,
-        "origin": source.origin,
-        "files": {role: path.name for role, path in source.files.items()},
-        "digests": source.digests,
-    }
-    known = [e for e in _remembered(spec) if e["files"] != entry["files"]]
-    with contextlib.suppress(OSError):
-        cache.write_atomic(spec.folder / SOURCES, json.dumps([entry, *known][:8]).encode())
+    files = {role: path.name for role, path in source.files.items()}
+    _note(spec, source, {"files": files}, lambda e: e["files"] != files)
 
 
 def remember_official(spec: Spec, source: Source) -> None:
     """A local copy of the official files (their content matches the dataset's pins) becomes
     what later loads that name no URL use, offline too: its prepared copy, found by digests."""
-    entry = {
-        "format": spec.format,
-        "origin": source.origin,
-        "prepared": True,
-        "files": {},
-        "digests": source.digests,
-    }
-    known = [e for e in _remembered(spec) if e.get("digests") != source.digests]
+    _note(spec, source, {"prepared": True, "files": {}}, lambda e: e["digests"] != source.digests)
+
+
+def _note(spec: Spec, source: Source, fields: dict, keep: Callable[[dict], bool]) -> None:
+    """Put an entry first in the dataset's remembered sources, keeping the others ``keep``
+    accepts (at most 8 in all)."""
+    entry = {"format": spec.format, "origin": source.origin, **fields, "digests": source.digests}
+    known = [e for e in _remembered(spec) if keep(e)]
     with contextlib.suppress(OSError):
         cache.write_atomic(spec.folder / SOURCES, json.dumps([entry, *known][:8]).encode())
 

@@ -43,15 +43,7 @@ def adam(
     """Adam: adaptive moment estimation (capturable: its step in a CUDA graph, on CUDA)."""
     import torch
 
-    params = _capturable_where(list(params), capturable)
-    return torch.optim.Adam(
-        params,
-        lr=lr,
-        betas=tuple(betas),
-        eps=eps,
-        weight_decay=weight_decay,
-        capturable=capturable,
-    )
+    return _adam(torch.optim.Adam, params, lr, betas, eps, weight_decay, capturable)
 
 
 def adamw(
@@ -65,14 +57,21 @@ def adamw(
     """AdamW: Adam with decoupled weight decay (capturable: its step in a CUDA graph)."""
     import torch
 
+    return _adam(torch.optim.AdamW, params, lr, betas, eps, weight_decay, capturable)
+
+
+def _adam(
+    cls: Any,
+    params: Iterable[Any],
+    lr: float,
+    betas: tuple[float, float],
+    eps: float,
+    weight_decay: float,
+    capturable: bool,
+) -> Any:
     params = _capturable_where(list(params), capturable)
-    return torch.optim.AdamW(
-        params,
-        lr=lr,
-        betas=tuple(betas),
-        eps=eps,
-        weight_decay=weight_decay,
-        capturable=capturable,
+    return cls(
+        params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, capturable=capturable
     )
 
 
