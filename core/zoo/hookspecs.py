@@ -142,6 +142,15 @@ def register_callbacks(register: Register) -> None:
 
 
 @hookspec
+def register_transforms(register: Register) -> None:
+    """``register(name, factory, **meta)``; ``factory(**options)`` -> ``transform(images,
+    generator) -> images``: a batch transform (augmentation) of a batch of training images
+    ``[N, C, H, W]`` on the batch's device, drawing every random number from ``generator`` (a
+    ``torch.Generator`` on that device, saved in each checkpoint); it may take ``input_shape``.
+    A run names transforms in ``augment: [...]``; evaluation never applies them."""
+
+
+@hookspec
 def register_weights(register: Register) -> None:
     """``register(name, card)``: trained weights named ``MODEL.TAG`` (``cnn.mnist``). ``card`` is
     the path of a JSON weights card inside the plugin's package, or a mapping of its fields

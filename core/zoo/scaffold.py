@@ -116,7 +116,16 @@ The plugin is `{module}/__init__.py`; `pyproject.toml` links it to zoo with the 
 
 
 #: ``zoo new-plugin NAME --kind KIND``: the module and the test of each kind (the model's above).
-PLUGIN_KINDS = ("model", "dataset", "optimizer", "scheduler", "callback", "metric", "loss")
+PLUGIN_KINDS = (
+    "model",
+    "dataset",
+    "optimizer",
+    "scheduler",
+    "callback",
+    "metric",
+    "loss",
+    "transform",
+)
 
 DATASET_MODULE = """\
 \"\"\"A zoo plugin: registers one dataset (its name is NAME below).\"\"\"
@@ -336,6 +345,61 @@ def test_it_stops_the_run_at_the_target():
         assert callback.state_dict() == {{"reached": 2}}
 """
 
+TRANSFORM_MODULE = """\
+\"\"\"A zoo plugin: registers one batch transform, an augmentation (its name is NAME below).\"\"\"
+
+import zoo
+
+ZOO_HOOKSPEC_VERSION = {version!r}  # the zoo hook specs this plugin was written for
+NAME = {name!r}
+
+
+def transform(sigma: float = 0.1, p: float = 0.5):
+    \"\"\"Gaussian noise of standard deviation sigma on each image, with probability p.\"\"\"
+    if not 0.0 <= sigma <= 10.0 or not 0.0 <= p <= 1.0:
+        raise ValueError("sigma must be in [0, 10] and p in [0, 1]")
+
+    def noisy(images, generator):
+        # images: a training batch [N, C, H, W] on its device; every random number comes from
+        # generator (the run's own, saved in each checkpoint: resume stays exact)
+        import torch
+
+        n = len(images)
+        noise = torch.randn(images.shape, generator=generator, device=images.device)
+        chosen = torch.rand(n, generator=generator, device=images.device) < p
+        return images + sigma * noise * chosen.view(n, 1, 1, 1)
+
+    return noisy
+
+
+@zoo.hookimpl
+def register_transforms(register):
+    register(NAME, transform)
+"""
+
+TRANSFORM_TEST = """\
+import torch
+
+import zoo
+from zoo.testing import check_plugin, only_plugins
+
+NAME = {name!r}
+
+
+def test_everything_the_plugin_registers_works():
+    assert check_plugin(NAME) == {{"transforms": [NAME]}}
+
+
+def test_it_keeps_the_shape_and_draws_only_from_the_generator():
+    with only_plugins(NAME):
+        transform = zoo.create_transform(NAME, p=1.0)
+        images = torch.rand(4, 1, 28, 28)
+        first = transform(images, torch.Generator().manual_seed(0))
+        again = transform(images, torch.Generator().manual_seed(0))
+        assert first.shape == images.shape and torch.equal(first, again)
+        assert not torch.equal(first, images)
+"""
+
 METRIC_MODULE = """\
 \"\"\"A zoo plugin: registers one metric (its name is NAME below).\"\"\"
 
@@ -458,6 +522,7 @@ KIND_FILES = {
     "optimizer": (OPTIMIZER_MODULE, OPTIMIZER_TEST),
     "scheduler": (SCHEDULER_MODULE, SCHEDULER_TEST),
     "callback": (CALLBACK_MODULE, CALLBACK_TEST),
+    "transform": (TRANSFORM_MODULE, TRANSFORM_TEST),
 }
 KIND_USE = {
     "model": "zoo run {name}              # train it on MNIST with zoo's defaults\n"
@@ -468,6 +533,7 @@ KIND_USE = {
     "callback": "zoo run cnn --set 'callbacks=[{{name: {name}, target: 0.95}}]'",
     "metric": "zoo run cnn --set 'metrics=[{name}]'",
     "loss": "zoo run cnn --set loss.name={name} --set loss.gamma=1.0",
+    "transform": "zoo run cnn --set 'augment=[{{name: {name}, sigma: 0.2}}]'",
 }
 
 

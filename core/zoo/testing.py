@@ -62,6 +62,8 @@ def check_plugin(
       with ``dataset_options[name]``, e.g. a local ``path``, so the check needs no network);
     - every optimizer takes a step that changes the parameters;
     - every scheduler changes the learning rate over a short run and restores its state;
+    - every transform keeps a batch's shape, gives the same images for the same generator state
+      and draws its randomness only from that generator;
     - every callback and metric is built with its defaults and keeps its state through a
       ``state_dict`` round trip (a metric computes a value from two batches);
     - every set of weights has a valid card, a file matching its sha256, and builds its model
@@ -89,9 +91,30 @@ def check_plugin(
             _check_callback(f"{name}:{callback}")
         for metric in info.registered.get("metrics", []):
             _check_metric(f"{name}:{metric}")
+        for transform in info.registered.get("transforms", []):
+            _check_transform(f"{name}:{transform}", input_shape)
         for weights in info.registered.get("weights", []):
             _check_weights(f"{name}:{weights}")
     return {kind: list(names) for kind, names in info.registered.items()}
+
+
+def _check_transform(name: str, input_shape: tuple[int, ...] | None) -> None:
+    import torch
+
+    shape = tuple(input_shape or (1, 28, 28))
+    transform = api.create_transform(name, input_shape=shape)
+    images = torch.rand(4, *shape, generator=torch.Generator().manual_seed(0))
+    before = torch.get_rng_state()
+    first = transform(images.clone(), torch.Generator().manual_seed(1))
+    assert torch.equal(torch.get_rng_state(), before), (
+        f"transform {name} drew from torch's global random stream, not from its generator: a "
+        "resumed run would not augment as an uninterrupted one"
+    )
+    again = transform(images.clone(), torch.Generator().manual_seed(1))
+    assert isinstance(first, torch.Tensor) and first.shape == images.shape, (
+        f"transform {name} gave {getattr(first, 'shape', type(first))} for {tuple(images.shape)}"
+    )
+    assert torch.equal(first, again), f"transform {name}: the same generator state, other images"
 
 
 def _check_weights(name: str) -> None:

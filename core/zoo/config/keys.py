@@ -17,7 +17,7 @@ SECTIONS = ("dataset", "model", "optimizer")  # mappings with a registered `name
 OPTIONAL_SECTIONS = ("scheduler", "loss")  # the same, or absent / null
 
 
-LIST_SECTIONS = ("metrics", "callbacks")  # lists of names, or of mappings with a `name`
+LIST_SECTIONS = ("metrics", "callbacks", "augment")  # lists of names, or of mappings with a `name`
 
 
 #: The registry each section's names are looked up in.
@@ -29,6 +29,7 @@ REGISTRY = {
     "loss": "losses",
     "metrics": "metrics",
     "callbacks": "callbacks",
+    "augment": "transforms",
 }
 
 

@@ -65,6 +65,7 @@ class RunConfig:
     scheduler: Part | None = None
     metrics: tuple[Part, ...] = ()
     callbacks: tuple[Part, ...] = ()
+    augment: tuple[Part, ...] = ()  # batch transforms of the training batches, in order
     description: str | None = None
     valid_batch_size: int | None = None  # default: twice batch_size (see valid_size)
     shuffle: bool = True

@@ -44,6 +44,7 @@ BUILTIN_PLUGINS = {
     "losses": "zoo.plugins.builtin.losses",
     "metrics": "zoo.plugins.builtin.metrics",
     "callbacks": "zoo.plugins.builtin.callbacks",
+    "transforms": "zoo.plugins.builtin.transforms",
 }
 
 

@@ -1,6 +1,6 @@
 """Names -> factories for one kind of thing (models, datasets, optimizers, layers, schedulers,
-losses, metrics, callbacks, weights): lookups, patterns, did-you-mean, collisions, and the
-options each factory takes.
+losses, metrics, callbacks, transforms, weights): lookups, patterns, did-you-mean, collisions,
+and the options each factory takes.
 
 A bare name that two plugins registered is never silently won by one of them: each stays
 reachable as ``<plugin>:<name>``, and the bare name raises :class:`AmbiguousNameError`.
@@ -33,6 +33,7 @@ KINDS: dict[str, str] = {
     "losses": "loss",
     "metrics": "metric",
     "callbacks": "callback",
+    "transforms": "transform",
     "weights": "weights",  # a weights entry's factory returns its checked zoo.plugins.cards.Card
 }
 
@@ -49,6 +50,7 @@ GIVEN: dict[str, tuple[str, ...]] = {
     "scheduler": ("optimizer", "epochs", "steps_per_epoch"),
     "loss": ("num_classes",),
     "metric": ("num_classes", "classes"),
+    "transform": ("input_shape",),
 }
 
 
@@ -198,6 +200,7 @@ RETURNS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "loss": ("a loss (a callable, e.g. an nn.Module)", callable),
     "metric": ("a zoo.Metric", lambda value: isinstance(value, Metric)),
     "callback": ("a zoo.Callback", lambda value: isinstance(value, Callback)),
+    "transform": ("a batch transform (a callable: images, generator -> images)", callable),
     "weights": ("a weights card", lambda value: isinstance(value, Card)),
 }
 

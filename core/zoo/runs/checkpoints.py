@@ -221,7 +221,8 @@ def _state_problem(state: Any, epoch: int) -> str | None:
     for row in history:
         if not _is_metrics_row(row) or not all(isinstance(k, str) for k in row):
             return f"history row {row.get('epoch')} is not a metrics row zoo wrote"
-    for key, kind in (("scheduler", dict), ("scaler", dict), ("callbacks", list)):
+    parts = (("scheduler", dict), ("scaler", dict), ("callbacks", list), ("augment", dict))
+    for key, kind in parts:
         if state.get(key) is not None and not isinstance(state[key], kind):
             return f"'{key}' is not a {kind.__name__}"
     stopped = state.get("stopped")

@@ -96,13 +96,15 @@ def train_epoch(
     accumulate: int = 1,
     after_step: Callable[[], None] | None = None,
     graph: Any = None,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> float:
     """One pass over ``batches``; returns the mean training loss per sample. ``criterion`` is the
     loss (the tutorial's cross-entropy); the gradients of ``accumulate`` batches add up to one
     optimizer step (the epoch's last, shorter group too), after which ``after_step`` runs (a
     scheduler stepped per step). With fp16 ``amp`` pass a ``scaler`` (see grad_scaler). A
     ``graph`` (``zoo.training.graphs.GraphStep``) replays the whole step for the batches of its
-    shape; the others are stepped here, eagerly, on the same tensors."""
+    shape; the others are stepped here, eagerly, on the same tensors. ``augment`` (a
+    ``zoo.training.augment.Augmenter``) transforms each batch's inputs first."""
     model.train()
     dtype = amp_dtype(batches.device, amp)
     losses, sizes = [], []
@@ -111,6 +113,8 @@ def train_epoch(
     total = len(batches)
     optimizer.zero_grad(set_to_none=True)
     for i, (x, y) in enumerate(batches, 1):
+        if augment is not None:
+            x = augment(x)
         replayed = graph.step(x, y) if graph is not None and graph.fits(x, y) else None
         if replayed is not None:  # forward, backward and the optimizer's step, as one graph
             if after_step is not None:

@@ -1,8 +1,9 @@
 """A run's parts, each built in one place from its :class:`~zoo.config.RunConfig` and the
 registries: the dataset, the model (sized before it is built, from ``--init`` weights when asked,
-checked against the data), the optimizer, the loss, the chosen metrics, the scheduler and the
-callbacks. The trainer, ``zoo eval`` and ``zoo reproduce`` build through these functions; what
-zoo itself hands a factory besides the config's options is ``zoo.plugins.registry.GIVEN``.
+checked against the data), the optimizer, the loss, the chosen metrics, the scheduler, the
+callbacks and the augmentation. The trainer, ``zoo eval`` and ``zoo reproduce`` build through
+these functions; what zoo itself hands a factory besides the config's options is
+``zoo.plugins.registry.GIVEN``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from typing import Any
 import torch
 
 from ..config import RunConfig
+from ..errors import ConfigError
 from ..hookspecs import Callback, Metric, Splits
 from ..runs import checkpoints
 from ..runs.trained import Trained, build_model, model_context
 from . import device as devices
 from . import loop
+from .augment import Augmenter
 
 
 def dataset(config: RunConfig, registries: Mapping[str, Any], *, progress: bool) -> Splits:
@@ -94,6 +97,35 @@ def scheduler(
     context = {"epochs": config.epochs, "steps_per_epoch": steps_per_epoch}
     built = entry.create(optim, context=context, **_watching(config, entry, part.options))
     return built, entry.meta.get("interval", "epoch")
+
+
+def check_augment(config: RunConfig, registries: Mapping[str, Any]) -> None:
+    """Build the config's transforms that do not need the data's ``input_shape``, before any data
+    is loaded: an option out of range is one line then, not after a download."""
+    for part in config.augment:
+        entry = registries["transforms"].get(part.name)
+        if "input_shape" not in entry.parameters:
+            entry.create(**part.options)
+
+
+def augment(
+    config: RunConfig, registries: Mapping[str, Any], splits: Splits, device: torch.device
+) -> Augmenter | None:
+    """The config's ``augment`` transforms as one :class:`Augmenter` on ``device`` (``None``
+    when it names none)."""
+    if not config.augment:
+        return None
+    if not splits.input_shape:
+        raise ConfigError(
+            f"augment: dataset '{config.dataset.name}' does not say its input_shape, so its "
+            "samples cannot be seen as images to transform"
+        )
+    built = []
+    for part in config.augment:
+        entry = registries["transforms"].get(part.name)
+        context = {"input_shape": tuple(splits.input_shape)}
+        built.append((part.name, entry.create(context=context, **part.options)))
+    return Augmenter(built, tuple(splits.input_shape), device, config.seed)
 
 
 def callbacks(config: RunConfig, registries: Mapping[str, Any]) -> list[Callback]:

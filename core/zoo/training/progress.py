@@ -20,7 +20,8 @@ def header(extra: list[str] = ()) -> str:
 
 def summary(config: RunConfig) -> str:
     """``model cnn, dataset mnist(path=...), optimizer sgd(lr=0.05), 10 epochs, batch 64...``:
-    the run in one line, with its recipe (scheduler, loss, metrics, callbacks, --init) when it
+    the run in one line, with its recipe (scheduler, loss, metrics, callbacks, augment,
+    --init) when it
     has one beyond the defaults."""
 
     def part(value: Part) -> str:
@@ -42,6 +43,8 @@ def summary(config: RunConfig) -> str:
         pieces.append("metrics " + ", ".join(part(m) for m in config.metrics))
     if config.callbacks:
         pieces.append("callbacks " + ", ".join(part(c) for c in config.callbacks))
+    if config.augment:
+        pieces.append("augment " + ", ".join(part(t) for t in config.augment))
     pieces.append(f"{epochs}, batch {config.batch_size} {shuffled}, seed {config.seed}")
     if config.init:
         pieces.append(f"from {config.init}")

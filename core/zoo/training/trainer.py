@@ -28,10 +28,11 @@ from ..hints import did_you_mean
 from ..hookspecs import Callback, Metric, Splits
 from ..plugins.manager import Catalog
 from ..runs import checkpoints, directory, pictures, weights
-from ..runs.trained import Run, open_run
+from ..runs.trained import Run, measure, open_run
 from . import device as devices
 from . import distributed, graphs, loop, parts, randomness
 from . import progress as report
+from .augment import Augmenter
 
 
 class Diverged(ZooError):
@@ -100,6 +101,7 @@ class Trainer:
         self.interval = "epoch"  # when the scheduler steps: after each epoch or each step
         self.callbacks: list[Callback] = []
         self.shuffler = torch.Generator()
+        self.augmenter: Augmenter | None = None  # the run's batch transforms, if it names any
         self.train_batches: loop.Batches | None = None
         self.valid_batches: loop.Batches | None = None
         self.steps_per_epoch = 0
@@ -164,6 +166,7 @@ class Trainer:
     def write_start(self, device: str | None = None) -> None:
         """config.yaml, model.json and env.json: what the run is, before its first epoch."""
         info = directory.model_info(self.config, self.splits)
+        info |= measure(self.raw_model, self.splits.input_shape)  # parameters, flops
         device = device or str(self.device)
         directory.write_start(self.dir, self.config, info, device, self.catalog.plugins.values())
 
@@ -258,6 +261,11 @@ class Trainer:
                 group["lr"] = float(group["lr"])
         with checkpoints.restoring(path, "random state"):
             randomness.set_rng_state(state["rng"], self.shuffler)  # the same on every rank
+        if self.augmenter is not None:
+            with checkpoints.restoring(path, "augmentation state"):
+                if "augment" not in state:
+                    raise ValueError("the run augments its batches, the checkpoint saved no state")
+                self.augmenter.restore(state["augment"])
         parts = [("scaler", self.scaler, state.get("scaler"))]
         parts.append(("scheduler", self.scheduler, state.get("scheduler")))
         saved_callbacks = state.get("callbacks") or []
@@ -322,6 +330,7 @@ class Trainer:
             )
         # before the data too: a callback's missing package (tensorboard) is said first
         self.callbacks = parts.callbacks(config, registries)
+        parts.check_augment(config, registries)
         self.device = devices.select_device(device or config.device)
         if distributed.active():
             self.device = distributed.init(self.device.type)
@@ -336,6 +345,7 @@ class Trainer:
         self.raw_model = parts.model(config, registries, self.splits, self.device, init=start_from)
         self.optimizer = parts.optimizer(config, registries, self.raw_model)
         self.shuffler = torch.Generator().manual_seed(config.seed)  # its own: init leaves it be
+        self.augmenter = parts.augment(config, registries, self.splits, self.device)
         self.train_batches, self.valid_batches = self.batches()
         self.steps_per_epoch = math.ceil(len(self.train_batches) / config.accumulate)
         self.recipe(registries)
@@ -450,6 +460,7 @@ class Trainer:
                         accumulate=self.config.accumulate,
                         after_step=per_step,
                         graph=self.graph_step(),
+                        augment=self.augmenter,
                     )
                 self.say_graph_failure()
                 train_seconds = time.perf_counter() - start
@@ -586,6 +597,8 @@ class Trainer:
                 "rng": randomness.rng_state(self.shuffler),
                 "history": self.history,
             }
+            if self.augmenter is not None:  # the augmentation's own random stream
+                state["augment"] = self.augmenter.state()
             if self.scaler is not None:  # fp16's loss scale: part of an exact resume
                 state["scaler"] = self.scaler.state_dict()
             if self.scheduler is not None:

@@ -1,6 +1,7 @@
-"""Callbacks, registered through ``register_callbacks`` like any plugin's: early stopping, and
-loggers to TensorBoard (through ``torch.utils.tensorboard``; its package is the optional extra
-``tensorboard``) and to a CSV file. Each keeps what it needs in its ``state_dict``, saved in
+"""Callbacks, registered through ``register_callbacks`` like any plugin's: early stopping,
+stopping at a target (``stop_at``), and loggers to TensorBoard (through
+``torch.utils.tensorboard``; its package is the optional extra ``tensorboard``) and to a CSV
+file. Each keeps what it needs in its ``state_dict``, saved in
 every checkpoint, so a resumed run stops and logs exactly as an uninterrupted one."""
 
 from __future__ import annotations
@@ -71,6 +72,27 @@ def early_stopping(
     if patience < 1 or min_delta < 0:
         raise ValueError("patience must be at least 1 and min_delta at least 0")
     return EarlyStopping(monitor, mode, patience, min_delta)
+
+
+class StopAt(Callback):
+    def __init__(self, value: float, monitor: str, mode: str) -> None:
+        self.value, self.monitor, self.mode = value, monitor, mode
+
+    def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
+        reached = row[self.monitor]
+        if reached >= self.value if self.mode == "max" else reached <= self.value:
+            trainer.stop(
+                f"reached the target after epoch {row['epoch']}: {self.monitor} {reached:.4f} "
+                f"({'at least' if self.mode == 'max' else 'at most'} {self.value:g} asked)"
+            )
+
+
+def stop_at(value: float, monitor: str = "val_loss", mode: str = "auto") -> Callback:
+    """Stop as soon as an epoch's monitor reaches value (e.g. val_acc 0.99)."""
+    mode = auto_mode(monitor, mode)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"value must be a number, not {value!r}")
+    return StopAt(float(value), monitor, mode)
 
 
 def _scalars(row: dict[str, Any]) -> dict[str, float]:
@@ -206,5 +228,6 @@ def _inside_the_run(path: str, option: str, hint: str = "") -> None:
 @hookimpl
 def register_callbacks(register):
     register("early_stopping", early_stopping)
+    register("stop_at", stop_at)
     register("tensorboard", tensorboard)
     register("csv", csv_logger)
