@@ -21,6 +21,7 @@ from .catalog import (
     create_model,
     create_optimizer,
     create_scheduler,
+    create_transform,
     current,
     get,
     get_dataset,
@@ -37,11 +38,13 @@ from .catalog import (
     list_optimizers,
     list_plugins,
     list_schedulers,
+    list_transforms,
     list_weights,
     listing,
     reset,
     using,
 )
+from .results import FORMATS, Result, format_results, results
 from .trained import (
     RunSummary,
     evaluate,
@@ -52,14 +55,17 @@ from .trained import (
     plot,
     predict,
 )
-from .training import Reproduction, reproduce, resolve, resume, sweep, train
+from .training import LRFind, Reproduction, lr_find, reproduce, resolve, resume, sweep, train
 
 __all__ = [
+    "FORMATS",
     "Cached",
     "cached_files",
     "remove_cached",
     "Listed",
+    "LRFind",
     "Reproduction",
+    "Result",
     "RunSummary",
     "create_callback",
     "create_dataset",
@@ -69,9 +75,11 @@ __all__ = [
     "create_model",
     "create_optimizer",
     "create_scheduler",
+    "create_transform",
     "current",
     "evaluate",
     "export",
+    "format_results",
     "get",
     "get_dataset",
     "get_layer",
@@ -87,9 +95,11 @@ __all__ = [
     "list_optimizers",
     "list_plugins",
     "list_schedulers",
+    "list_transforms",
     "list_weights",
     "listing",
     "load_run",
+    "lr_find",
     "open_run",
     "plot",
     "predict",
@@ -97,6 +107,7 @@ __all__ = [
     "reset",
     "resolve",
     "resume",
+    "results",
     "list_runs",
     "sweep",
     "train",

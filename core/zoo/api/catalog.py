@@ -202,6 +202,11 @@ def list_callbacks(pattern: str | None = None) -> list[str]:
     return current().registries["callbacks"].names(pattern)
 
 
+def list_transforms(pattern: str | None = None) -> list[str]:
+    """Sorted batch transform (augmentation) names, optionally filtered by an fnmatch pattern."""
+    return current().registries["transforms"].names(pattern)
+
+
 def get(kind: str, name: str) -> Entry:
     """The registry entry ``name`` of ``kind`` (``models``, ``schedulers``... as ``zoo list``
     names them): factory, description, plugin, distribution."""
@@ -271,3 +276,8 @@ def create_metric(
 def create_callback(name: str, **options: Any) -> Any:
     """Build the callback ``name`` (a :class:`zoo.Callback`)."""
     return get("callbacks", name).create(**options)
+
+
+def create_transform(name: str, input_shape: tuple[int, ...] | None = None, **options: Any) -> Any:
+    """Build the batch transform ``name``: ``transform(images, generator) -> images``."""
+    return get("transforms", name).create(context={"input_shape": input_shape}, **options)

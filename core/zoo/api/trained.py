@@ -41,6 +41,7 @@ def evaluate(
     overrides: configs.Overrides | None = None,
     device: str | None = None,
     out: str | Path | None = None,
+    top_losses: int = 0,
 ) -> dict[str, Any]:
     """Loss and accuracy of trained weights on the ``valid`` or ``test`` split of the dataset they
     were trained on: ``source`` is a run directory (its ``last`` or ``best`` weights, ``which``)
@@ -49,12 +50,21 @@ def evaluate(
     Returns ``{"split", "which", "loss", "acc", "samples", "source"}`` (``source`` names the
     weights in words), with ``metrics`` (by key) and ``classes`` when the run chose metrics. A
     confusion matrix among them is written as JSON and a picture into ``out`` (default: the run
-    directory, or the current folder for weights); their paths are in ``files``."""
+    directory, or the current folder for weights); their paths are in ``files``. ``top_losses=N``
+    adds the N samples the model gets most wrong (``top_losses``: index, true and predicted
+    class, probability, loss), drawn into ``top-losses-SPLIT.png`` there (``picture``)."""
     from ..training.evaluation import evaluate_run
 
+    if not isinstance(top_losses, int) or not 0 <= top_losses <= 1000:
+        raise ConfigError(f"top_losses must be from 0 to 1000, not {top_losses!r}")
     trained = _trained(source, which)
-    result = evaluate_run(trained, current(), split, overrides, device)
     is_run = Path(source).is_dir()
+    folder = Path(out) if out else Path(source) if is_run else Path()
+    stem = "" if is_run else f"{check_name(str(source), 'the weights name')}-"
+    picture = folder / f"{stem}top-losses-{split}.png" if top_losses else None
+    if picture is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    result = evaluate_run(trained, current(), split, overrides, device, top_losses, picture)
     classes = result.pop("classes")
     if not result["metrics"]:  # the metrics the run chose (--set metrics=[...] to choose)
         del result["metrics"]
@@ -64,8 +74,6 @@ def evaluate(
     result["source"] = trained.label
     matrix = result.get("metrics", {}).get("confusion_matrix")
     if matrix is not None:
-        folder = Path(out) if out else Path(source) if is_run else Path()
-        stem = "" if is_run else f"{check_name(str(source), 'the weights name')}-"
         result["files"] = _confusion_files(matrix, classes, folder / f"{stem}confusion-{split}")
     return result
 

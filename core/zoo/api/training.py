@@ -96,6 +96,46 @@ def train(
         distributed.cleanup()
 
 
+@dataclass(frozen=True)
+class LRFind:
+    """A learning-rate range test: the rates tried, the smoothed training loss at each, the
+    suggested rate (``None`` when the loss never fell) and the plot (``None``: not drawn)."""
+
+    lrs: list[float]
+    losses: list[float]
+    suggestion: float | None
+    plot: Path | None
+    stopped_early: bool  # the loss blew up before the last rate
+
+
+def lr_find(
+    name: str,
+    *,
+    config: str | Path | None = None,
+    overrides: configs.Overrides | None = None,
+    start: float = 1e-7,
+    end: float = 10.0,
+    steps: int = 100,
+    device: str | None = None,
+    out: str | Path | None = "lr-find.png",
+) -> LRFind:
+    """A learning-rate range test of run ``name`` (as :func:`train` resolves it): ``steps``
+    optimizer steps from its initial weights with the rate growing exponentially from ``start``
+    to ``end``, stopped when the loss blows up; the plot goes to ``out`` (``None``: none). No run
+    directory is written; the suggestion is where the loss fell fastest (try it, or a little
+    less, as ``optimizer.lr``)."""
+    run_config = resolve(name, config=config, overrides=overrides, device=device)
+    from ..training.lr_find import lr_range_test
+
+    test = lr_range_test(run_config, current(), start=start, end=end, steps=steps, device=device)
+    plot = None
+    if out is not None and test.lrs:
+        from ..runs import pictures
+
+        plot = pictures.lr_find(test.lrs, test.losses, test.suggestion, Path(out))
+    return LRFind(test.lrs, test.losses, test.suggestion, plot, test.stopped_early)
+
+
 def resume(
     run_dir: str | Path,
     epochs: int | None = None,

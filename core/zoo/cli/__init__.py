@@ -17,7 +17,7 @@ from .catalog import list_, plugins, show
 from .common import CONTEXT, ZooGroup, show_warning
 from .data import data
 from .results import eval_, export, plot, predict, runs_, show_samples
-from .training import reproduce, resume, run, sweep
+from .training import lr_find, reproduce, resume, run, sweep
 
 
 @click.group(cls=ZooGroup, context_settings=CONTEXT)
@@ -39,6 +39,7 @@ for command in (
     run,
     resume,
     sweep,
+    lr_find,
     eval_,
     predict,
     reproduce,

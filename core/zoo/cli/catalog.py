@@ -9,6 +9,7 @@ import click
 
 from .. import api, config
 from ..errors import PluginError, UnknownNameError
+from ..files import printable
 from ..hints import did_you_mean
 from ..plugins.manager import installed_plugins
 from ..plugins.registry import KINDS
@@ -21,13 +22,40 @@ LIST_KINDS = (*KINDS, "runs")
 @click.command(name="list")
 @click.argument("kind_or_pattern", required=False, metavar="[KIND]")
 @click.argument("pattern", required=False)
+@click.option(
+    "--sort",
+    default="dataset",
+    show_default=True,
+    metavar="COLUMN",
+    help="zoo list weights: the column to sort by (test_acc best first; test_loss, parameters, "
+    "flops, train_seconds lowest first; names A-Z)",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(api.FORMATS),
+    default="text",
+    show_default=True,
+    help="zoo list weights: the table as text, Markdown, CSV or JSON",
+)
 @config_option
-def list_(kind_or_pattern: str | None, pattern: str | None, config_file: str | None) -> None:
+def list_(
+    kind_or_pattern: str | None, pattern: str | None, sort: str, fmt: str, config_file: str | None
+) -> None:
     """List what zoo knows: KIND is models, datasets, optimizers, layers, schedulers, losses,
-    metrics, callbacks, weights or runs (default: all).
+    metrics, callbacks, transforms, weights or runs (default: all).
 
-    PATTERN filters names with shell-style wildcards, e.g. zoo list models '*cnn*'.
+    PATTERN filters names with shell-style wildcards, e.g. zoo list models '*cnn*'. zoo list
+    weights prints the results table: each entry's dataset, test accuracy and loss, parameters,
+    FLOPs of one forward pass, training time and hardware (--sort, --format).
     """
+    if kind_or_pattern == "weights":
+        rows = api.results(pattern, sort=sort)
+        if not rows and fmt == "text":
+            click.echo(f"no usable weights match '{pattern}' (zoo list weights shows them all)")
+            return
+        click.echo(api.format_results(rows, fmt))
+        return
     if kind_or_pattern in LIST_KINDS:
         kinds: tuple[str, ...] = (kind_or_pattern,)
     elif pattern is None:  # `zoo list '*cnn*'`: a pattern over every kind
@@ -158,6 +186,22 @@ def _entry_point(name: str) -> None:
         raise PluginError(f"no installed plugin '{name}'{hint} (installed: {', '.join(names)})")
 
 
+def _cost(card: Any) -> str:
+    """``70,330 parameters, 11.1 MFLOPs a forward pass; trained in 8m 20s on CPU X``."""
+    parts = []
+    if card.parameters is not None:
+        parts.append(f"{card.parameters:,} parameters")
+    if card.flops is not None:
+        parts.append(f"{card.flops / 1e6:,.2f} MFLOPs per forward pass of one sample")
+    text = ", ".join(parts) or "not recorded"
+    if card.train_seconds is not None:
+        minutes, seconds = divmod(round(card.train_seconds), 60)
+        text += f"; trained in {minutes}m {seconds:02d}s"
+        if card.hardware:
+            text += f" on {printable(card.hardware)}"
+    return text
+
+
 def _card_text(card: Any, entry: Any) -> str:
     """The card of trained weights as ``zoo show`` prints it."""
     metrics = card.metrics
@@ -182,6 +226,7 @@ def _card_text(card: Any, entry: Any) -> str:
         + (f" ({shown_classes})" if shown_classes else "")
         + f", input {'x'.join(map(str, card.input_shape))}",
         f"  metrics    epoch {metrics.get('epoch', '?')}: {pair('val')}; {pair('test')}",
+        f"  cost       {_cost(card)}",
         f"  file       {card.where}",
         f"  size       {card.size:,} bytes, sha256 {card.sha256}",
         f"  source     {source}",

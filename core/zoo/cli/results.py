@@ -34,6 +34,13 @@ weights_option = click.option(
     metavar="DIR",
     help="Where a confusion matrix goes (default: the run directory; for weights, here).",
 )
+@click.option(
+    "--top-losses",
+    type=click.IntRange(0, 1000),
+    default=0,
+    metavar="N",
+    help="Draw the N samples the model gets most wrong, with true and predicted classes.",
+)
 def eval_(
     source: str,
     split: str,
@@ -41,12 +48,19 @@ def eval_(
     overrides: tuple[str, ...],
     device: str | None,
     out: str | None,
+    top_losses: int,
 ) -> None:
     """Loss and accuracy of a run's model (RUN_DIR) or of registered WEIGHTS (cnn.mnist) on the
     valid or test split of the dataset they were trained on, and the run's chosen metrics
     (--set 'metrics=[top_k, confusion_matrix]' chooses others)."""
     result = api.evaluate(
-        source, split=split, which=weights, overrides=overrides, device=device, out=out
+        source,
+        split=split,
+        which=weights,
+        overrides=overrides,
+        device=device,
+        out=out,
+        top_losses=top_losses,
     )
     click.echo(
         f"{result['source']} on {split} ({result['samples']:,} samples): "
@@ -62,6 +76,19 @@ def eval_(
             click.echo(f"  {key}: {shown}")
         else:
             click.echo(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
+    worst = result.get("top_losses")
+    if worst:
+        click.echo(f"  the {len(worst)} {split} samples with the highest loss (true > predicted):")
+        for row in worst[:5]:
+            click.echo(
+                f"    #{row['index']}: {printable(row['true_name'])} > "
+                f"{printable(row['predicted_name'])} ({row['probability']:.1%}), "
+                f"loss {row['loss']:.3f}"
+            )
+        if len(worst) > 5:
+            click.echo(f"    ... and {len(worst) - 5} more")
+        if result.get("picture"):
+            click.echo(f"  picture: {result['picture']}")
 
 
 @click.command()

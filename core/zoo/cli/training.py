@@ -262,3 +262,60 @@ def sweep(
 
 def _value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
+
+
+@click.command(name="lr-find")
+@click.argument("name")
+@config_option
+@set_option
+@click.option("--start", type=float, default=1e-7, show_default=True, help="The first rate.")
+@click.option("--end", type=float, default=10.0, show_default=True, help="The last rate.")
+@click.option(
+    "--steps", type=click.IntRange(5, 100_000), default=100, show_default=True, help="Steps."
+)
+@device_option("Where to train (auto: cuda, then mps, then cpu).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default="lr-find.png",
+    show_default=True,
+    metavar="FILE",
+    help="The plot of the loss against the rate.",
+)
+def lr_find(
+    name: str,
+    config_file: str | None,
+    overrides: tuple[str, ...],
+    start: float,
+    end: float,
+    steps: int,
+    device: str | None,
+    out: str,
+) -> None:
+    """A learning-rate range test of NAME (a run, or a model): train from its initial weights
+    with the rate growing from --start to --end, plot the loss and suggest a rate. Writes no
+    run directory."""
+    click.echo(f"zoo lr-find {name}: {steps} steps, learning rate {start:g} to {end:g}")
+    found = api.lr_find(
+        name,
+        config=config_file,
+        overrides=overrides,
+        start=start,
+        end=end,
+        steps=steps,
+        device=device,
+        out=out,
+    )
+    if found.stopped_early:
+        click.echo(
+            f"  the loss blew up at {found.lrs[-1]:.2g}: stopped after {len(found.lrs)} steps"
+        )
+    if found.suggestion is None:
+        click.echo("  no suggestion: the loss did not fall (try a wider range, or more --steps)")
+    else:
+        click.echo(
+            f"  suggested learning rate: {found.suggestion:.2g} (where the loss fell fastest; "
+            f"try it: zoo run {name} --set optimizer.lr={found.suggestion:.2g})"
+        )
+    if found.plot is not None:
+        click.echo(f"  plot: {found.plot}")

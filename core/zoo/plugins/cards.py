@@ -50,6 +50,10 @@ class Card:
     metrics: Mapping[str, Any]
     recipe: Mapping[str, Any]  # config, versions, device, threads, world_size
     description: str = ""
+    parameters: int | None = None  # the model's parameter count
+    flops: int | None = None  # of one forward pass of one sample (torch.utils.flop_counter)
+    train_seconds: float | None = None  # the epochs' wall time of the run that trained them
+    hardware: str | None = None  # what that run trained on, in words
     file: Path | None = None  # inside the plugin's package
     urls: tuple[str, ...] = ()
     source: str = ""  # where the card was read from, for messages
@@ -173,6 +177,18 @@ def _check(name: str, fields: Mapping[str, Any], base: Path | None, root: Path |
     description = fields.get("description", "")
     if not isinstance(description, str) or not description.isprintable() or len(description) > 200:
         raise bad("description", "one line of printable text")
+    for key in ("parameters", "flops"):
+        value = fields.get(key)
+        if value is not None and not (_int(value) and 0 <= value < 1 << 53):
+            raise bad(key, "a whole number of 0 or more, or null")
+    seconds = fields.get("train_seconds")
+    if seconds is not None and not (_number(seconds) and seconds >= 0):
+        raise bad("train_seconds", "a number of seconds, or null")
+    hardware = fields.get("hardware")
+    if hardware is not None and not (
+        isinstance(hardware, str) and hardware.isprintable() and len(hardware) <= 200
+    ):
+        raise bad("hardware", "one line of printable text, or null")
     return Card(
         name=name,
         model=model,
@@ -183,6 +199,10 @@ def _check(name: str, fields: Mapping[str, Any], base: Path | None, root: Path |
         metrics=dict(metrics),
         recipe=dict(recipe),
         description=description,
+        parameters=fields.get("parameters"),
+        flops=fields.get("flops"),
+        train_seconds=float(seconds) if seconds is not None else None,
+        hardware=hardware,
         file=file,
         urls=tuple(urls),
         source=source,

@@ -131,6 +131,7 @@ def environment(device: str, plugins: Iterable[Any] = ()) -> dict[str, Any]:
         "cuda": torch.version.cuda,
         "device": device,
         "threads": torch.get_num_threads(),
+        "hardware": hardware(device),
         "plugins": {
             p.name: {"distribution": p.distribution, "version": p.version, "status": p.status}
             for p in plugins
@@ -141,6 +142,26 @@ def environment(device: str, plugins: Iterable[Any] = ()) -> dict[str, Any]:
     if commit:
         env["git_commit"] = commit
     return env
+
+
+def hardware(device: str) -> str:
+    """The processor a run trains on, in words: the GPU's name on CUDA, else the CPU's model
+    (``/proc/cpuinfo``'s, or what the platform says) and its logical cores."""
+    import platform
+
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        index = int(device.split(":")[1]) if ":" in device else torch.cuda.current_device()
+        return torch.cuda.get_device_name(index)
+    name = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    name = " ".join((name or platform.processor() or platform.machine() or "CPU").split())
+    return f"{name[:80]}, {os.cpu_count() or 1} cores"
 
 
 def _git_commit(folder: Path) -> str | None:
@@ -299,6 +320,10 @@ def _model_info_problem(info: Any) -> str | None:
         or (count is not None and len(classes) != count)
     ):
         return "'classes' must be a list of num_classes printable names"
+    for key in ("parameters", "flops"):  # measured when the run began (absent in older runs)
+        value = info.get(key)
+        if value is not None and not (_count(value) and value < 1 << 62):
+            return f"'{key}' must be a whole number of 0 or more"
     if shape is not None and math.prod(shape) > MAX_INPUT:
         return f"'input_shape' holds more than {MAX_INPUT:,} values: not an input zoo trained on"
     return None
@@ -310,6 +335,10 @@ def _model_name(value: Any) -> bool:
         return False
     plugin, _, name = value.rpartition(":")
     return files.is_name(name) and (not plugin or files.is_name(plugin))
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _positive_int(value: Any) -> bool:

@@ -171,7 +171,8 @@ class _Axes:
             {"points": pairs, "color": color, "label": label, "dashed": dashed, "dots": dots}
         )
 
-    def finish(self, title: str, xlabel: str, ylabel: str) -> None:
+    def finish(self, title: str, xlabel: str, ylabel: str, xtick: Any = None) -> None:
+        """Draw the panel; ``xtick(x)`` labels the x ticks (default: the numbers)."""
         fig, (left, top, right, bottom) = self.figure, self.box
         xs = [x for s in self.series for x, _ in s["points"]]
         ys = [y for s in self.series for _, y in s["points"]]
@@ -190,7 +191,8 @@ class _Axes:
             px = at(x, 0)[0]
             fig.line([(px, top), (px, bottom)], GRID, width=0.8)
             fig.line([(px, bottom), (px, bottom + 4)], INK, width=0.8)
-            fig.text((px, bottom + 6), tick_label(x, 1), anchor="ma")
+            label = xtick(x) if xtick is not None else tick_label(x, 1)
+            fig.text((px, bottom + 6), label, anchor="ma")
         for y in yticks:
             py = at(0, y)[1]
             fig.line([(left, py), (right, py)], GRID, width=0.8)
@@ -346,4 +348,21 @@ def confusion(matrix: Sequence[Sequence[int]], classes: Sequence[str] | None, pa
     for j, name in enumerate(names):
         x = left + j * cell + cell / 2
         figure.vertical_text((x, top + n * cell + 8 + figure.text_width(name, 10) / 2), name, 10)
+    return figure.save(path)
+
+
+def lr_find(
+    lrs: Sequence[float], losses: Sequence[float], suggestion: float | None, path: Path
+) -> Path:
+    """The learning-rate range test: the smoothed loss against the rate (a log scale), the
+    suggested rate marked."""
+    figure = _Figure(640, 420)
+    axes = _Axes(figure, (80, 40, 610, 360))
+    xs = [math.log10(lr) for lr in lrs]
+    axes.plot(xs, list(losses), COLORS[0], "smoothed training loss")
+    if suggestion is not None:
+        at = min(range(len(lrs)), key=lambda i: abs(math.log10(lrs[i] / suggestion)))
+        axes.plot([xs[at]], [losses[at]], COLORS[1], f"suggested {suggestion:.2g}", dots=True)
+    title = "learning-rate range test"
+    axes.finish(title, "learning rate", "loss", xtick=lambda x: f"1e{round(x)}")
     return figure.save(path)

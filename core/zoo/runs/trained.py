@@ -104,6 +104,33 @@ def size_of(net: Any) -> int:
     return sum(t.numel() * t.element_size() for t in net.state_dict().values())
 
 
+def measure(net: Any, input_shape: Sequence[int] | None) -> dict[str, int | None]:
+    """``parameters`` (the count) and ``flops`` (of one forward pass of one sample, as
+    ``torch.utils.flop_counter`` counts them: a multiply-accumulate is 2) of a model; ``flops``
+    is ``None`` when the model cannot be counted so. In eval mode and without gradients: no
+    statistic or random stream moves."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    parameters = sum(p.numel() for p in net.parameters())
+    flops = None
+    if input_shape:
+        first = next(iter(net.parameters()), None)
+        device = first.device if first is not None else torch.device("cpu")
+        training = net.training
+        net.eval()
+        try:
+            counter = FlopCounterMode(display=False)
+            with torch.no_grad(), counter:
+                net(torch.zeros(1, *input_shape, device=device))
+            flops = int(counter.get_total_flops())
+        except Exception:  # a model the counter cannot follow still trains
+            flops = None
+        finally:
+            net.train(training)
+    return {"parameters": parameters, "flops": flops}
+
+
 def build_model(
     entry: Any, context: dict[str, Any], options: dict[str, Any], *, what: str, budget: int = 0
 ) -> Any:

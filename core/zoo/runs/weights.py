@@ -186,6 +186,8 @@ def card_fields(
     # env.json is the run's own story, and a shared run's is untrusted: only plain text goes on
     versions = {k: v for k, v in versions.items() if _short_text(k) and _short_text(v)}
     device, threads = env.get("device"), env.get("threads")
+    seconds = sum(row.get("epoch_seconds", 0.0) for row in rows)  # every epoch the run trained
+    hardware = env.get("hardware")
     return {
         "format": FORMAT,
         "model": model or info["model"],
@@ -199,6 +201,11 @@ def card_fields(
             "input_shape": info["input_shape"],
             "classes": info.get("classes"),
         },
+        # what the model costs and what training it took (absent from older runs and cards)
+        "parameters": info.get("parameters"),
+        "flops": info.get("flops"),
+        "train_seconds": round(seconds, 1),
+        "hardware": hardware if _short_text(hardware) else None,
         "metrics": {
             "epoch": best["epoch"],
             "val_loss": best["val_loss"],

@@ -4,12 +4,18 @@ loop as training (a run's ``valid`` with its last weights gives its last epoch's
 
 from __future__ import annotations
 
+import copy
 import math
+from pathlib import Path
 from typing import Any
+
+import torch
+import torch.nn.functional as F
 
 from .. import config as configs
 from ..errors import ConfigError, DataError, ZooError
 from ..plugins.manager import Catalog
+from ..runs import pictures
 from ..runs.trained import Trained
 from . import device as devices
 from . import loop, parts
@@ -21,10 +27,13 @@ def evaluate_run(
     split: str = "valid",
     overrides: configs.Overrides | None = None,
     device: str | None = None,
+    top_losses: int = 0,
+    picture: Path | None = None,
 ) -> dict[str, Any]:
     """``{"split", "loss", "acc", "samples"}`` of ``trained``'s model on ``split`` of the dataset
     in its config; ``overrides`` change that config first (e.g. ``dataset.path``), checked like
-    --set."""
+    --set. ``top_losses=N`` adds the N samples with the highest loss (``top_losses``: index,
+    true and predicted class, their probabilities, loss), drawn into ``picture`` when given."""
     if trained.config is None:
         raise ConfigError(f"{trained.label} record no run config: zoo cannot tell their data")
     config = configs.recorded(trained.config, overrides)
@@ -52,4 +61,66 @@ def evaluate_run(
     result = {"split": split, "loss": loss, "acc": acc, "samples": len(data)}
     result["metrics"] = {key: metric.compute() for key, metric in metrics}
     result["classes"] = list(splits.classes) if splits.classes else None
+    if top_losses:
+        worst = highest_losses(net, batches, top_losses, criterion)
+        names = [str(c) for c in splits.classes] if splits.classes else None
+        for row in worst:
+            row["true_name"] = names[row["true"]] if names else str(row["true"])
+            row["predicted_name"] = names[row["predicted"]] if names else str(row["predicted"])
+        result["top_losses"] = worst
+        if picture is not None and worst:
+            images = [data[row["index"]][0] for row in worst]
+            labels = [
+                f"{_short(r['true_name'])}>{_short(r['predicted_name'])} {r['probability']:.0%}"
+                for r in worst
+            ]
+            shape = splits.input_shape or tuple(images[0].shape)
+            result["picture"] = pictures.samples(images, labels, picture, shape)
     return result
+
+
+def highest_losses(
+    net: torch.nn.Module, batches: loop.Batches, n: int, criterion: Any
+) -> list[dict[str, Any]]:
+    """The ``n`` samples of ``batches`` the model gets most wrong: the highest per-sample loss
+    (the run's loss when it is one of torch's, else cross-entropy), highest first."""
+    per_sample = _per_sample(criterion)
+    losses, trues, predicted, confidence, true_probability = [], [], [], [], []
+    net.eval()
+    with torch.inference_mode():
+        for x, y in batches:
+            out = net(x).float()
+            probabilities = out.softmax(dim=1)
+            best = probabilities.max(dim=1)
+            losses.append(per_sample(out, y))
+            trues.append(y)
+            predicted.append(best.indices)
+            confidence.append(best.values)
+            true_probability.append(probabilities.gather(1, y.view(-1, 1)).view(-1))
+    loss = torch.cat(losses)
+    order = loss.argsort(descending=True, stable=True)[: min(n, len(loss))]
+    columns = [torch.cat(c) for c in (trues, predicted, confidence, true_probability)]
+    return [
+        {
+            "index": int(i),
+            "true": int(columns[0][i]),
+            "predicted": int(columns[1][i]),
+            "probability": round(float(columns[2][i]), 6),
+            "true_probability": round(float(columns[3][i]), 6),
+            "loss": round(float(loss[i]), 6),
+        }
+        for i in order.tolist()
+    ]
+
+
+def _per_sample(criterion: Any) -> Any:
+    if isinstance(criterion, torch.nn.modules.loss._Loss) and hasattr(criterion, "reduction"):
+        each = copy.copy(criterion)
+        each.reduction = "none"
+        return each
+    return lambda out, y: F.cross_entropy(out, y, reduction="none")
+
+
+def _short(name: str, limit: int = 7) -> str:
+    """A class name short enough for a caption."""
+    return name if len(name) <= limit else name[: limit - 1] + "."

@@ -1,0 +1,177 @@
+"""The results table: one row per registered weights entry, from its card (dataset, test accuracy
+and loss, parameters, FLOPs, training time, hardware), sorted by a column, as text, Markdown,
+CSV or JSON. ``zoo list weights`` prints it; ``docs/results.md`` is its Markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from ..errors import ConfigError
+from ..files import printable
+from ..hints import did_you_mean
+from .catalog import _weights_line, current, get_weights
+
+FORMATS = ("text", "markdown", "csv", "json")  # of the results table
+
+
+@dataclass(frozen=True)
+class Result:
+    """One weights entry as the results table shows it (``None``: the card does not say)."""
+
+    name: str
+    model: str
+    dataset: str
+    test_acc: float | None
+    test_loss: float | None
+    parameters: int | None
+    flops: int | None
+    train_seconds: float | None
+    hardware: str | None
+    plugin: str
+    problem: str | None = None  # why the card cannot be used (its other columns are None)
+
+    @property
+    def reproduce(self) -> str:
+        """The one command that retrains these weights and compares them with the card."""
+        return f"zoo reproduce {self.name}"
+
+
+COLUMNS = tuple(f.name for f in fields(Result))[:-1]  # problem is said instead of them
+#: Which way a column is sorted: the best first (accuracy high to low; loss, size, cost and time
+#: low to high), names A to Z.
+DESCENDING = ("test_acc",)
+
+
+def results(pattern: str | None = None, sort: str = "dataset") -> list[Result]:
+    """Every registered weights entry (matching ``pattern``) as a :class:`Result`, sorted by the
+    column ``sort`` (then by dataset and accuracy); an entry whose card cannot be used is a row
+    that says why (``problem``), last: one broken card breaks only its own line."""
+    if sort not in COLUMNS:
+        hint = did_you_mean(sort, COLUMNS)
+        raise ConfigError(f"cannot sort by '{sort}'{hint}: the columns are {', '.join(COLUMNS)}")
+    rows: list[Result] = []
+    broken: list[Result] = []
+    for shown, entry in current().registries["weights"].listing(pattern):
+        try:
+            card = get_weights(shown)
+        except Exception:
+            unknown = dict.fromkeys(COLUMNS[1:-1])
+            unusable = Result(shown, **unknown, plugin=entry.plugin, problem=_weights_line(shown))
+            broken.append(unusable)
+            continue
+        metrics = card.metrics
+        rows.append(
+            Result(
+                name=shown,
+                model=card.model,
+                dataset=str(card.dataset["name"]),
+                test_acc=metrics.get("test_acc"),
+                test_loss=metrics.get("test_loss"),
+                parameters=card.parameters,
+                flops=card.flops,
+                train_seconds=card.train_seconds,
+                hardware=card.hardware,
+                plugin=entry.plugin,
+            )
+        )
+    rows.sort(key=lambda r: (r.dataset, -(r.test_acc or 0.0), r.name))  # the default order
+    if sort != "dataset":
+        sign = -1 if sort in DESCENDING else 1
+        known = [r for r in rows if getattr(r, sort) is not None]
+        unknown = [r for r in rows if getattr(r, sort) is None]
+        if isinstance(getattr(known[0], sort, None) if known else None, str):
+            known.sort(key=lambda r: getattr(r, sort).lower())
+        else:
+            known.sort(key=lambda r: sign * getattr(r, sort))
+        rows = known + unknown
+    return rows + broken
+
+
+def format_results(rows: list[Result], format: str = "text", commands: bool = False) -> str:
+    """``rows`` as ``text`` (aligned, sizes in k/M), ``markdown``, ``csv`` or ``json`` (the
+    numbers as they are); ``commands`` adds each row's ``zoo reproduce`` command."""
+    if format not in FORMATS:
+        hint = did_you_mean(format, FORMATS)
+        raise ConfigError(f"unknown format '{format}'{hint} (expected {', '.join(FORMATS)})")
+    if format == "json":
+        items = [asdict(r) | ({"reproduce": r.reproduce} if commands else {}) for r in rows]
+        return json.dumps(items, indent=2)
+    header = [*COLUMNS, "problem"] + (["reproduce"] if commands else [])
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        for r in rows:
+            values = ["" if v is None else v for v in asdict(r).values()]
+            writer.writerow(values + ([r.reproduce] if commands else []))
+        return out.getvalue().rstrip("\n")
+    titles = [
+        "weights",
+        "model",
+        "dataset",
+        "test acc",
+        "test loss",
+        "params",
+        "FLOPs",
+        "trained in",
+        "hardware",
+        "plugin",
+    ] + (["retrain"] if commands else [])
+    table = [
+        [_shown(key, getattr(r, key)) for key in COLUMNS]
+        if r.problem is None
+        else [r.name, printable(r.problem), *[""] * (len(COLUMNS) - 2)]
+        for r in rows
+    ]
+    if commands:
+        table = [cells + [r.reproduce] for cells, r in zip(table, rows, strict=True)]
+    if format == "markdown":
+        right = {"test acc", "test loss", "params", "FLOPs", "trained in"}
+        rule = ["---:" if t in right else "---" for t in titles]
+        if commands:
+            table = [cells[:-1] + [f"`{cells[-1]}`"] for cells in table]
+        lines = [titles, rule, *table]
+        return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+    good = [cells for cells, r in zip(table, rows, strict=True) if r.problem is None]
+    widths = [max(len(line[i]) for line in [titles, *good]) for i in range(len(titles))]
+    numeric = {3, 4, 5, 6, 7}
+    lines = []
+    for cells, r in zip([titles, *table], [None, *rows], strict=True):
+        if r is not None and r.problem is not None:  # one line that says why, in its place
+            lines.append(f"{r.name.ljust(widths[0])}  {printable(r.problem)}")
+            continue
+        lines.append(
+            "  ".join(
+                cell.rjust(widths[i]) if i in numeric else cell.ljust(widths[i])
+                for i, cell in enumerate(cells)
+            ).rstrip()
+        )
+    return "\n".join(lines)
+
+
+def _shown(key: str, value: Any) -> str:
+    """A cell as the text and Markdown tables show it."""
+    if value is None:
+        return "-"
+    if key == "test_acc":
+        return f"{value:.2%}"
+    if key == "test_loss":
+        return f"{value:.4f}"
+    if key in ("parameters", "flops"):
+        return _si(value)
+    if key == "train_seconds":
+        minutes, seconds = divmod(round(value), 60)
+        return f"{minutes}m {seconds:02d}s" if minutes else f"{value:.1f}s"
+    return printable(str(value))
+
+
+def _si(value: float) -> str:
+    """70330 -> ``70.3k``, 11065088 -> ``11.1M``."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            return f"{value / size:.1f}{unit}"
+    return str(value)
