@@ -8,14 +8,22 @@ data/mnist, checked against torchvision's MD5s); Fashion-MNIST from Debian's
 dataset-fashion-mnist package (the dataset's default system_dir). The recipe a card records is
 the run's resolved config without where the data was on this machine (``dataset.path``), so
 ``zoo reproduce`` reads it from wherever a user has it (``--set dataset.path=...``).
+
+    python plugins/ship_weights.py --measure NAME ...
+
+adds the parameter count and FLOPs to cards written before cards recorded them, without
+training (their training time and hardware stay unknown: that run is gone).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import zoo
+from zoo.files import write_atomic
+from zoo.runs.trained import measure
 from zoo.runs.weights import write_card
 
 HERE = Path(__file__).parent
@@ -29,6 +37,12 @@ SHIPPED = {
         "mnist",
     ),
     "cnn.fashion_mnist": ("cnn", HERE / "cnn" / "zoo_cnn", "fashion_mnist"),
+    "mlp.mnist": ("mlp", HERE / "mlp" / "zoo_mlp", "mnist"),
+    "mlp.fashion_mnist": ("mlp", HERE / "mlp" / "zoo_mlp", "fashion_mnist"),
+    "lenet5.mnist": ("lenet5", HERE / "lenet" / "zoo_lenet", "mnist"),
+    "lenet5.fashion_mnist": ("lenet5", HERE / "lenet" / "zoo_lenet", "fashion_mnist"),
+    "bn_cnn.mnist": ("bn_cnn", HERE / "bn_cnn" / "zoo_bn_cnn", "mnist"),
+    "bn_cnn.fashion_mnist": ("bn_cnn_fashion", HERE / "bn_cnn" / "zoo_bn_cnn", "fashion_mnist"),
 }
 
 
@@ -37,10 +51,15 @@ def main() -> None:
     parser.add_argument("names", nargs="*", default=list(SHIPPED), help=", ".join(SHIPPED))
     parser.add_argument("--mnist", default="data/mnist", help="folder of MNIST's IDX files")
     parser.add_argument("--out", default="runs/shipped", help="where the runs are kept")
+    parser.add_argument("--measure", action="store_true", help="only measure existing cards")
     args = parser.parse_args()
     unknown = [name for name in args.names if name not in SHIPPED]
     if unknown:
         parser.error(f"unknown weights {', '.join(unknown)}: expected some of {', '.join(SHIPPED)}")
+    if args.measure:
+        for name in args.names:
+            measure_card(name, SHIPPED[name][1] / "weights" / f"{name}.json")
+        return
     for name in args.names:
         run_name, package, dataset = SHIPPED[name]
         data = {"dataset.format": "idx", "dataset.path": args.mnist}
@@ -49,9 +68,24 @@ def main() -> None:
         out = Path(args.out) / name
         run = zoo.train(run_name, overrides=data, out=out, verbose=True)
         where = {k: v for k, v in data.items() if k != "dataset.name"}
-        test = zoo.evaluate(run.dir, split="test", weights="best", overrides=where)
+        test = zoo.evaluate(run.dir, split="test", which="best", overrides=where)
         card = write_card(run.dir, name, package / "weights", test)
         print(f"{name}: test loss {test['loss']:.4f}, accuracy {test['acc']:.2%} -> {card}")
+
+
+def measure_card(name: str, path: Path) -> None:
+    """The card at ``path`` with its model's parameters and FLOPs added (nothing else changes)."""
+    card = zoo.get_weights(name)
+    counted = measure(zoo.create_model(name), card.input_shape)
+    fields = json.loads(path.read_text(encoding="utf-8"))
+    ordered = {}
+    for key, value in fields.items():
+        if key == "metrics":
+            ordered |= counted
+        if key not in counted:
+            ordered[key] = value
+    write_atomic(path, (json.dumps(ordered, indent=2) + "\n").encode())
+    print(f"{name}: {counted['parameters']:,} parameters, {counted['flops']:,} FLOPs -> {path}")
 
 
 if __name__ == "__main__":
