@@ -146,7 +146,7 @@ def test_list_shows_names_descriptions_and_plugins():
         assert f"\n{kind} (" in f"\n{out}"
     line = next(x for x in out.splitlines() if x.strip().startswith("cnn "))
     assert "cnn" in line and "MNISTCNN" in line
-    assert invoke("list", "models", "*cnn*").output.splitlines()[0] == "models (2)"
+    assert invoke("list", "models", "*cnn*").output.splitlines()[0] == "models (3)"
     assert "adam" not in invoke("list", "*cnn*").output
 
 

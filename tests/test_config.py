@@ -44,8 +44,8 @@ def test_a_section_with_another_name_replaces_the_default(doc):
 
 
 def test_a_registered_model_runs_with_the_defaults(doc):
-    cfg = config.resolve_run(doc, "mlp", is_model=lambda n: n == "mlp")
-    assert cfg.model == config.Part("mlp") and cfg.epochs == 10
+    cfg = config.resolve_run(doc, "wide_mlp", is_model=lambda n: n == "wide_mlp")
+    assert cfg.model == config.Part("wide_mlp") and cfg.epochs == 10
 
 
 def test_unknown_run_suggests_close_names(doc):

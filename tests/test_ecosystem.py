@@ -275,6 +275,7 @@ def test_every_hook_is_documented_with_its_full_signature():
         "register_losses",
         "register_metrics",
         "register_callbacks",
+        "register_transforms",
         "register_weights",
         "register_commands",
     }

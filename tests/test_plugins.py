@@ -234,9 +234,12 @@ def test_hooks_are_called_through_pluggy_and_switched_off_plugins_are_blocked(mo
     assert ("register_datasets", ["mnist_data"]) in calls
     assert catalog.registries["models"].names("*") == [
         "before",
+        "bn_cnn",
         "inner",
+        "lenet5",
         "logistic",
         "logistic_scratch",
+        "mlp",
         "sequential_cnn",
     ]
     assert catalog.pm.is_blocked("cnn") and catalog.plugins["cnn"].status == "disabled"

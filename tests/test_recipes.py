@@ -389,7 +389,7 @@ def test_a_sweep_runs_the_grid_sorts_it_and_resumes_where_it_stopped(tmp_path, d
 def test_each_scaffold_kind_installs_and_its_tests_pass(tmp_path):
     """Every kind but the model (tests/test_ecosystem.py installs that one), installed with pip
     in one go, and the tests each plugin ships run once over all of them."""
-    kinds = ["dataset", "optimizer", "scheduler", "callback", "metric", "loss"]
+    kinds = ["dataset", "optimizer", "scheduler", "callback", "metric", "loss", "transform"]
     folders = []
     for kind in kinds:
         made = run_cli("new-plugin", f"my_{kind}", "--kind", kind, cwd=tmp_path)

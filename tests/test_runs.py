@@ -7,28 +7,16 @@ import json
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 import zoo
-from conftest import run_cli
+from conftest import KILLER, run_cli
+from conftest import run_metrics as metrics
 from conftest import run_process as zoo_cmd
-
-EXACT = ("epoch", "train_loss", "val_loss", "val_acc")
-
-
-def metrics(run_dir):
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return [tuple(row[k] for k in EXACT) for row in rows]
-
-
-def weights(run_dir):
-    marker = json.loads((run_dir / "checkpoint.json").read_text())
-    return load_file(run_dir / marker["folder"] / "model.safetensors")
+from conftest import run_weights as weights
 
 
 @pytest.fixture(scope="module")
@@ -96,63 +84,6 @@ def test_the_run_directory_describes_itself(reference):
     assert [p.name for p in (reference / "checkpoints").iterdir()] == ["epoch-0003"]
     state = torch.load(reference / "checkpoints" / "epoch-0003" / "state.pt", weights_only=True)
     assert state["epoch"] == 3 and len(state["history"]) == 3
-
-
-# Where the run kills itself (SIGKILL, no cleanup) in a wrapper around the real CLI.
-KILLER = textwrap.dedent("""
-    import os, signal, sys
-    import safetensors.torch
-    import torch
-    from zoo import files
-    from zoo.runs import checkpoints, directory
-
-    point, epoch = sys.argv[1], int(sys.argv[2])
-
-    def die():
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    saving = {}
-    real_save = checkpoints.save
-    def save(run_dir, n, *args, **kwargs):
-        saving["epoch"] = n
-        return real_save(run_dir, n, *args, **kwargs)
-    checkpoints.save = save
-
-    real_model = safetensors.torch.save_model
-    def save_model(model, filename, *args, **kwargs):
-        real_model(model, filename, *args, **kwargs)
-        if point == "mid-weights" and saving.get("epoch") == epoch:
-            die()  # the weights are in a temp file, not yet renamed
-    safetensors.torch.save_model = save_model
-
-    real_torch_save = torch.save
-    def torch_save(obj, f, *args, **kwargs):
-        if point == "before-state" and saving.get("epoch") == epoch:
-            die()  # the weights are in place, the state is not
-        return real_torch_save(obj, f, *args, **kwargs)
-    torch.save = torch_save
-
-    real_write = files.write_atomic
-    def write_atomic(path, data):
-        if point == "before-marker" and path.name == "checkpoint.json" and \\
-                saving.get("epoch") == epoch:
-            die()  # both files are in place; the marker still names the previous checkpoint
-        return real_write(path, data)
-    files.write_atomic = write_atomic
-
-    real_append = directory.append_metrics
-    def append_metrics(run_dir, row):
-        if point == "before-metrics" and row["epoch"] == epoch:
-            die()  # the checkpoint has landed, its metrics line has not
-        real_append(run_dir, row)
-        if point == "between-epochs" and row["epoch"] == epoch:
-            die()
-    directory.append_metrics = append_metrics
-
-    from zoo.cli import main
-    sys.argv = ["zoo", *sys.argv[3:]]
-    main()
-""")
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,18 @@ import pytest
 import zoo
 from conftest import one_line_error, run_cli, run_process
 
-SHIPPED = ["cnn.fashion_mnist", "cnn.mnist", "logistic.mnist", "sequential_cnn.mnist"]
+SHIPPED = [
+    "bn_cnn.fashion_mnist",
+    "bn_cnn.mnist",
+    "cnn.fashion_mnist",
+    "cnn.mnist",
+    "lenet5.fashion_mnist",
+    "lenet5.mnist",
+    "logistic.mnist",
+    "mlp.fashion_mnist",
+    "mlp.mnist",
+    "sequential_cnn.mnist",
+]
 
 
 def digit_png(path: Path) -> Path:
@@ -34,11 +45,14 @@ def digit_png(path: Path) -> Path:
 
 
 def test_the_shipped_weights_are_listed_with_their_test_accuracy(tmp_path):
-    listed = run_cli("list", "weights", cwd=tmp_path).stdout
-    assert listed.splitlines()[0] == f"weights ({len(SHIPPED)})"
+    listed = run_cli("list", "weights", cwd=tmp_path).stdout  # the results table
+    assert listed.splitlines()[0].split()[:4] == ["weights", "model", "dataset", "test"]
+    lines = {line.split()[0]: line for line in listed.splitlines()[1:]}
     for name in SHIPPED:
-        assert name in listed
-    assert "cnn trained on mnist: test accuracy" in listed
+        assert name in lines
+    assert "94.34%" in lines["cnn.mnist"]
+    everything = run_cli("list", cwd=tmp_path).stdout  # every kind: the weights' one-line cards
+    assert "cnn trained on mnist: test accuracy" in everything
     assert zoo.list_weights("*mnist") == SHIPPED
     assert zoo.list_weights("cnn.*") == ["cnn.fashion_mnist", "cnn.mnist"]
 

@@ -30,11 +30,12 @@ class Augmenter:
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed((seed + 1) % 2**64)  # a stream apart from the shuffler's
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        generator = generator if generator is not None else self.generator
         with torch.no_grad():
             images = x.reshape(len(x), *self.input_shape)
             for name, transform in self.transforms:
-                out = transform(images, self.generator)
+                out = transform(images, generator)
                 if not isinstance(out, torch.Tensor) or out.shape != images.shape:
                     shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out)
                     raise PluginError(
@@ -43,6 +44,20 @@ class Augmenter:
                     )
                 images = out
             return images.reshape(x.shape).to(x.dtype)
+
+    def check(self, x: torch.Tensor) -> None:
+        """Transform two samples with a generator of their own (the run's stream does not move):
+        a transform that fails, or gives back another shape, is one line before any training."""
+        try:
+            self(x, torch.Generator(device=self.device).manual_seed(0))
+        except PluginError:
+            raise
+        except Exception as exc:
+            reason = " ".join(str(exc).split())[:200]
+            names = ", ".join(name for name, _ in self.transforms)
+            raise PluginError(
+                f"augment ({names}) fails on two training samples: {type(exc).__name__}: {reason}"
+            ) from exc
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps: the generator's state and its device's type."""

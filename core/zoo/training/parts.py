@@ -125,7 +125,10 @@ def augment(
         entry = registries["transforms"].get(part.name)
         context = {"input_shape": tuple(splits.input_shape)}
         built.append((part.name, entry.create(context=context, **part.options)))
-    return Augmenter(built, tuple(splits.input_shape), device, config.seed)
+    augmenter = Augmenter(built, tuple(splits.input_shape), device, config.seed)
+    sample = [torch.as_tensor(splits.train[i][0]) for i in range(min(2, len(splits.train)))]
+    augmenter.check(torch.stack(sample).to(device))
+    return augmenter
 
 
 def callbacks(config: RunConfig, registries: Mapping[str, Any]) -> list[Callback]:
