@@ -56,6 +56,7 @@ def examples_time(mnist: Path, target: float, device: str) -> tuple[float, float
         command + ["--target", str(target)], stdout=subprocess.PIPE, text=True
     )
     for line in process.stdout:
+        print(f"    examples recipe: {line.strip()}", flush=True)  # each epoch, as it ends
         _, epoch, _, accuracy, *_ = line.split()
         if float(accuracy) >= target:
             seconds = time.perf_counter() - start
