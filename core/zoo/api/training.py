@@ -122,8 +122,8 @@ def lr_find(
     """A learning-rate range test of run ``name`` (as :func:`train` resolves it): ``steps``
     optimizer steps from its initial weights with the rate growing exponentially from ``start``
     to ``end``, stopped when the loss blows up; the plot goes to ``out`` (``None``: none). No run
-    directory is written; the suggestion is where the loss fell fastest (try it, or a little
-    less, as ``optimizer.lr``)."""
+    directory is written; the suggestion (see ``zoo.training.lr_find.suggest``) is a rate to try
+    as ``optimizer.lr``."""
     run_config = resolve(name, config=config, overrides=overrides, device=device)
     from ..training.lr_find import lr_range_test
 

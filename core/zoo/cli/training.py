@@ -314,8 +314,8 @@ def lr_find(
         click.echo("  no suggestion: the loss did not fall (try a wider range, or more --steps)")
     else:
         click.echo(
-            f"  suggested learning rate: {found.suggestion:.2g} (where the loss fell fastest; "
-            f"try it: zoo run {name} --set optimizer.lr={found.suggestion:.2g})"
+            f"  suggested learning rate: {found.suggestion:.2g} (try it: zoo run {name} --set "
+            f"optimizer.lr={found.suggestion:.2g})"
         )
     if found.plot is not None:
         click.echo(f"  plot: {found.plot}")

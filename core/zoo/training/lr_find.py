@@ -1,7 +1,7 @@
 """The learning-rate range test (Smith 2015; fastai's ``lr_find``): train a run's model from its
 initial weights for a number of steps while the learning rate grows exponentially from ``start``
-to ``end``, record the smoothed loss at each rate, stop when it blows up, and suggest the rate
-where the loss fell fastest. It builds the run's parts as a run does (the same seed, data,
+to ``end``, record the smoothed loss at each rate, stop when it blows up, and suggest a rate
+(see :func:`suggest`). It builds the run's parts as a run does (the same seed, data,
 augmentation, loss) and writes no run directory."""
 
 from __future__ import annotations
@@ -90,8 +90,10 @@ def lr_range_test(
 
 
 def suggest(lrs: list[float], losses: list[float]) -> float | None:
-    """The rate where the smoothed loss falls fastest against log(rate), before its lowest point
-    (the first and last tenth of the curve left out, being the noisiest)."""
+    """The lower of two usual picks: the rate where the smoothed loss falls fastest against
+    log(rate) before its lowest point (the first tenth of the curve left out, being the
+    noisiest), and a tenth of the rate at the lowest point (the smoothing lags the loss, so the
+    steepest point alone runs high)."""
     if len(losses) < 10:
         return None
     low = min(range(len(losses)), key=losses.__getitem__)
@@ -103,4 +105,4 @@ def suggest(lrs: list[float], losses: list[float]) -> float | None:
     if not slopes:
         return None
     slope, at = min(slopes)
-    return lrs[at] if slope < 0 else None
+    return min(lrs[at], lrs[low] / 10) if slope < 0 else None
