@@ -141,7 +141,7 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_says_how_to_resume(tmp_path, train
         "cnn",
         *train_args,
         "--epochs",
-        "50",
+        "1000",  # far more than it can train before the signal, even on a loaded machine
         "--out",
         "interrupted",
     ]
@@ -159,8 +159,9 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_says_how_to_resume(tmp_path, train
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert f"zoo resume {tmp_path / 'interrupted'}" in err or "zoo resume interrupted" in err
-    run_cli("resume", "interrupted", "--epochs", "3", "--no-progress", cwd=tmp_path)
-    assert metrics(tmp_path / "interrupted") == metrics(reference)
+    done = len(metrics(tmp_path / "interrupted"))  # 2, unless a loaded machine let it go on
+    run_cli("resume", "interrupted", "--epochs", max(3, done), "--no-progress", cwd=tmp_path)
+    assert metrics(tmp_path / "interrupted")[:3] == metrics(reference)
 
 
 def test_resume_extends_a_finished_run(tmp_path, mnist_file, reference):
