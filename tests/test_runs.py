@@ -146,7 +146,14 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_says_how_to_resume(tmp_path, train
         "interrupted",
     ]
     proc = subprocess.Popen(
-        args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        args,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # as a terminal starts it: Ctrl-C's default action (a test run before this one in the same
+        # xdist worker may leave SIGINT ignored, and children inherit that)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     metrics_file = tmp_path / "interrupted" / "metrics.jsonl"
     deadline = time.monotonic() + 120
