@@ -148,3 +148,37 @@ def test_the_type_checker_reads_annotations_and_accepts_what_it_cannot_read():
     assert options.check([0.5], check["f"]) and not options.check("0.5", check["f"])
     assert options.check(object(), check["g"]) and options.check(object(), check["h"])
     assert options.describe(check["c"]) == "tuple[int, ...]"
+
+
+@pytest.mark.hostile
+def test_run_summary_and_confusion_matrices_read_what_zoo_wrote_and_skip_the_rest(
+    tmp_path, mnist_file
+):
+    run = zoo.train(
+        "logistic",
+        overrides={"dataset.path": str(mnist_file), "metrics": ["confusion_matrix"]},
+        epochs=2,
+        out=tmp_path / "run",
+    )
+    summary = zoo.run_summary(run.dir)
+    assert summary.history == run.history and summary.epochs_done == 2
+    assert summary.input_shape == (1, 28, 28) and not summary.in_use and summary.problem is None
+    found = zoo.confusion_matrices(run.dir)
+    assert list(found) == ["epoch 2"]
+    assert found["epoch 2"]["matrix"] == run.history[-1]["val_confusion_matrix"]
+    assert sum(map(sum, found["epoch 2"]["matrix"])) == 64  # every validation sample
+    zoo.evaluate(run.dir, split="test")  # zoo eval writes confusion-test.json into the run
+    assert list(zoo.confusion_matrices(run.dir)) == ["test", "epoch 2"]
+    hostile = [
+        {"matrix": [[1, 2], [3]]},  # not square
+        {"matrix": [[1, -2], [3, 4]]},  # a negative count
+        {"matrix": [[1, 2], [3, 4]], "classes": ["a", "b\x1b[2J"]},  # a terminal escape
+        {"matrix": [[True]]},
+        [[1]],
+    ]
+    for body in hostile:
+        (run.dir / "confusion-valid.json").write_text(json.dumps(body))
+        assert "valid" not in zoo.confusion_matrices(run.dir), body
+    (run.dir / "model.json").write_text("[]")
+    broken = zoo.run_summary(run.dir)
+    assert broken.config is None and "model.json" in broken.problem

@@ -47,6 +47,7 @@ from .catalog import (
 from .results import FORMATS, Result, format_results, results
 from .trained import (
     RunSummary,
+    confusion_matrices,
     evaluate,
     export,
     list_runs,
@@ -54,6 +55,7 @@ from .trained import (
     open_run,
     plot,
     predict,
+    run_summary,
 )
 from .training import LRFind, Reproduction, lr_find, reproduce, resolve, resume, sweep, train
 
@@ -61,6 +63,7 @@ __all__ = [
     "FORMATS",
     "Cached",
     "cached_files",
+    "confusion_matrices",
     "remove_cached",
     "Listed",
     "LRFind",
@@ -107,6 +110,7 @@ __all__ = [
     "reset",
     "resolve",
     "resume",
+    "run_summary",
     "results",
     "list_runs",
     "sweep",

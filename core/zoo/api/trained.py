@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,9 @@ def _trained(source: str | Path, which: str = "last") -> Any:
 @dataclass(frozen=True)
 class RunSummary:
     """A run directory as ``zoo runs`` lists it: ``config`` and ``best`` (its best epoch's row,
-    by its monitor) are ``None`` and ``problem`` says why when it cannot be read."""
+    by its monitor) are ``None`` and ``problem`` says why when it cannot be read. ``history``
+    holds its epochs' rows (metrics.jsonl), ``input_shape`` its model's input (model.json) and
+    ``in_use`` whether a zoo process holds it (training now, or killed before it let go)."""
 
     dir: Path
     modified: float  # seconds since the epoch
@@ -163,6 +165,9 @@ class RunSummary:
     config: configs.RunConfig | None
     best: dict[str, Any] | None
     problem: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
+    input_shape: tuple[int, ...] | None = None
+    in_use: bool = False
 
     @property
     def date(self) -> str:
@@ -172,19 +177,75 @@ class RunSummary:
 def list_runs(root: str | Path = "runs") -> list[RunSummary]:
     """Every run directory below ``root``, oldest first; one that cannot be read is listed with
     its problem, never hiding the others."""
-    found = []
-    for run_dir in directory.find_runs(Path(root)):
-        modified = run_dir.stat().st_mtime
+    return [run_summary(run_dir) for run_dir in directory.find_runs(Path(root))]
+
+
+def run_summary(run_dir: str | Path) -> RunSummary:
+    """One run directory as :func:`list_runs` lists it (a broken one with its ``problem``)."""
+    run_dir = Path(run_dir)
+    modified = run_dir.stat().st_mtime
+    in_use = (run_dir / directory.OWNER).is_file()
+    try:
+        metrics = directory.read_metrics(run_dir)
+        config = directory.read_config(run_dir)
+        shape = directory.read_model_info(run_dir).get("input_shape")
+    except ZooError as exc:
+        reason = str(exc).removeprefix(f"{run_dir / directory.CONFIG} ")
+        return RunSummary(run_dir, modified, 0, None, None, reason, in_use=in_use)
+    best = config.best(metrics)
+    shape = tuple(shape) if shape else None
+    return RunSummary(run_dir, modified, len(metrics), config, best, None, metrics, shape, in_use)
+
+
+#: The most classes a confusion matrix read back from a run directory may have.
+MAX_CLASSES = 1000
+
+
+def confusion_matrices(run_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """The confusion matrices a run directory holds, by where they come from: ``valid`` and
+    ``test`` as ``zoo eval`` wrote them (``confusion-SPLIT.json``), ``epoch N`` for the last
+    epoch's ``val_confusion_matrix`` when the run computed that metric. Each is ``{"classes",
+    "matrix"}`` (rows true, columns predicted); a file that is not a matrix zoo wrote is left
+    out."""
+    run_dir = Path(run_dir)
+    found: dict[str, dict[str, Any]] = {}
+    for split in ("valid", "test"):
         try:
-            metrics = directory.read_metrics(run_dir)
-            config = directory.read_config(run_dir)
-        except ZooError as exc:
-            reason = str(exc).removeprefix(f"{run_dir / directory.CONFIG} ")
-            found.append(RunSummary(run_dir, modified, 0, None, None, reason))
+            body = directory.read_json(run_dir / f"confusion-{split}.json")
+        except (FileNotFoundError, ValueError, ZooError):
             continue
-        best = config.best(metrics)
-        found.append(RunSummary(run_dir, modified, len(metrics), config, best))
+        if isinstance(body, dict) and _is_matrix(body.get("matrix"), body.get("classes")):
+            found[split] = {"classes": body.get("classes"), "matrix": body["matrix"]}
+    try:
+        rows = directory.read_metrics(run_dir)
+        classes = directory.read_model_info(run_dir).get("classes")
+    except ZooError:
+        return found
+    if rows and _is_matrix(rows[-1].get("val_confusion_matrix"), classes):
+        found[f"epoch {rows[-1]['epoch']}"] = {
+            "classes": classes,
+            "matrix": rows[-1]["val_confusion_matrix"],
+        }
     return found
+
+
+def _is_matrix(matrix: Any, classes: Any) -> bool:
+    """A square matrix of counts, with as many class names (or none)."""
+    if not isinstance(matrix, list) or not 0 < len(matrix) <= MAX_CLASSES:
+        return False
+    size = len(matrix)
+    counts = all(
+        isinstance(row, list)
+        and len(row) == size
+        and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 53 for v in row)
+        for row in matrix
+    )
+    names = classes is None or (
+        isinstance(classes, list)
+        and len(classes) == size
+        and all(isinstance(c, str) and c.isprintable() and len(c) <= 200 for c in classes)
+    )
+    return counts and names
 
 
 def plot(run_dirs: Sequence[str | Path], out: str | Path = "runs.png") -> tuple[Path, list[str]]:

@@ -18,6 +18,7 @@ from .common import CONTEXT, ZooGroup, show_warning
 from .data import data
 from .results import eval_, export, plot, predict, runs_, show_samples
 from .training import lr_find, reproduce, resume, run, sweep
+from .ui import ui
 
 
 @click.group(cls=ZooGroup, context_settings=CONTEXT)
@@ -32,6 +33,7 @@ def cli() -> None:
       zoo predict cnn.mnist x.png   trained weights, right after install
       zoo runs                  past runs, with their best results
       zoo plugins               installed plugins and what each registered
+      zoo ui                    the catalog, your runs and a model to try, in a browser
     """
 
 
@@ -52,6 +54,7 @@ for command in (
     plugins,
     data,
     new_plugin,
+    ui,
 ):
     cli.add_command(command)
 

@@ -1,0 +1,352 @@
+"""The web app behind ``zoo ui``: a Starlette app whose JSON routes answer from zoo's Python API
+only (the catalog, the results table, the runs under one folder, predictions, the validation
+mistakes) and one static page (``static/``) that draws them with Plotly's own JavaScript,
+served from the installed ``plotly`` package: nothing comes from the network.
+
+What a browser may ask for is checked here before zoo reads anything: a run is named by its
+path relative to the folder served, and a path that is absolute, holds ``..`` or leads out of
+the folder through a link is refused; an upload is bounded before it is read whole; the Host
+header must name this server (a page elsewhere cannot reach it by renaming itself), and a POST
+must carry the header the page sends (a form on another site cannot). Nothing is written into a
+run directory: evaluations write their pictures into a temporary folder, read back and removed.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import math
+import os
+import tempfile
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .. import api
+from ..config import dump_yaml
+from ..errors import ZooError
+from ..files import inside, printable
+
+STATIC = Path(__file__).parent / "static"
+#: The most bytes an uploaded picture may have (a 4096 x 4096 PNG, zoo predict's largest
+#: picture, compresses far below this; the pixels are bounded again when it is decoded).
+MAX_UPLOAD = 16 << 20
+#: The header every POST of the page carries: a cross-site form cannot send it, and a
+#: cross-site script would need a CORS answer this app never gives.
+POST_HEADER = "x-zoo-ui"
+MAX_MISTAKES = 64  # validation samples in the Try page's grid
+MAX_TOP = 10  # classes shown for a prediction
+
+
+class Refused(Exception):
+    """A request zoo will not answer: its status and one line saying why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def plotly_js() -> Path:
+    """plotly.min.js as the installed ``plotly`` package ships it."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise ZooError("zoo ui needs plotly: pip install 'torch-zoo[ui]'")
+    path = Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+    if not path.is_file():
+        raise ZooError(f"the installed plotly has no {path.name}: pip install -U 'torch-zoo[ui]'")
+    return path
+
+
+class Folder:
+    """The runs below one folder, each named by its path relative to it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.resolved = self.root.resolve()
+
+    def runs(self) -> list[api.RunSummary]:
+        """Every run directory below the folder that is inside it (a link out is left out)."""
+        found = []
+        for summary in api.list_runs(self.root):
+            if summary.dir.resolve().is_relative_to(self.resolved):
+                found.append(summary)
+        return found
+
+    def name(self, run_dir: Path) -> str:
+        return run_dir.relative_to(self.root).as_posix()
+
+    def run_dir(self, relative: Any) -> Path:
+        """The run directory ``relative`` names, refused unless it is one, inside the folder."""
+        if not isinstance(relative, str) or not relative or len(relative) > 4096:
+            raise Refused(400, "name a run by its path in the folder zoo ui serves")
+        pure = PurePosixPath(relative)
+        if "\x00" in relative or "\\" in relative or pure.is_absolute() or ".." in pure.parts:
+            raise Refused(403, f"{printable(relative)}: a run is named inside the folder served")
+        try:
+            path = inside(self.root, relative, "run")
+        except ZooError as exc:
+            raise Refused(403, str(exc)) from exc
+        if not ((path / "config.yaml").exists() and (path / "model.json").exists()):
+            raise Refused(404, f"{printable(relative)} is not a run directory in {self.root}")
+        return self.root / relative
+
+
+def run_row(folder: Folder, summary: api.RunSummary) -> dict[str, Any]:
+    """One run as the runs table shows it."""
+    config = summary.config
+    row: dict[str, Any] = {
+        "path": folder.name(summary.dir),
+        "date": summary.date,
+        "epochs_done": summary.epochs_done,
+        "in_use": summary.in_use,
+        "problem": printable(summary.problem, 500) if summary.problem else None,
+    }
+    if config is not None:
+        row |= {
+            "name": config.name,
+            "model": config.model.name,
+            "dataset": config.dataset.name,
+            "epochs": config.epochs,
+            "monitor": config.monitor,
+            "best": _scalars(summary.best) if summary.best else None,
+            "input_shape": list(summary.input_shape) if summary.input_shape else None,
+        }
+    return row
+
+
+def _scalars(row: dict[str, Any]) -> dict[str, float]:
+    """A metrics row's numbers (a curve each); lists such as a confusion matrix are left out."""
+    return {
+        key: value
+        for key, value in row.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    }
+
+
+def _entry(kind: str, name: str) -> dict[str, Any]:
+    entry = api.get(kind, name)
+    try:
+        options = [entry.option_text(k) for k in entry.user_options()]
+    except Exception as exc:  # a plugin's factory may be anything: its own row says so
+        options = [f"(cannot read its options: {printable(exc)})"]
+    return {
+        "name": name,
+        "description": entry.description,
+        "plugin": entry.plugin,
+        "options": options,
+    }
+
+
+def _card(name: str) -> dict[str, Any]:
+    card = api.get_weights(name)
+    config = card.recipe.get("config")
+    return {
+        "name": name,
+        "summary": card.summary(),
+        "description": card.description,
+        "model": card.model,
+        "options": dict(card.options),
+        "dataset": dict(card.dataset),
+        "metrics": {k: v for k, v in card.metrics.items() if not isinstance(v, (list, dict))},
+        "parameters": card.parameters,
+        "flops": card.flops,
+        "train_seconds": card.train_seconds,
+        "hardware": card.hardware,
+        "sha256": card.sha256,
+        "size": card.size,
+        "where": card.where,
+        "recipe": dump_yaml(config) if isinstance(config, dict) else None,
+        "reproduce": f"zoo reproduce {name}",
+        "input_shape": list(card.input_shape),
+    }
+
+
+def build_app(root: Path, allowed_hosts: list[str]) -> Starlette:
+    """The app serving the catalog and the runs under ``root`` to browsers that call this
+    server by one of ``allowed_hosts``."""
+    folder = Folder(root)
+    plotly = plotly_js()
+
+    def source(kind: Any, name: Any) -> tuple[str, str]:
+        """What a prediction uses: registered weights, or a run's best weights."""
+        if kind == "weights":
+            if not isinstance(name, str) or name not in api.list_weights():
+                raise Refused(404, f"no weights named {printable(name)} (see the Catalog)")
+            return name, "last"
+        if kind == "run":
+            return str(folder.run_dir(name)), "best"
+        raise Refused(400, "source kind: expected weights or run")
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def plotly_route(request: Request) -> Response:
+        return FileResponse(plotly, media_type="text/javascript")
+
+    def catalog(request: Request) -> dict[str, Any]:
+        kinds = {
+            kind: [_entry(kind, row.name) for row in api.listing(kind)]
+            for kind in ("models", "datasets")
+        }
+        return {"folder": str(root), **kinds}
+
+    def results(request: Request) -> Any:
+        try:
+            rows = api.results(sort=request.query_params.get("sort", "dataset"))
+        except ZooError as exc:
+            raise Refused(400, str(exc)) from exc
+        return [asdict(r) | {"reproduce": r.reproduce} for r in rows]
+
+    def weights(request: Request) -> dict[str, Any]:
+        name = request.path_params["name"]
+        if name not in api.list_weights():
+            raise Refused(404, f"no weights named {printable(name)}")
+        return _card(name)
+
+    def runs(request: Request) -> dict[str, Any]:
+        return {"folder": str(root), "runs": [run_row(folder, s) for s in folder.runs()]}
+
+    def run(request: Request) -> dict[str, Any]:
+        run_dir = folder.run_dir(request.query_params.get("path"))
+        summary = api.run_summary(run_dir)
+        body = run_row(folder, summary)
+        if summary.config is not None:
+            body["config"] = dump_yaml(summary.config.to_dict())
+            body["history"] = [_scalars(row) for row in summary.history]
+            body["confusion"] = api.confusion_matrices(run_dir)
+        return body
+
+    async def predict(request: Request) -> Any:
+        params = request.query_params
+        name, which = source(params.get("kind"), params.get("source"))
+        top = _int(params.get("top", "5"), 1, MAX_TOP, "top")
+        data = await _body(request, MAX_UPLOAD)
+        if not data:
+            raise Refused(400, "no picture was sent")
+        return await run_in_threadpool(_predict, name, which, data, top)
+
+    async def mistakes(request: Request) -> Any:
+        params = await _json(request)
+        name, which = source(params.get("kind"), params.get("source"))
+        count = _int(str(params.get("count", 32)), 1, MAX_MISTAKES, "count")
+        return await run_in_threadpool(_mistakes, name, which, count)
+
+    routes = [
+        Route("/", index),
+        Route("/vendor/plotly.min.js", plotly_route),
+        Route("/api/catalog", _answer(catalog)),
+        Route("/api/results", _answer(results)),
+        Route("/api/weights/{name}", _answer(weights)),
+        Route("/api/runs", _answer(runs)),
+        Route("/api/run", _answer(run)),
+        Route("/api/predict", _answer(predict), methods=["POST"]),
+        Route("/api/mistakes", _answer(mistakes), methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)]
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def _answer(handler: Callable[[Request], Any]) -> Callable[[Request], Awaitable[Response]]:
+    """``handler``'s answer as JSON; a refusal or a zoo error as ``{"error": one line}``. A
+    synchronous handler (it reads files) runs in a worker thread."""
+    import inspect
+
+    async def route(request: Request) -> Response:
+        if request.method == "POST" and request.headers.get(POST_HEADER) != "1":
+            return JSONResponse({"error": "refused: not sent by zoo ui's page"}, status_code=403)
+        try:
+            if inspect.iscoroutinefunction(handler):
+                body = await handler(request)
+            else:
+                body = await run_in_threadpool(handler, request)
+        except Refused as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        except ZooError as exc:
+            return JSONResponse({"error": printable(str(exc), 1000)}, status_code=422)
+        except Exception as exc:  # a plugin's card or model may raise anything: one line
+            if os.environ.get("ZOO_DEBUG"):
+                traceback.print_exc()
+            problem = f"{type(exc).__name__}: {printable(exc, 500)} (ZOO_DEBUG=1 shows where)"
+            return JSONResponse({"error": problem}, status_code=500)
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+    return route
+
+
+def _int(text: Any, low: int, high: int, what: str) -> int:
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise Refused(400, f"{what} must be a whole number") from None
+    if not low <= value <= high:
+        raise Refused(400, f"{what} must be from {low} to {high}")
+    return value
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request's body, refused as soon as it holds more than ``limit`` bytes."""
+    too_large = f"the upload is larger than {limit:,} bytes: zoo reads smaller ones"
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise Refused(413, too_large)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Refused(413, too_large)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    import json
+
+    try:
+        body = json.loads(await _body(request, 64 << 10))
+    except ValueError:
+        raise Refused(400, "expected a JSON object") from None
+    if not isinstance(body, dict):
+        raise Refused(400, "expected a JSON object")
+    return body
+
+
+def _predict(name: str, which: str, data: bytes, top: int) -> dict[str, Any]:
+    """``zoo.predict`` of one uploaded picture (written to a temporary file of zoo ui's own)."""
+    with tempfile.TemporaryDirectory(prefix="zoo-ui-") as folder:
+        picture = Path(folder) / "upload"
+        picture.write_bytes(data)
+        [(_, classes)] = api.predict(name, [picture], top=top, which=which)
+    return {"predictions": [[label, probability] for label, probability in classes]}
+
+
+def _mistakes(name: str, which: str, count: int) -> dict[str, Any]:
+    """The ``count`` validation samples with the highest loss (mistakes first), as
+    ``zoo.evaluate(top_losses=...)`` finds and draws them, into a temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="zoo-ui-") as folder:
+        result = api.evaluate(name, "valid", which=which, out=folder, top_losses=count)
+        picture = result.get("picture")
+        image = Path(picture).read_bytes() if picture else b""
+    rows = [
+        {key: row[key] for key in ("index", "true_name", "predicted_name", "probability", "loss")}
+        for row in result.get("top_losses", [])
+    ]
+    return {
+        "source": result["source"],
+        "acc": result["acc"],
+        "loss": result["loss"],
+        "samples": result["samples"],
+        "rows": rows,
+        "picture": "data:image/png;base64," + base64.b64encode(image).decode() if image else None,
+    }

@@ -1,0 +1,454 @@
+// zoo ui's page: three views (Catalog, Runs, Try) over the JSON routes of zoo/ui/app.py.
+// Everything shown comes from zoo's Python API through those routes; text is always set as
+// text (never parsed as HTML), and the curves are Plotly's, served by the app itself.
+"use strict";
+
+const POLL_MS = 1500; // how often an open run (or comparison) asks for new epochs
+let timer = null; // the open view's polling, stopped when the view changes
+
+// --- small helpers --------------------------------------------------------------------------
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+async function call(url, options = {}) {
+  const response = await fetch(url, options);
+  let body = null;
+  try { body = await response.json(); } catch (e) { body = null; }
+  if (!response.ok) {
+    throw new Error((body && body.error) || `${response.status} ${response.statusText}`);
+  }
+  return body;
+}
+
+function post(url, body, type = "application/json") {
+  return call(url, { method: "POST", headers: { "Content-Type": type, "X-Zoo-UI": "1" }, body });
+}
+
+function showError(message) {
+  const box = document.getElementById("error");
+  box.textContent = message ? `Error: ${message}` : "";
+  box.hidden = !message;
+}
+
+const pct = (v) => (v === null || v === undefined ? "-" : `${(100 * v).toFixed(2)}%`);
+const num = (v, digits = 4) => (v === null || v === undefined ? "-" : Number(v).toFixed(digits));
+function si(v) {
+  if (v === null || v === undefined) return "-";
+  for (const [unit, size] of [["G", 1e9], ["M", 1e6], ["k", 1e3]]) {
+    if (Math.abs(v) >= size) return `${(v / size).toFixed(1)}${unit}`;
+  }
+  return String(v);
+}
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "-";
+  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
+  return m ? `${m}m ${String(s).padStart(2, "0")}s` : `${s}s`;
+}
+const plotConfig = { responsive: true, displaylogo: false };
+
+// --- routing ----------------------------------------------------------------------------------
+
+function route() {
+  clearInterval(timer);
+  timer = null;
+  showError("");
+  const [page, query] = (location.hash.slice(2) || "catalog").split("?");
+  const params = new URLSearchParams(query || "");
+  const tab = { weights: "catalog", run: "runs", compare: "runs" }[page] || page;
+  for (const link of document.querySelectorAll("nav a")) {
+    link.classList.toggle("active", link.dataset.page === tab);
+  }
+  const main = document.getElementById("main");
+  main.replaceChildren();
+  main.dataset.page = page;
+  const views = { catalog, weights, runs, run, compare, try: tryView };
+  const view = views[page] || catalog;
+  view(main, params).catch((e) => showError(e.message));
+}
+
+window.addEventListener("hashchange", route);
+window.addEventListener("DOMContentLoaded", route);
+
+// --- Catalog ----------------------------------------------------------------------------------
+
+const RESULT_COLUMNS = [
+  ["name", "weights"], ["model", "model"], ["dataset", "dataset"],
+  ["test_acc", "test acc", pct, "num"], ["test_loss", "test loss", num, "num"],
+  ["parameters", "params", si, "num"], ["flops", "FLOPs", si, "num"],
+  ["train_seconds", "trained in", duration, "num"], ["hardware", "hardware"], ["plugin", "plugin"],
+];
+
+async function catalog(main, params) {
+  const sort = params.get("sort") || "dataset";
+  const [known, rows] = await Promise.all([
+    call("/api/catalog"),
+    call(`/api/results?sort=${encodeURIComponent(sort)}`),
+  ]);
+  document.getElementById("folder").textContent = known.folder;
+  main.append(el("h2", { text: "Trained weights: the results table" }));
+  main.append(el("p", { class: "muted", text: "Click a column to sort by it, a row for its card." }));
+  const head = el("tr", {}, RESULT_COLUMNS.map(([key, title, , cls]) =>
+    el("th", { "data-sort": key, class: [cls, key === sort ? "sorted" : ""].join(" ").trim(),
+               text: title, onclick: () => { location.hash = `#/catalog?sort=${key}`; } })),
+    el("th", { text: "reproduce" }));
+  const body = rows.map((r) => {
+    if (r.problem) {
+      return el("tr", { class: "broken", "data-name": r.name },
+        el("td", { text: r.name }), el("td", { colspan: RESULT_COLUMNS.length, text: r.problem }));
+    }
+    return el("tr", { class: "link", "data-name": r.name,
+                      onclick: () => { location.hash = `#/weights?name=${encodeURIComponent(r.name)}`; } },
+      RESULT_COLUMNS.map(([key, , format, cls]) =>
+        el("td", { class: cls, text: format ? format(r[key]) : (r[key] ?? "-") })),
+      el("td", {}, el("code", { text: r.reproduce })));
+  });
+  main.append(el("table", { id: "results" }, el("thead", {}, head), el("tbody", {}, body)));
+  for (const [kind, title] of [["models", "Models"], ["datasets", "Datasets"]]) {
+    main.append(el("h2", { text: title }));
+    main.append(el("table", { id: kind },
+      el("thead", {}, el("tr", {}, ["name", "plugin", "options", "description"].map((t) => el("th", { text: t })))),
+      el("tbody", {}, known[kind].map((e) => el("tr", { "data-name": e.name },
+        el("td", {}, el("code", { text: e.name })), el("td", { text: e.plugin }),
+        el("td", {}, el("code", { text: e.options.join(", ") || "none" })),
+        el("td", { text: e.description }))))));
+  }
+}
+
+async function weights(main, params) {
+  const name = params.get("name");
+  const card = await call(`/api/weights/${encodeURIComponent(name)}`);
+  main.append(el("h2", { id: "card-title", text: card.summary }));
+  if (card.description) main.append(el("p", { text: card.description }));
+  const facts = [
+    ["model", `${card.model} ${JSON.stringify(card.options)}`],
+    ["dataset", `${card.dataset.name} (input ${JSON.stringify(card.input_shape)})`],
+    ["test accuracy", pct(card.metrics.test_acc)], ["test loss", num(card.metrics.test_loss)],
+    ["parameters", si(card.parameters)], ["FLOPs / forward", si(card.flops)],
+    ["trained in", duration(card.train_seconds)], ["hardware", card.hardware || "-"],
+    ["file", `${card.where} (${card.size.toLocaleString()} bytes, sha256 ${card.sha256})`],
+  ];
+  main.append(el("table", { id: "card" }, el("tbody", {}, facts.map(([k, v]) =>
+    el("tr", {}, el("th", { text: k }), el("td", { text: v }))))));
+  main.append(el("p", {}, "Retrain and compare: ", el("code", { text: card.reproduce }), "  ",
+    el("a", { href: `#/try?kind=weights&source=${encodeURIComponent(name)}`, text: "try these weights" })));
+  if (card.recipe) main.append(el("h2", { text: "Recipe" }), el("pre", { text: card.recipe }));
+}
+
+// --- Runs -------------------------------------------------------------------------------------
+
+async function runs(main) {
+  const listed = await call("/api/runs");
+  document.getElementById("folder").textContent = listed.folder;
+  main.append(el("h2", { text: `Runs under ${listed.folder}` }));
+  if (!listed.runs.length) {
+    main.append(el("p", { class: "muted", text: "No run directories here yet: zoo run logistic makes one." }));
+    return;
+  }
+  const compareButton = el("button", { id: "compare", disabled: true, text: "Compare selected",
+    onclick: () => {
+      const picked = [...main.querySelectorAll("input.pick:checked")].map((b) => b.value);
+      location.hash = `#/compare?${picked.map((p) => `run=${encodeURIComponent(p)}`).join("&")}`;
+    } });
+  const head = el("tr", {}, el("th"), ["run", "model", "dataset", "epochs", "best epoch",
+    "val acc", "val loss", "date", ""].map((t) => el("th", { text: t })));
+  const body = listed.runs.map((r) => {
+    if (r.problem) {
+      return el("tr", { class: "broken", "data-path": r.path }, el("td"), el("td", { text: r.path }),
+        el("td", { colspan: 7, text: `broken: ${r.problem}` }), el("td"));
+    }
+    const open = () => { location.hash = `#/run?path=${encodeURIComponent(r.path)}`; };
+    const best = r.best || {};
+    return el("tr", { class: "link", "data-path": r.path },
+      el("td", {}, el("input", { type: "checkbox", class: "pick", value: r.path,
+        onclick: (e) => e.stopPropagation(),
+        onchange: () => { compareButton.disabled = main.querySelectorAll("input.pick:checked").length < 1; } })),
+      el("td", { onclick: open }, el("code", { text: r.path })), el("td", { text: r.model, onclick: open }),
+      el("td", { text: r.dataset, onclick: open }),
+      el("td", { class: "num", text: `${r.epochs_done}/${r.epochs}`, onclick: open }),
+      el("td", { class: "num", text: best.epoch ?? "-", onclick: open }),
+      el("td", { class: "num", text: pct(best.val_acc), onclick: open }),
+      el("td", { class: "num", text: num(best.val_loss), onclick: open }),
+      el("td", { text: r.date, onclick: open }),
+      el("td", {}, r.in_use ? el("span", { class: "badge", text: "training" }) : null));
+  });
+  main.append(el("table", { id: "runs" }, el("thead", {}, head), el("tbody", {}, body)), compareButton);
+}
+
+// Which chart a history key belongs to: losses together, accuracies together, the learning
+// rate, then one chart for each other number the run recorded.
+function chartOf(key) {
+  if (key === "epoch") return null;
+  if (key.endsWith("loss")) return "loss";
+  if (key.endsWith("acc")) return "accuracy";
+  if (key === "lr") return "learning rate";
+  return key;
+}
+
+function curves(history) {
+  const charts = new Map();
+  for (const row of history) {
+    for (const key of Object.keys(row)) {
+      const chart = chartOf(key);
+      if (!chart) continue;
+      if (!charts.has(chart)) charts.set(chart, new Set());
+      charts.get(chart).add(key);
+    }
+  }
+  const order = ["loss", "accuracy", "learning rate"];
+  const names = [...charts.keys()].sort((a, b) =>
+    ((order.indexOf(a) + 1) || 99) - ((order.indexOf(b) + 1) || 99) || a.localeCompare(b));
+  return names.map((name) => ({ name, keys: [...charts.get(name)].sort() }));
+}
+
+function drawChart(div, title, traces, logY = false) {
+  const layout = {
+    title: { text: title, font: { size: 14 } }, margin: { l: 50, r: 10, t: 36, b: 36 },
+    xaxis: { title: { text: "epoch" }, dtick: traces.some((t) => t.x.length > 15) ? undefined : 1 },
+    yaxis: { type: logY ? "log" : "linear" }, legend: { orientation: "h", y: -0.2 },
+    uirevision: title, // zoom and hidden traces survive the live updates
+  };
+  Plotly.react(div, traces, layout, plotConfig);
+}
+
+function historyTraces(history, keys, label = "") {
+  return keys.map((key) => {
+    const rows = history.filter((r) => r[key] !== undefined);
+    return { x: rows.map((r) => r.epoch), y: rows.map((r) => r[key]), name: label ? `${label} ${key}` : key,
+             mode: "lines+markers", type: "scatter" };
+  });
+}
+
+async function run(main, params) {
+  const path = params.get("path");
+  const url = `/api/run?path=${encodeURIComponent(path)}`;
+  let shown = await call(url);
+  const title = el("h2", { id: "run-title" });
+  const status = el("p", { id: "run-status" });
+  const charts = el("div", { class: "charts", id: "curves" });
+  const extra = el("div");
+  main.append(title, status, charts, extra);
+  const render = (r) => {
+    title.textContent = `${r.path}: ${r.model || "?"} on ${r.dataset || "?"}`;
+    if (r.problem) {
+      status.replaceChildren(el("span", { class: "badge bad", text: "broken" }), ` ${r.problem}`);
+      return;
+    }
+    const best = r.best ? ` · best ${r.monitor} ${num(r.best[r.monitor])} at epoch ${r.best.epoch}` : "";
+    status.replaceChildren(r.in_use ? el("span", { class: "badge", text: "training" }) : "",
+      ` ${r.epochs_done} of ${r.epochs} epochs${best} · ${r.date}`);
+    for (const { name, keys } of curves(r.history)) {
+      let div = charts.querySelector(`[data-chart="${CSS.escape(name)}"]`);
+      if (!div) {
+        div = el("div", { class: "chart", "data-chart": name });
+        charts.append(div);
+      }
+      drawChart(div, name, historyTraces(r.history, keys), name === "learning rate");
+    }
+  };
+  render(shown);
+  if (!shown.problem) {
+    const matrices = Object.entries(shown.confusion || {});
+    if (matrices.length) {
+      extra.append(el("h2", { text: "Confusion matrix" }));
+      for (const [where, m] of matrices) {
+        const div = el("div", { class: "chart confusion", "data-confusion": where, style: "height:420px;max-width:520px" });
+        extra.append(div);
+        const names = m.classes || m.matrix.map((_, i) => String(i));
+        Plotly.react(div, [{ z: m.matrix, x: names, y: names, type: "heatmap", colorscale: "Blues",
+          hovertemplate: "true %{y}, predicted %{x}: %{z}<extra></extra>" }],
+          { title: { text: `${where}: rows true, columns predicted`, font: { size: 13 } },
+            yaxis: { autorange: "reversed", type: "category" }, xaxis: { type: "category" },
+            margin: { l: 80, r: 10, t: 36, b: 60 } }, plotConfig);
+      }
+    }
+    extra.append(el("h2", { text: "Config" }), el("pre", { id: "run-config", text: shown.config }));
+    extra.append(el("p", {}, el("a", { href: `#/try?kind=run&source=${encodeURIComponent(path)}`,
+      text: "try this run's best weights" })));
+  }
+  timer = setInterval(async () => {
+    try {
+      const next = await call(url);
+      if (next.epochs_done !== shown.epochs_done || next.in_use !== shown.in_use) render(next);
+      shown = next;
+    } catch (e) { showError(e.message); }
+  }, POLL_MS);
+}
+
+async function compare(main, params) {
+  const paths = params.getAll("run");
+  main.append(el("h2", { text: `Comparing ${paths.length} runs` }));
+  const charts = el("div", { class: "charts", id: "overlay" });
+  main.append(charts);
+  const draw = async () => {
+    const found = await Promise.all(paths.map((p) => call(`/api/run?path=${encodeURIComponent(p)}`)
+      .catch((e) => ({ path: p, problem: e.message }))));
+    const usable = found.filter((r) => !r.problem);
+    for (const r of found.filter((r) => r.problem)) showError(`${r.path}: ${r.problem}`);
+    for (const key of ["val_acc", "val_loss", "train_loss", "lr"]) {
+      let div = charts.querySelector(`[data-chart="${key}"]`);
+      if (!div) { div = el("div", { class: "chart", "data-chart": key }); charts.append(div); }
+      drawChart(div, key, usable.map((r) => ({ ...historyTraces(r.history, [key])[0], name: r.path })), key === "lr");
+    }
+  };
+  await draw();
+  timer = setInterval(() => draw().catch((e) => showError(e.message)), POLL_MS * 2);
+}
+
+// --- Try --------------------------------------------------------------------------------------
+
+async function tryView(main, params) {
+  const [rows, listed] = await Promise.all([call("/api/results"), call("/api/runs")]);
+  const select = el("select", { id: "source" },
+    el("optgroup", { label: "weights" }, rows.filter((r) => !r.problem).map((r) =>
+      el("option", { value: `weights:${r.name}`, text: `${r.name} (${pct(r.test_acc)} on ${r.dataset})` }))),
+    el("optgroup", { label: `runs under ${listed.folder}` }, listed.runs
+      .filter((r) => !r.problem && r.epochs_done > 0).map((r) =>
+        el("option", { value: `run:${r.path}`, text: `${r.path} (${r.model}, best weights)` }))));
+  const wanted = params.get("source") ? `${params.get("kind") || "weights"}:${params.get("source")}` : null;
+  if (wanted && [...select.options].some((o) => o.value === wanted)) select.value = wanted;
+  const current = () => {
+    const [kind, ...rest] = select.value.split(":");
+    return { kind, source: rest.join(":") };
+  };
+  const shapeNote = el("p", { id: "shape-note", class: "muted" });
+  const pad = el("canvas", { id: "pad", width: 280, height: 280 });
+  const bars = el("ol", { id: "predictions", class: "bars" });
+  const uploads = el("ul", { id: "uploads", class: "uploads" });
+  const fileInput = el("input", { id: "upload", type: "file", accept: "image/*", multiple: true });
+  const drop = el("div", { id: "drop" }, "Drop pictures here, or ", fileInput);
+  const gridButton = el("button", { id: "grid", text: "Show validation images, mistakes first" });
+  const grid = el("div", { id: "grid-out" });
+  const padBox = el("div", {}, el("div", {}, pad),
+    el("button", { id: "clear", text: "Clear", onclick: () => { clearPad(); bars.replaceChildren(); } }),
+    el("span", { class: "muted", text: "  draw a digit: the prediction follows your strokes" }));
+  main.append(el("h2", { text: "Try a model" }), el("p", {}, "Weights: ", select), shapeNote,
+    el("div", { class: "row" }, padBox, el("div", {}, el("h2", { text: "Top classes" }), bars)),
+    el("h2", { text: "Or a picture" }), drop, uploads,
+    el("h2", { text: "Validation images" }), gridButton, grid);
+
+  const ctx = pad.getContext("2d");
+  const clearPad = () => { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, pad.width, pad.height); inked = false; };
+  let inked = false, drawing = false, last = null, inFlight = false, again = false;
+  clearPad();
+
+  const showBars = (target, predictions) => target.replaceChildren(...predictions.map(([label, p]) =>
+    el("li", { "data-class": label }, el("span", { class: "bar", style: `width:${Math.max(2, 160 * p)}px` }),
+      `${label}  ${(100 * p).toFixed(1)}%`)));
+
+  async function predictBlob(blob) {
+    const { kind, source } = current();
+    const q = `kind=${encodeURIComponent(kind)}&source=${encodeURIComponent(source)}&top=5`;
+    const body = await post(`/api/predict?${q}`, blob, blob.type || "application/octet-stream");
+    return body.predictions;
+  }
+
+  async function predictPad() {
+    if (!inked) return;
+    if (inFlight) { again = true; return; }
+    inFlight = true;
+    try {
+      const blob = await new Promise((done) => pad.toBlob(done, "image/png"));
+      showBars(bars, await predictBlob(blob));
+      showError("");
+    } catch (e) { showError(e.message); }
+    inFlight = false;
+    if (again) { again = false; predictPad(); }
+  }
+
+  const point = (e) => {
+    const box = pad.getBoundingClientRect();
+    return [(e.clientX - box.left) * pad.width / box.width, (e.clientY - box.top) * pad.height / box.height];
+  };
+  pad.addEventListener("pointerdown", (e) => {
+    drawing = true; last = point(e); pad.setPointerCapture(e.pointerId);
+  });
+  pad.addEventListener("pointermove", (e) => {
+    if (!drawing) return;
+    const next = point(e);
+    ctx.strokeStyle = "#fff"; ctx.lineWidth = 22; ctx.lineCap = "round"; ctx.lineJoin = "round";
+    ctx.beginPath(); ctx.moveTo(...last); ctx.lineTo(...next); ctx.stroke();
+    last = next; inked = true;
+    predictPad(); // at most one request at a time; the newest strokes go in the next one
+  });
+  const stop = () => { if (drawing) { drawing = false; predictPad(); } };
+  pad.addEventListener("pointerup", stop);
+  pad.addEventListener("pointerleave", stop);
+
+  async function predictFiles(files) {
+    for (const file of files) {
+      const item = el("li", { "data-file": file.name },
+        el("img", { src: URL.createObjectURL(file), alt: file.name }),
+        el("span", { class: "file", text: `${file.name}: ` }), el("span", { class: "top", text: "…" }));
+      uploads.append(item);
+      try {
+        const predictions = await predictBlob(file);
+        item.querySelector(".top").textContent =
+          predictions.map(([label, p]) => `${label} ${(100 * p).toFixed(1)}%`).join(", ");
+        item.dataset.predicted = predictions[0][0];
+      } catch (e) {
+        item.querySelector(".top").textContent = `Error: ${e.message}`;
+        item.classList.add("error");
+      }
+    }
+  }
+  fileInput.addEventListener("change", () => { predictFiles([...fileInput.files]); fileInput.value = ""; });
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault(); drop.classList.remove("over"); predictFiles([...e.dataTransfer.files]);
+  });
+
+  gridButton.addEventListener("click", async () => {
+    gridButton.disabled = true;
+    grid.replaceChildren(el("p", { class: "muted", text: "evaluating on the validation split…" }));
+    try {
+      const found = await post("/api/mistakes", JSON.stringify({ ...current(), count: 32 }));
+      const wrong = found.rows.filter((r) => r.true_name !== r.predicted_name).length;
+      grid.replaceChildren(
+        el("p", { id: "grid-summary", text: `${found.source}: validation accuracy ${pct(found.acc)} on ` +
+          `${found.samples} samples; the ${found.rows.length} it gets most wrong (highest loss) ` +
+          `first, ${wrong} of them mistakes. Each picture says true>predicted and the confidence.` }),
+        el("div", { id: "grid-picture" }, found.picture ? el("img", { src: found.picture, alt: "validation images" }) : null),
+        el("table", { id: "grid-rows" },
+          el("thead", {}, el("tr", {}, ["#", "sample", "true", "predicted", "confidence", "loss"].map((t) => el("th", { text: t })))),
+          el("tbody", {}, found.rows.map((r, i) => el("tr", { class: r.true_name !== r.predicted_name ? "wrong" : "" },
+            el("td", { class: "num", text: i + 1 }), el("td", { class: "num", text: r.index }),
+            el("td", { text: r.true_name }), el("td", { text: r.predicted_name }),
+            el("td", { class: "num", text: pct(r.probability) }), el("td", { class: "num", text: num(r.loss) }))))));
+    } catch (e) {
+      grid.replaceChildren(el("p", { class: "error", text: `Error: ${e.message}` }));
+    }
+    gridButton.disabled = false;
+  });
+
+  async function chosen() {
+    bars.replaceChildren(); uploads.replaceChildren(); grid.replaceChildren(); showError("");
+    const { kind, source } = current();
+    let shape = null;
+    try {
+      if (kind === "weights") shape = (await call(`/api/weights/${encodeURIComponent(source)}`)).input_shape;
+      else shape = (listed.runs.find((r) => r.path === source) || {}).input_shape;
+    } catch (e) { showError(e.message); }
+    const drawable = shape && shape.length === 3 && shape[0] === 1 && shape[1] === 28 && shape[2] === 28;
+    padBox.hidden = !drawable;
+    shapeNote.textContent = drawable ? "" : `This model reads input ${JSON.stringify(shape)}: drop a picture instead of drawing.`;
+    clearPad();
+  }
+  select.addEventListener("change", chosen);
+  if (select.value) await chosen();
+  else shapeNote.textContent = "No usable weights or runs to try.";
+}

@@ -1,0 +1,385 @@
+"""zoo ui in a real browser: a real ``zoo ui`` process, driven through Playwright in Debian's
+headless Chromium (``/usr/bin/chromium``; .ci/run installs it, and sets ZOO_REQUIRE_BROWSER so
+that a missing browser fails there instead of skipping). The pictures in docs/ui.md are these
+tests' screenshots: ``ZOO_UI_SCREENSHOTS=docs python -m pytest tests/test_ui.py -n 0``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+import zoo
+from conftest import one_line_error, run_cli, run_process
+
+CHROMIUM = Path("/usr/bin/chromium")
+DIGITS = sorted((Path(__file__).parent / "digits").glob("*.png"))
+URL_LINE = re.compile(r"at (http://\S+/) ")
+
+if not CHROMIUM.exists():
+    if os.environ.get("ZOO_REQUIRE_BROWSER"):
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
+    pytest.skip(f"needs Debian's chromium ({CHROMIUM}): apt-get install chromium",
+                allow_module_level=True)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            # as root in a sandbox, and no calls home on a closed network
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+    assert not errors, errors  # no script error on any page a test opened
+
+
+@pytest.fixture
+def shots(tmp_path):
+    """Where screenshots go: docs/ when ZOO_UI_SCREENSHOTS says so, else the test's folder."""
+    folder = Path(os.environ.get("ZOO_UI_SCREENSHOTS") or tmp_path / "shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class UI:
+    """A ``zoo ui FOLDER --port 0`` process, as a user starts it, and its URL."""
+
+    def __init__(self, folder: Path, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "zoo", "ui", str(folder), "--port", "0", *args],
+            cwd=folder,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started = time.monotonic()
+        line = self.proc.stdout.readline()
+        self.start_seconds = time.monotonic() - started  # printed once the port is open
+        found = URL_LINE.search(line)
+        if not found:
+            self.proc.kill()
+            raise AssertionError(f"zoo ui printed {line!r}:\n{self.proc.stderr.read()}")
+        self.url = found.group(1)
+
+    def api(self, path: str, **kwargs) -> requests.Response:
+        return requests.get(self.url + path.lstrip("/"), timeout=60, **kwargs)
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            _, err = self.proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        return err
+
+
+@pytest.fixture
+def ui(tmp_path):
+    started: list[UI] = []
+
+    def start(folder: Path = tmp_path, *args: str) -> UI:
+        started.append(UI(folder, *args))
+        return started[-1]
+
+    yield start
+    for process in started:
+        err = process.stop()
+        assert "Traceback" not in err, err
+
+
+def train(folder: Path, out: str, mnist_file: Path, *args: str) -> Path:
+    run_cli("run", "logistic", "--set", f"dataset.path={mnist_file}", "--out", out,
+            "--no-progress", *args, cwd=folder)  # fmt: skip
+    return folder / out
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file below ``folder`` with its size and modification time."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def points(page, chart: str) -> list[int]:
+    """The x values (epochs) of each curve of the chart named ``chart``, as Plotly holds them."""
+    return page.evaluate(
+        "(name) => document.querySelector(`[data-chart='${name}']`).data.map(t => t.x.length)",
+        chart,
+    )
+
+
+# --- Catalog ---------------------------------------------------------------------------------
+
+
+def test_the_catalog_lists_every_shipped_weights_entry_with_its_command(ui, page, shots):
+    server = ui()
+    page.goto(server.url + "#/catalog")
+    page.wait_for_selector("#results tbody tr")
+    names = page.eval_on_selector_all("#results tbody tr", "rows => rows.map(r => r.dataset.name)")
+    assert sorted(names) == sorted(zoo.list_weights()) and len(names) >= 10
+    by_name = {r.name: r for r in zoo.results()}
+    for name in names:
+        row = page.locator(f"#results tr[data-name='{name}']")
+        assert f"zoo reproduce {name}" in row.inner_text()
+        assert f"{100 * by_name[name].test_acc:.2f}%" in row.inner_text()
+    models = page.eval_on_selector_all("#models tbody tr", "rows => rows.map(r => r.dataset.name)")
+    assert models == zoo.list_models()
+    assert "width: int = 16" in page.locator("#models tr[data-name='bn_cnn']").inner_text()
+    datasets = page.eval_on_selector_all("#datasets tbody tr", "r => r.map(x => x.dataset.name)")
+    assert datasets == zoo.list_datasets()
+    page.screenshot(path=shots / "ui-catalog.png")
+    # sorted by a column as zoo list weights --sort sorts it
+    page.click("th[data-sort='test_acc']")
+    page.wait_for_selector("th[data-sort='test_acc'].sorted")
+    names = page.eval_on_selector_all("#results tbody tr", "rows => rows.map(r => r.dataset.name)")
+    assert names == [r.name for r in zoo.results(sort="test_acc")]
+    # a row opens its card
+    page.click("#results tr[data-name='cnn.mnist']")
+    page.wait_for_selector("#card-title")
+    assert page.inner_text("#card-title") == zoo.get_weights("cnn.mnist").summary()
+    assert "zoo reproduce cnn.mnist" in page.inner_text("main")
+
+
+# --- Runs ------------------------------------------------------------------------------------
+
+
+def test_a_run_page_shows_one_point_per_epoch_its_config_and_confusion_matrix(
+    ui, page, tmp_path, mnist_file, shots
+):
+    train(tmp_path, "runs/first", mnist_file, "--epochs", "3")
+    train(tmp_path, "runs/confused", mnist_file, "--epochs", "2", "--set",
+          "metrics=[confusion_matrix]")  # fmt: skip
+    broken = tmp_path / "runs" / "broken"
+    broken.mkdir()
+    (broken / "config.yaml").write_text("name: [unclosed\n")
+    (broken / "model.json").write_text("{}")
+    before = snapshot(tmp_path / "runs")
+    server = ui()
+    page.goto(server.url + "#/runs")
+    page.wait_for_selector("#runs tr[data-path='runs/first']")
+    assert "broken" in page.inner_text("#runs tr[data-path='runs/broken']")  # and the rest works
+    assert "3/3" in page.inner_text("#runs tr[data-path='runs/first']")
+    page.screenshot(path=shots / "ui-runs.png")
+    page.click("#runs tr[data-path='runs/first'] td:nth-child(2)")
+    page.wait_for_selector("[data-chart='accuracy'] .main-svg")
+    assert points(page, "loss") == [3, 3]  # train_loss and val_loss, one point per epoch
+    assert points(page, "accuracy") == [3] and points(page, "learning rate") == [3]
+    assert "name: logistic" in page.inner_text("#run-config")
+    page.goto(server.url + "#/run?path=runs/confused")
+    page.wait_for_selector("[data-confusion] .main-svg")
+    shown = page.evaluate("document.querySelector('[data-confusion]').data[0].z")
+    assert shown == zoo.confusion_matrices(tmp_path / "runs" / "confused")["epoch 2"]["matrix"]
+    # two runs overlaid
+    page.goto(server.url + "#/runs")
+    page.check("#runs tr[data-path='runs/first'] input.pick")
+    page.check("#runs tr[data-path='runs/confused'] input.pick")
+    page.click("#compare")
+    page.wait_for_selector("[data-chart='val_acc'] .main-svg")
+    assert points(page, "val_acc") == [3, 2]
+    page.goto(server.url + "#/run?path=runs/broken")
+    page.wait_for_selector("#run-status .bad")
+    assert snapshot(tmp_path / "runs") == before  # nothing written into a run directory
+
+
+def test_a_run_in_training_adds_its_epochs_to_the_open_page(ui, page, tmp_path, mnist_file, shots):
+    trainer = subprocess.Popen(
+        [sys.executable, "-m", "zoo", "run", "logistic", "--set", f"dataset.path={mnist_file}",
+         "--epochs", "1000", "--out", "runs/live", "--no-progress"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        metrics = tmp_path / "runs" / "live" / "metrics.jsonl"
+        deadline = time.monotonic() + 120
+        while not (metrics.exists() and metrics.read_text().count("\n") >= 1):
+            assert time.monotonic() < deadline and trainer.poll() is None, trainer.stderr.read()
+            time.sleep(0.05)
+        server = ui()
+        page.goto(server.url + "#/run?path=runs/live")
+        page.wait_for_selector("[data-chart='loss'] .main-svg")
+        page.evaluate("window.sameDocument = true")
+        first = points(page, "accuracy")[0]
+        page.wait_for_function(
+            f"document.querySelector(\"[data-chart='accuracy']\").data[0].x.length > {first + 1}"
+        )
+        assert page.evaluate("window.sameDocument") is True  # updated in place, never reloaded
+        assert "training" in page.inner_text("#run-status")
+    finally:
+        trainer.send_signal(signal.SIGINT)
+        trainer.communicate(timeout=60)
+
+
+# --- Try -------------------------------------------------------------------------------------
+
+
+def test_drawing_on_the_canvas_shows_the_top_classes(ui, page, shots):
+    server = ui()
+    page.goto(server.url + "#/try?kind=weights&source=cnn.mnist")
+    pad = page.locator("#pad")
+    pad.wait_for()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 140, box["y"] + 40)
+    page.mouse.down()
+    for step in range(1, 21):  # a one, top to bottom
+        page.mouse.move(box["x"] + 140, box["y"] + 40 + 10 * step)
+    page.mouse.up()
+    page.wait_for_selector("#predictions li")
+    shown = page.eval_on_selector_all("#predictions li", "items => items.map(i => i.innerText)")
+    assert len(shown) == 5 and all(line.endswith("%") for line in shown)
+    top = page.get_attribute("#predictions li:first-child", "data-class")
+    assert top in zoo.get_weights("cnn.mnist").classes
+    page.screenshot(path=shots / "ui-try.png")
+    page.click("#clear")
+    assert page.locator("#predictions li").count() == 0
+
+
+def test_uploaded_digits_get_the_classes_zoo_predict_gives(ui, page, tmp_path):
+    assert len(DIGITS) == 10
+    expected = {}
+    for line in run_cli("predict", "cnn.mnist", *DIGITS, cwd=tmp_path).stdout.splitlines():
+        path, classes = line.rsplit(": ", 1)
+        expected[Path(path).name] = classes.split()[0]
+    assert expected["mnist-test-0018-label-3.png"] == "8"  # one it gets wrong: the same here
+    server = ui()
+    page.goto(server.url + "#/try?kind=weights&source=cnn.mnist")
+    page.wait_for_selector("#upload")
+    page.set_input_files("#upload", [str(p) for p in DIGITS])
+    page.wait_for_function("document.querySelectorAll('#uploads li[data-predicted]').length == 10")
+    got = page.eval_on_selector_all(
+        "#uploads li", "items => items.map(i => [i.dataset.file, i.dataset.predicted])"
+    )
+    assert dict(got) == expected
+
+
+def test_the_validation_grid_puts_the_mistakes_first_and_writes_nothing(
+    ui, page, tmp_path, mnist_file, shots
+):
+    run = train(tmp_path, "runs/small", mnist_file, "--epochs", "1")
+    before = snapshot(run)
+    server = ui()
+    page.goto(server.url + "#/try?kind=run&source=runs/small")
+    page.wait_for_selector("#grid")
+    page.click("#grid")
+    page.wait_for_selector("#grid-rows tbody tr")
+    rows = page.eval_on_selector_all(
+        "#grid-rows tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.innerText))"
+    )
+    assert len(rows) == 32
+    losses = [float(r[5]) for r in rows]
+    assert losses == sorted(losses, reverse=True)  # the highest loss first
+    wrong = [r[2] != r[3] for r in rows]
+    assert wrong == sorted(wrong, reverse=True)  # every mistake before every right answer
+    expected = zoo.evaluate(run, which="best", top_losses=32, out=tmp_path / "elsewhere")
+    assert [int(r[1]) for r in rows] == [r["index"] for r in expected["top_losses"]]
+    assert page.locator("#grid-picture img").count() == 1
+    assert snapshot(run) == before
+
+
+# --- safe by default -------------------------------------------------------------------------
+
+
+@pytest.mark.hostile
+def test_paths_out_of_the_folder_are_refused(ui, page, tmp_path, mnist_file):
+    served = tmp_path / "served"
+    served.mkdir()
+    outside = train(tmp_path, "outside", mnist_file, "--epochs", "1")
+    (served / "link").symlink_to(outside, target_is_directory=True)
+    inside_run = train(served, "runs/mine", mnist_file, "--epochs", "1")
+    server = ui(served)
+    listed = [r["path"] for r in server.api("/api/runs").json()["runs"]]
+    assert listed == ["runs/mine"]  # the link out is not listed
+    for path in ("../outside", "runs/../../outside", "link", str(outside), str(inside_run)):
+        answer = server.api("/api/run", params={"path": path})
+        assert answer.status_code == 403 and "error" in answer.json(), (path, answer.text)
+    answer = requests.post(
+        server.url + "api/predict", params={"kind": "run", "source": "../outside"},
+        data=DIGITS[0].read_bytes(), headers={"X-Zoo-UI": "1"}, timeout=60,
+    )  # fmt: skip
+    assert answer.status_code == 403
+    page.goto(server.url + "#/run?path=../outside")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "inside the folder" in page.inner_text("#error")
+
+
+@pytest.mark.hostile
+def test_requests_from_elsewhere_and_large_or_bad_uploads_are_refused(ui, tmp_path):
+    server = ui()
+    assert server.api("/api/runs", headers={"Host": "evil.example"}).status_code == 400
+    predict = server.url + "api/predict?kind=weights&source=cnn.mnist"
+    digit = DIGITS[0].read_bytes()
+    assert requests.post(predict, data=digit, timeout=60).status_code == 403  # not the page's
+    ok = requests.post(predict, data=digit, headers={"X-Zoo-UI": "1"}, timeout=60)
+    assert ok.status_code == 200 and ok.json()["predictions"][0][0] == "7"
+    big = requests.post(predict, data=b"\0" * (17 << 20), headers={"X-Zoo-UI": "1"}, timeout=60)
+    assert big.status_code == 413 and "larger than" in big.json()["error"]
+    bad = requests.post(predict, data=b"<svg/>", headers={"X-Zoo-UI": "1"}, timeout=60)
+    assert bad.status_code == 422 and "cannot read image" in bad.json()["error"]
+    unknown = requests.post(
+        server.url + "api/predict?kind=weights&source=../x", data=digit,
+        headers={"X-Zoo-UI": "1"}, timeout=60,
+    )  # fmt: skip
+    assert unknown.status_code == 404
+
+
+def test_host_other_than_this_machine_warns(ui, tmp_path):
+    server = ui(tmp_path, "--host", "0.0.0.0")
+    assert server.api("/api/runs").status_code == 200
+    err = server.stop()
+    assert "warning: listening on 0.0.0.0, not this machine only" in err
+
+
+@pytest.mark.hostile
+def test_a_busy_port_and_a_missing_extra_are_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_process("ui", "--port", port, cwd=tmp_path)
+    one_line_error(result, f"cannot listen on 127.0.0.1:{port}", "choose another with --port")
+    hide = "import sys; sys.modules['uvicorn'] = None; from zoo.cli import main; main()"
+    result = subprocess.run(
+        [sys.executable, "-c", hide, "ui"], cwd=tmp_path, capture_output=True, text=True
+    )
+    one_line_error(result, "zoo ui needs its extra", "pip install 'torch-zoo[ui]'")
+
+
+def test_the_app_starts_fast_and_serves_plotly_offline(ui, tmp_path):
+    server = ui()
+    print(f"zoo ui printed its URL {server.start_seconds:.2f} s after it started")
+    page = server.api("/")
+    assert page.status_code == 200 and "/vendor/plotly.min.js" in page.text
+    assert "http" not in re.sub(r"<!--.*?-->", "", page.text, flags=re.S)  # no CDN
+    script = server.api("/vendor/plotly.min.js")
+    assert script.status_code == 200 and len(script.content) > 1_000_000
+    for static in ("app.js", "style.css"):
+        body = server.api(f"/static/{static}").text
+        assert "https://" not in body and "http://" not in body, static
+    assert json.loads(server.api("/api/results").text)[0]["reproduce"].startswith("zoo reproduce")
