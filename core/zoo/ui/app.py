@@ -273,8 +273,9 @@ def _answer(handler: Callable[[Request], Any]) -> Callable[[Request], Awaitable[
                 body = await run_in_threadpool(handler, request)
         except Refused as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
-        except ZooError as exc:
-            return JSONResponse({"error": printable(str(exc), 1000)}, status_code=422)
+        except ZooError as exc:  # its lines kept (a download's sources, one a line)
+            lines = [printable(line, 500) for line in str(exc).splitlines()[:20]]
+            return JSONResponse({"error": "\n".join(lines)}, status_code=422)
         except Exception as exc:  # a plugin's card or model may raise anything: one line
             if os.environ.get("ZOO_DEBUG"):
                 traceback.print_exc()

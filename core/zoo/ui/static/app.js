@@ -59,6 +59,9 @@ function duration(seconds) {
   return m ? `${m}m ${String(s).padStart(2, "0")}s` : `${s}s`;
 }
 const plotConfig = { responsive: true, displaylogo: false };
+// Plotly reads tags (<a href>, <b>...) in the text it draws: names from run directories and
+// plugins are shown as they are, never as markup.
+const plain = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 // --- routing ----------------------------------------------------------------------------------
 
@@ -216,7 +219,7 @@ function curves(history) {
 
 function drawChart(div, title, traces, logY = false) {
   const layout = {
-    title: { text: title, font: { size: 14 } }, margin: { l: 50, r: 10, t: 36, b: 36 },
+    title: { text: plain(title), font: { size: 14 } }, margin: { l: 50, r: 10, t: 36, b: 36 },
     xaxis: { title: { text: "epoch" }, dtick: traces.some((t) => t.x.length > 15) ? undefined : 1 },
     yaxis: { type: logY ? "log" : "linear" },
     legend: { x: 1, xanchor: "right", y: 1, bgcolor: "rgba(255,255,255,0.7)" },
@@ -228,7 +231,7 @@ function drawChart(div, title, traces, logY = false) {
 function historyTraces(history, keys, label = "") {
   return keys.map((key) => {
     const rows = history.filter((r) => r[key] !== undefined);
-    return { x: rows.map((r) => r.epoch), y: rows.map((r) => r[key]), name: label ? `${label} ${key}` : key,
+    return { x: rows.map((r) => r.epoch), y: rows.map((r) => r[key]), name: plain(label ? `${label} ${key}` : key),
              mode: "lines+markers", type: "scatter" };
   });
 }
@@ -268,10 +271,10 @@ async function run(main, params) {
       for (const [where, m] of matrices) {
         const div = el("div", { class: "chart confusion", "data-confusion": where, style: "height:420px;max-width:520px" });
         extra.append(div);
-        const names = m.classes || m.matrix.map((_, i) => String(i));
+        const names = (m.classes || m.matrix.map((_, i) => String(i))).map(plain);
         Plotly.react(div, [{ z: m.matrix, x: names, y: names, type: "heatmap", colorscale: "Blues",
           hovertemplate: "true %{y}, predicted %{x}: %{z}<extra></extra>" }],
-          { title: { text: `${where}: rows true, columns predicted`, font: { size: 13 } },
+          { title: { text: plain(`${where}: rows true, columns predicted`), font: { size: 13 } },
             yaxis: { autorange: "reversed", type: "category" }, xaxis: { type: "category" },
             margin: { l: 80, r: 10, t: 36, b: 60 } }, plotConfig);
       }
@@ -302,7 +305,7 @@ async function compare(main, params) {
     for (const key of ["val_acc", "val_loss", "train_loss", "lr"]) {
       let div = charts.querySelector(`[data-chart="${key}"]`);
       if (!div) { div = el("div", { class: "chart", "data-chart": key }); charts.append(div); }
-      drawChart(div, key, usable.map((r) => ({ ...historyTraces(r.history, [key])[0], name: r.path })), key === "lr");
+      drawChart(div, key, usable.map((r) => ({ ...historyTraces(r.history, [key])[0], name: plain(r.path) })), key === "lr");
     }
   };
   await draw();
@@ -359,6 +362,7 @@ async function tryView(main, params) {
 
   async function predictPad() {
     if (!inked) return;
+    bars.dataset.busy = "1"; // until the answer for the newest strokes is shown
     if (inFlight) { again = true; return; }
     inFlight = true;
     try {
@@ -367,7 +371,7 @@ async function tryView(main, params) {
       showError("");
     } catch (e) { showError(e.message); }
     inFlight = false;
-    if (again) { again = false; predictPad(); }
+    if (again) { again = false; predictPad(); } else delete bars.dataset.busy;
   }
 
   const point = (e) => {
