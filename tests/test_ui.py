@@ -234,6 +234,16 @@ def test_a_run_in_training_adds_its_epochs_to_the_open_page(ui, page, tmp_path, 
         )
         assert page.evaluate("window.sameDocument") is True  # updated in place, never reloaded
         assert "training" in page.inner_text("#run-status")
+        # the list of runs follows too: a run started after it was opened, and the epochs
+        page.goto(server.url + "#/runs")
+        cell = "#runs tr[data-path='runs/live'] td:nth-child(5)"
+        page.wait_for_selector(cell)
+        page.evaluate("window.sameDocument = true")
+        shown = page.inner_text(cell)
+        page.wait_for_function(f"document.querySelector(\"{cell}\").innerText != '{shown}'")
+        train(tmp_path, "runs/later", mnist_file, "--epochs", "1")
+        page.wait_for_selector("#runs tr[data-path='runs/later']")
+        assert page.evaluate("window.sameDocument") is True
     finally:
         trainer.send_signal(signal.SIGINT)
         trainer.communicate(timeout=60)

@@ -154,13 +154,9 @@ async function weights(main, params) {
 // --- Runs -------------------------------------------------------------------------------------
 
 async function runs(main) {
-  const listed = await call("/api/runs");
+  let listed = await call("/api/runs");
   document.getElementById("folder").textContent = listed.folder;
-  main.append(el("h2", { text: `Runs under ${listed.folder}` }));
-  if (!listed.runs.length) {
-    main.append(el("p", { class: "muted", text: "No run directories here yet: zoo run logistic makes one." }));
-    return;
-  }
+  const empty = el("p", { class: "muted", text: "No run directories here yet: zoo run logistic makes one." });
   const compareButton = el("button", { id: "compare", disabled: true, text: "Compare selected",
     onclick: () => {
       const picked = [...main.querySelectorAll("input.pick:checked")].map((b) => b.value);
@@ -168,7 +164,10 @@ async function runs(main) {
     } });
   const head = el("tr", {}, el("th"), ["run", "model", "dataset", "epochs", "best epoch",
     "val acc", "val loss", "date", ""].map((t) => el("th", { text: t })));
-  const body = listed.runs.map((r) => {
+  const body = el("tbody");
+  const table = el("table", { id: "runs" }, el("thead", {}, head), body);
+  const picked = () => new Set([...main.querySelectorAll("input.pick:checked")].map((b) => b.value));
+  const row = (r, checked) => {
     if (r.problem) {
       return el("tr", { class: "broken", "data-path": r.path }, el("td"), el("td", { text: r.path }),
         el("td", { colspan: 7, text: `broken: ${r.problem}` }), el("td"));
@@ -176,9 +175,9 @@ async function runs(main) {
     const open = () => { location.hash = `#/run?path=${encodeURIComponent(r.path)}`; };
     const best = r.best || {};
     return el("tr", { class: "link", "data-path": r.path },
-      el("td", {}, el("input", { type: "checkbox", class: "pick", value: r.path,
+      el("td", {}, el("input", { type: "checkbox", class: "pick", value: r.path, checked,
         onclick: (e) => e.stopPropagation(),
-        onchange: () => { compareButton.disabled = main.querySelectorAll("input.pick:checked").length < 1; } })),
+        onchange: () => { compareButton.disabled = picked().size < 1; } })),
       el("td", { onclick: open }, el("code", { text: r.path })), el("td", { text: r.model, onclick: open }),
       el("td", { text: r.dataset, onclick: open }),
       el("td", { class: "num", text: `${r.epochs_done}/${r.epochs}`, onclick: open }),
@@ -187,8 +186,24 @@ async function runs(main) {
       el("td", { class: "num", text: num(best.val_loss), onclick: open }),
       el("td", { text: r.date, onclick: open }),
       el("td", {}, r.in_use ? el("span", { class: "badge", text: "training" }) : null));
-  });
-  main.append(el("table", { id: "runs" }, el("thead", {}, head), el("tbody", {}, body)), compareButton);
+  };
+  const render = () => {
+    const keep = picked();
+    body.replaceChildren(...listed.runs.map((r) => row(r, keep.has(r.path))));
+    empty.hidden = listed.runs.length > 0;
+    table.hidden = compareButton.hidden = !empty.hidden;
+  };
+  main.append(el("h2", { text: `Runs under ${listed.folder}` }), empty, table, compareButton);
+  render();
+  // new runs, and new epochs of those training, appear by themselves
+  let seen = JSON.stringify(listed);
+  timer = setInterval(async () => {
+    try {
+      const next = await call("/api/runs");
+      const text = JSON.stringify(next);
+      if (text !== seen) { listed = next; seen = text; render(); }
+    } catch (e) { showError(e.message); }
+  }, POLL_MS * 2);
 }
 
 // Which chart a history key belongs to: losses together, accuracies together, the learning
