@@ -44,7 +44,7 @@ def zoo_ui(folder: str) -> tuple[float, float, float]:
     try:
         line = proc.stdout.readline()
         printed = time.perf_counter() - start
-        url = line.split(" at ", 1)[1].split()[0]
+        url = line.rsplit(" at ", 1)[1].split()[0]
         for path in ("api/catalog", "api/results"):
             requests.get(url + path, timeout=60).raise_for_status()
         usable = time.perf_counter() - start

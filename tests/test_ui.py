@@ -22,7 +22,7 @@ from conftest import one_line_error, run_cli, run_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 DIGITS = sorted((Path(__file__).parent / "digits").glob("*.png"))
-URL_LINE = re.compile(r"at (http://\S+/) ")
+URL_LINE = re.compile(r" at (http://\S+/)$")
 
 if not CHROMIUM.exists():
     if os.environ.get("ZOO_REQUIRE_BROWSER"):
@@ -80,7 +80,7 @@ class UI:
         started = time.monotonic()
         line = self.proc.stdout.readline()
         self.start_seconds = time.monotonic() - started  # printed once the port is open
-        found = URL_LINE.search(line)
+        found = URL_LINE.search(line.rstrip())
         if not found:
             self.proc.kill()
             raise AssertionError(f"zoo ui printed {line!r}:\n{self.proc.stderr.read()}")
@@ -425,3 +425,29 @@ def test_names_from_a_shared_folder_are_shown_as_text_never_run(ui, page, tmp_pa
     page.goto(server.url + f"#/compare?run=runs/{hostile.name}")
     page.wait_for_selector("[data-chart='val_acc'] .main-svg")
     assert page.evaluate("window.pwned") is None
+
+
+def test_the_grid_of_registered_weights_reads_the_data_where_the_page_says(
+    ui, page, idx_dir, tmp_path
+):
+    server = ui()
+    page.goto(server.url + "#/try?kind=weights&source=cnn.mnist")
+    page.wait_for_selector("#grid")
+    page.fill("#data-path", str(idx_dir / "missing"))
+    page.click("#grid")
+    page.wait_for_selector("#grid-out .error")
+    assert "does not exist" in page.inner_text("#grid-out")  # zoo's own line, and nothing else
+    page.fill("#data-path", str(idx_dir))
+    page.click("#grid")
+    page.wait_for_selector("#grid-rows tbody tr")
+    expected = zoo.evaluate(
+        "cnn.mnist", overrides={"dataset.path": str(idx_dir)}, top_losses=32, out=tmp_path
+    )
+    assert page.inner_text("#grid-summary").startswith(
+        f"weights 'cnn.mnist': validation accuracy {100 * expected['acc']:.2f}% on "
+        f"{expected['samples']} samples"
+    )
+    shown = page.eval_on_selector_all(
+        "#grid-rows tbody tr td:nth-child(2)", "c => c.map(x => x.innerText)"
+    )
+    assert [int(i) for i in shown] == [r["index"] for r in expected["top_losses"]]

@@ -44,7 +44,8 @@ def serve(
     allowed = ["127.0.0.1", "localhost", "[::1]"] if local else ["*"]
     app = build_app(root, allowed)
     shown = f"[{host}]" if ":" in host else host
-    say(f"zoo ui: the runs under {root} and the catalog at http://{shown}:{bound}/ (Ctrl-C stops)")
+    say(f"zoo ui: the runs under {root.resolve()} and the catalog at http://{shown}:{bound}/")
+    say("zoo ui: Ctrl-C stops it")
     if not local:
         warn(
             f"zoo ui: warning: listening on {host}, not this machine only: anyone who reaches "

@@ -199,7 +199,7 @@ def build_app(root: Path, allowed_hosts: list[str]) -> Starlette:
             kind: [_entry(kind, row.name) for row in api.listing(kind)]
             for kind in ("models", "datasets")
         }
-        return {"folder": str(root), **kinds}
+        return {"folder": str(folder.resolved), **kinds}
 
     def results(request: Request) -> Any:
         try:
@@ -215,7 +215,7 @@ def build_app(root: Path, allowed_hosts: list[str]) -> Starlette:
         return _card(name)
 
     def runs(request: Request) -> dict[str, Any]:
-        return {"folder": str(root), "runs": [run_row(folder, s) for s in folder.runs()]}
+        return {"folder": str(folder.resolved), "runs": [run_row(folder, s) for s in folder.runs()]}
 
     def run(request: Request) -> dict[str, Any]:
         run_dir = folder.run_dir(request.query_params.get("path"))
@@ -240,7 +240,10 @@ def build_app(root: Path, allowed_hosts: list[str]) -> Starlette:
         params = await _json(request)
         name, which = source(params.get("kind"), params.get("source"))
         count = _int(str(params.get("count", 32)), 1, MAX_MISTAKES, "count")
-        return await run_in_threadpool(_mistakes, name, which, count)
+        data = params.get("data") or None  # where the dataset is, as --set dataset.path says
+        if data is not None and (not isinstance(data, str) or len(data) > 4096 or "\x00" in data):
+            raise Refused(400, "the dataset's path must be a path")
+        return await run_in_threadpool(_mistakes, name, which, count, data)
 
     routes = [
         Route("/", index),
@@ -332,11 +335,15 @@ def _predict(name: str, which: str, data: bytes, top: int) -> dict[str, Any]:
     return {"predictions": [[label, probability] for label, probability in classes]}
 
 
-def _mistakes(name: str, which: str, count: int) -> dict[str, Any]:
+def _mistakes(name: str, which: str, count: int, data: str | None) -> dict[str, Any]:
     """The ``count`` validation samples with the highest loss (mistakes first), as
-    ``zoo.evaluate(top_losses=...)`` finds and draws them, into a temporary folder."""
+    ``zoo.evaluate(top_losses=...)`` finds and draws them, into a temporary folder; ``data`` is
+    where the dataset is when it is not where the weights' config says (or not in the cache)."""
+    overrides = {"dataset.path": data} if data else None
     with tempfile.TemporaryDirectory(prefix="zoo-ui-") as folder:
-        result = api.evaluate(name, "valid", which=which, out=folder, top_losses=count)
+        result = api.evaluate(
+            name, "valid", which=which, overrides=overrides, out=folder, top_losses=count
+        )
         picture = result.get("picture")
         image = Path(picture).read_bytes() if picture else b""
     rows = [

@@ -350,6 +350,8 @@ async function tryView(main, params) {
   const fileInput = el("input", { id: "upload", type: "file", accept: "image/*", multiple: true });
   const drop = el("div", { id: "drop" }, "Drop pictures here, or ", fileInput);
   const gridButton = el("button", { id: "grid", text: "Show validation images, mistakes first" });
+  const dataPath = el("input", { id: "data-path", type: "text", size: 36,
+    placeholder: "where the dataset is (optional, e.g. data/mnist)" });
   const grid = el("div", { id: "grid-out" });
   const padBox = el("div", {}, el("div", {}, pad),
     el("button", { id: "clear", text: "Clear", onclick: () => { clearPad(); bars.replaceChildren(); } }),
@@ -357,7 +359,9 @@ async function tryView(main, params) {
   main.append(el("h2", { text: "Try a model" }), el("p", {}, "Weights: ", select), shapeNote,
     el("div", { class: "row" }, padBox, el("div", {}, el("h2", { text: "Top classes" }), bars)),
     el("h2", { text: "Or a picture" }), drop, uploads,
-    el("h2", { text: "Validation images" }), gridButton, grid);
+    el("h2", { text: "Validation images" }), el("p", {}, gridButton, "  ", dataPath,
+      el("span", { class: "muted", text: " (as --set dataset.path=...; default: where the weights' data is)" })),
+    grid);
 
   const ctx = pad.getContext("2d");
   const clearPad = () => { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, pad.width, pad.height); inked = false; };
@@ -436,7 +440,8 @@ async function tryView(main, params) {
     gridButton.disabled = true;
     grid.replaceChildren(el("p", { class: "muted", text: "evaluating on the validation split…" }));
     try {
-      const found = await post("/api/mistakes", JSON.stringify({ ...current(), count: 32 }));
+      const found = await post("/api/mistakes",
+        JSON.stringify({ ...current(), count: 32, data: dataPath.value.trim() || null }));
       const wrong = found.rows.filter((r) => r.true_name !== r.predicted_name).length;
       grid.replaceChildren(
         el("p", { id: "grid-summary", text: `${found.source}: validation accuracy ${pct(found.acc)} on ` +
