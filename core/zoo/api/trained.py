@@ -156,8 +156,9 @@ def _trained(source: str | Path, which: str = "last") -> Any:
 class RunSummary:
     """A run directory as ``zoo runs`` lists it: ``config`` and ``best`` (its best epoch's row,
     by its monitor) are ``None`` and ``problem`` says why when it cannot be read. ``history``
-    holds its epochs' rows (metrics.jsonl), ``input_shape`` its model's input (model.json) and
-    ``in_use`` whether a zoo process holds it (training now, or killed before it let go)."""
+    holds its epochs' rows (metrics.jsonl), ``input_shape`` and ``classes`` its model's input
+    and class names (model.json), and ``in_use`` whether a zoo process holds it (training now,
+    or killed before it let go)."""
 
     dir: Path
     modified: float  # seconds since the epoch
@@ -168,6 +169,7 @@ class RunSummary:
     history: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
     input_shape: tuple[int, ...] | None = None
     in_use: bool = False
+    classes: list[str] | None = None
 
     @property
     def date(self) -> str:
@@ -188,26 +190,36 @@ def run_summary(run_dir: str | Path) -> RunSummary:
     try:
         metrics = directory.read_metrics(run_dir)
         config = directory.read_config(run_dir)
-        shape = directory.read_model_info(run_dir).get("input_shape")
+        info = directory.read_model_info(run_dir)
     except ZooError as exc:
         reason = str(exc).removeprefix(f"{run_dir / directory.CONFIG} ")
         return RunSummary(run_dir, modified, 0, None, None, reason, in_use=in_use)
-    best = config.best(metrics)
-    shape = tuple(shape) if shape else None
-    return RunSummary(run_dir, modified, len(metrics), config, best, None, metrics, shape, in_use)
+    shape = tuple(info["input_shape"]) if info.get("input_shape") else None
+    return RunSummary(
+        run_dir,
+        modified,
+        len(metrics),
+        config,
+        config.best(metrics),
+        history=metrics,
+        input_shape=shape,
+        in_use=in_use,
+        classes=info.get("classes"),
+    )
 
 
 #: The most classes a confusion matrix read back from a run directory may have.
 MAX_CLASSES = 1000
 
 
-def confusion_matrices(run_dir: str | Path) -> dict[str, dict[str, Any]]:
+def confusion_matrices(run: str | Path | RunSummary) -> dict[str, dict[str, Any]]:
     """The confusion matrices a run directory holds, by where they come from: ``valid`` and
     ``test`` as ``zoo eval`` wrote them (``confusion-SPLIT.json``), ``epoch N`` for the last
     epoch's ``val_confusion_matrix`` when the run computed that metric. Each is ``{"classes",
     "matrix"}`` (rows true, columns predicted); a file that is not a matrix zoo wrote is left
-    out."""
-    run_dir = Path(run_dir)
+    out. Given the run's :class:`RunSummary`, its history is not read again."""
+    summary = run if isinstance(run, RunSummary) else run_summary(run)
+    run_dir = summary.dir
     found: dict[str, dict[str, Any]] = {}
     for split in ("valid", "test"):
         try:
@@ -216,11 +228,7 @@ def confusion_matrices(run_dir: str | Path) -> dict[str, dict[str, Any]]:
             continue
         if isinstance(body, dict) and _is_matrix(body.get("matrix"), body.get("classes")):
             found[split] = {"classes": body.get("classes"), "matrix": body["matrix"]}
-    try:
-        rows = directory.read_metrics(run_dir)
-        classes = directory.read_model_info(run_dir).get("classes")
-    except ZooError:
-        return found
+    rows, classes = summary.history, summary.classes
     if rows and _is_matrix(rows[-1].get("val_confusion_matrix"), classes):
         found[f"epoch {rows[-1]['epoch']}"] = {
             "classes": classes,

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import inspect
+import json
 import math
 import os
 import tempfile
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -206,7 +207,7 @@ def build_app(root: Path, allowed_hosts: list[str]) -> Starlette:
             rows = api.results(sort=request.query_params.get("sort", "dataset"))
         except ZooError as exc:
             raise Refused(400, str(exc)) from exc
-        return [asdict(r) | {"reproduce": r.reproduce} for r in rows]
+        return json.loads(api.format_results(rows, "json", commands=True))
 
     def weights(request: Request) -> dict[str, Any]:
         name = request.path_params["name"]
@@ -224,7 +225,7 @@ def build_app(root: Path, allowed_hosts: list[str]) -> Starlette:
         if summary.config is not None:
             body["config"] = dump_yaml(summary.config.to_dict())
             body["history"] = [_scalars(row) for row in summary.history]
-            body["confusion"] = api.confusion_matrices(run_dir)
+            body["confusion"] = api.confusion_matrices(summary)
         return body
 
     async def predict(request: Request) -> Any:
@@ -264,7 +265,6 @@ def build_app(root: Path, allowed_hosts: list[str]) -> Starlette:
 def _answer(handler: Callable[[Request], Any]) -> Callable[[Request], Awaitable[Response]]:
     """``handler``'s answer as JSON; a refusal or a zoo error as ``{"error": one line}``. A
     synchronous handler (it reads files) runs in a worker thread."""
-    import inspect
 
     async def route(request: Request) -> Response:
         if request.method == "POST" and request.headers.get(POST_HEADER) != "1":
@@ -315,8 +315,6 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 async def _json(request: Request) -> dict[str, Any]:
-    import json
-
     try:
         body = json.loads(await _body(request, 64 << 10))
     except ValueError:
