@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, ZooError
-from .files import check_name, printable, shown
+from .files import check_name
 from .hookspecs import HOOKSPEC_VERSION
 from .plugins.cards import TAG
 from .plugins.registry import plural
+from .text import printable, shown
 
 #: A plugin's name becomes a distribution ``zoo-NAME``, a module ``zoo_NAME`` and an entry point:
 #: lowercase letters, digits and ``_`` (matched whole: a trailing newline is not a name).

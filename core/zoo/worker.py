@@ -11,6 +11,7 @@ import sys
 
 from . import api
 from .errors import ZooError
+from .text import terminal
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,11 +22,11 @@ def main(argv: list[str] | None = None) -> None:
     except ZooError as exc:
         if os.environ.get("ZOO_DEBUG") == "1":
             raise
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {terminal(exc)}", file=sys.stderr)
         raise SystemExit(1) from None
     except KeyboardInterrupt as exc:
         if str(exc):
-            print(f"\n{exc}", file=sys.stderr)
+            print(f"\n{terminal(exc)}", file=sys.stderr)
         raise SystemExit(130) from None
 
 

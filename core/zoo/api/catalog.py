@@ -14,11 +14,11 @@ from typing import Any
 
 from .. import config as configs
 from ..errors import ConfigError, ZooError
-from ..files import printable
 from ..hints import did_you_mean
 from ..plugins.cards import Card
 from ..plugins.manager import Catalog, PluginInfo, PluginWarning, load_catalog
 from ..plugins.registry import Entry, Registry
+from ..text import printable
 
 _lock = threading.Lock()
 _current: Catalog | None = None

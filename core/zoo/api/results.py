@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ..errors import ConfigError
-from ..files import printable
 from ..hints import did_you_mean
+from ..text import csv_cell, duration, markdown_cell, printable, si
 from .catalog import _weights_line, current, get_weights
 
 FORMATS = ("text", "markdown", "csv", "json")  # of the results table
@@ -46,10 +46,13 @@ COLUMNS = tuple(f.name for f in fields(Result))[:-1]  # problem is said instead 
 DESCENDING = ("test_acc",)
 
 
-def results(pattern: str | None = None, sort: str = "dataset") -> list[Result]:
+def results(
+    pattern: str | None = None, sort: str = "dataset", reverse: bool = False
+) -> list[Result]:
     """Every registered weights entry (matching ``pattern``) as a :class:`Result`, sorted by the
-    column ``sort`` (then by dataset and accuracy); an entry whose card cannot be used is a row
-    that says why (``problem``), last: one broken card breaks only its own line."""
+    column ``sort`` (then by dataset and accuracy; ``reverse``: the other way round, the rows
+    that do not record that column still after the others); an entry whose card cannot be used
+    is a row that says why (``problem``), last: one broken card breaks only its own line."""
     if sort not in COLUMNS:
         hint = did_you_mean(sort, COLUMNS)
         raise ConfigError(f"cannot sort by '{sort}'{hint}: the columns are {', '.join(COLUMNS)}")
@@ -79,16 +82,17 @@ def results(pattern: str | None = None, sort: str = "dataset") -> list[Result]:
             )
         )
     rows.sort(key=lambda r: (r.dataset, -(r.test_acc or 0.0), r.name))  # the default order
+    known = [r for r in rows if getattr(r, sort) is not None]
+    unknown = [r for r in rows if getattr(r, sort) is None]
     if sort != "dataset":
         sign = -1 if sort in DESCENDING else 1
-        known = [r for r in rows if getattr(r, sort) is not None]
-        unknown = [r for r in rows if getattr(r, sort) is None]
         if isinstance(getattr(known[0], sort, None) if known else None, str):
             known.sort(key=lambda r: getattr(r, sort).lower())
         else:
             known.sort(key=lambda r: sign * getattr(r, sort))
-        rows = known + unknown
-    return rows + broken
+    if reverse:
+        known.reverse()
+    return known + unknown + broken
 
 
 def format_results(rows: list[Result], format: str = "text", commands: bool = False) -> str:
@@ -105,8 +109,8 @@ def format_results(rows: list[Result], format: str = "text", commands: bool = Fa
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(header)
-        for r in rows:
-            values = ["" if v is None else v for v in asdict(r).values()]
+        for r in rows:  # text from a card stays text in a spreadsheet: no formula runs
+            values = ["" if v is None else csv_cell(v) for v in asdict(r).values()]
             writer.writerow(values + ([r.reproduce] if commands else []))
         return out.getvalue().rstrip("\n")
     titles = [
@@ -132,8 +136,11 @@ def format_results(rows: list[Result], format: str = "text", commands: bool = Fa
     if format == "markdown":
         right = {"test acc", "test loss", "params", "FLOPs", "trained in"}
         rule = ["---:" if t in right else "---" for t in titles]
+        table = [[markdown_cell(cell) for cell in cells] for cells in table]
         if commands:
-            table = [cells[:-1] + [f"`{cells[-1]}`"] for cells in table]
+            table = [
+                cells[:-1] + [f"`{r.reproduce}`"] for cells, r in zip(table, rows, strict=True)
+            ]
         lines = [titles, rule, *table]
         return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
     good = [cells for cells, r in zip(table, rows, strict=True) if r.problem is None]
@@ -162,16 +169,7 @@ def _shown(key: str, value: Any) -> str:
     if key == "test_loss":
         return f"{value:.4f}"
     if key in ("parameters", "flops"):
-        return _si(value)
+        return si(value)
     if key == "train_seconds":
-        minutes, seconds = divmod(round(value), 60)
-        return f"{minutes}m {seconds:02d}s" if minutes else f"{value:.1f}s"
+        return duration(value)
     return printable(str(value))
-
-
-def _si(value: float) -> str:
-    """70330 -> ``70.3k``, 11065088 -> ``11.1M``."""
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if value >= size:
-            return f"{value / size:.1f}{unit}"
-    return str(value)

@@ -8,12 +8,12 @@ import click
 
 from .. import api
 from ..errors import ConfigError, DataError
-from ..files import shown
 from ..plugins.cards import TAG
 from ..plugins.registry import plural
 from ..runs import directory
 from ..scaffold import PLUGIN_KINDS
-from .common import data_option
+from ..text import shown
+from .common import data_option, echo
 
 
 @click.command(name="new-plugin")
@@ -60,11 +60,9 @@ def new_plugin(
         if tag or overrides:
             raise click.UsageError("--tag and --set go with --from-run RUN_DIR")
         path = scaffold(name, where, kind=kind)
-        click.echo(f"wrote {path}/: pyproject.toml, zoo_{name}/__init__.py, tests/, README.md")
-        click.echo(
-            f"  pip install -e {_local(path)}        then  zoo list {plural(kind)}  shows {name}"
-        )
-        click.echo(f"  cd {path} && python -m pytest")
+        echo(f"wrote {path}/: pyproject.toml, zoo_{name}/__init__.py, tests/, README.md")
+        echo(f"  pip install -e {_local(path)}        then  zoo list {plural(kind)}  shows {name}")
+        echo(f"  cd {path} && python -m pytest")
         return
     target(name, where)  # a bad name or a taken folder fails before anything is measured
     if tag is not None and not TAG.fullmatch(tag):  # before the data is loaded to measure the test
@@ -78,8 +76,8 @@ def new_plugin(
         test = None  # the card says so
     path, weights = weights_plugin(name, Path(run_dir), where, tag, test, model)
     measured = f"test accuracy {test['acc']:.2%}" if test else "no test split to measure"
-    click.echo(f"wrote {path}/ with the weights {weights} ({measured}) and their card")
-    click.echo(f"  pip install {_local(path)}        then  zoo list weights  shows {weights}")
+    echo(f"wrote {path}/ with the weights {weights} ({measured}) and their card")
+    echo(f"  pip install {_local(path)}        then  zoo list weights  shows {weights}")
 
 
 def _local(path: Path) -> str:

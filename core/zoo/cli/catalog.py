@@ -9,12 +9,12 @@ import click
 
 from .. import api, config
 from ..errors import PluginError, UnknownNameError
-from ..files import printable
 from ..hints import did_you_mean
 from ..plugins.manager import installed_plugins
 from ..plugins.registry import KINDS
 from ..plugins.settings import set_disabled
-from .common import config_option, set_option
+from ..text import printable
+from .common import config_option, echo, set_option
 
 LIST_KINDS = (*KINDS, "runs")
 
@@ -30,6 +30,7 @@ LIST_KINDS = (*KINDS, "runs")
     help="zoo list weights: the column to sort by (test_acc best first; test_loss, parameters, "
     "flops, train_seconds lowest first; names A-Z)",
 )
+@click.option("--reverse", is_flag=True, help="zoo list weights: sorted the other way round")
 @click.option(
     "--format",
     "fmt",
@@ -40,7 +41,12 @@ LIST_KINDS = (*KINDS, "runs")
 )
 @config_option
 def list_(
-    kind_or_pattern: str | None, pattern: str | None, sort: str, fmt: str, config_file: str | None
+    kind_or_pattern: str | None,
+    pattern: str | None,
+    sort: str,
+    reverse: bool,
+    fmt: str,
+    config_file: str | None,
 ) -> None:
     """List what zoo knows: KIND is models, datasets, optimizers, layers, schedulers, losses,
     metrics, callbacks, transforms, weights or runs (default: all).
@@ -50,11 +56,11 @@ def list_(
     FLOPs of one forward pass, training time and hardware (--sort, --format).
     """
     if kind_or_pattern == "weights":
-        rows = api.results(pattern, sort=sort)
+        rows = api.results(pattern, sort=sort, reverse=reverse)
         if not rows and fmt == "text":
-            click.echo(f"no usable weights match '{pattern}' (zoo list weights shows them all)")
+            echo(f"no usable weights match '{pattern}' (zoo list weights shows them all)")
             return
-        click.echo(api.format_results(rows, fmt))
+        echo(api.format_results(rows, fmt))
         return
     if kind_or_pattern in LIST_KINDS:
         kinds: tuple[str, ...] = (kind_or_pattern,)
@@ -85,9 +91,9 @@ def list_(
         shown.append(f"{kind} ({len(rows)})")
         shown += [f"  {n.ljust(width)}  {s.ljust(source_width)}  {d}".rstrip() for n, d, s in rows]
     if not shown:
-        click.echo(f"nothing matches '{pattern}' (zoo list shows everything zoo knows)")
+        echo(f"nothing matches '{pattern}' (zoo list shows everything zoo knows)")
         return
-    click.echo("\n".join(shown))  # one write: 10,000 names print as fast as 30
+    echo("\n".join(shown))  # one write: 10,000 names print as fast as 30
 
 
 @click.command()
@@ -102,7 +108,7 @@ def show(name: str, config_file: str | None, overrides: tuple[str, ...]) -> None
     if is_weights and name not in doc["runs"]:
         if overrides:
             raise click.UsageError("--set changes a run's config; weights have none to change")
-        click.echo(_card_text(api.get_weights(name), api.get("weights", name)))
+        echo(_card_text(api.get_weights(name), api.get("weights", name)))
         return
     try:
         cfg = api.resolve(name, config=config_file, overrides=overrides)
@@ -111,18 +117,18 @@ def show(name: str, config_file: str | None, overrides: tuple[str, ...]) -> None
         if not hint:
             raise
         raise UnknownNameError(f"{exc}; weights{hint}") from None
-    click.echo(config.dump_yaml(cfg.to_dict()).rstrip())
+    echo(config.dump_yaml(cfg.to_dict()).rstrip())
     by_source: dict[str, list[str]] = {}
     for key, source in config.origins(doc, cfg.to_dict(), overrides).items():
         by_source.setdefault(source, []).append(key)
     for source, keys in by_source.items():
-        click.echo(f"# from {source}: {', '.join(keys)}")
+        echo(f"# from {source}: {', '.join(keys)}")
     for where, part in cfg.parts():
         section = where.split("[")[0].rstrip(".")
         entry = api.get(config.REGISTRY[section], part.name)
         takes = ", ".join(entry.option_text(k) for k in entry.user_options())
         shown = where.rstrip(".")
-        click.echo(f"# {shown} '{entry.name}' ({entry.plugin}) options: {takes or 'none'}")
+        echo(f"# {shown} '{entry.name}' ({entry.plugin}) options: {takes or 'none'}")
 
 
 @click.group(invoke_without_command=True)
@@ -150,7 +156,7 @@ def plugins(ctx: click.Context) -> None:
             )
         else:
             what = info.error or ""
-        click.echo(f"{info.name:<{width}}  {info.source:<{source_width}}  {info.status:<8}  {what}")
+        echo(f"{info.name:<{width}}  {info.source:<{source_width}}  {info.status:<8}  {what}")
 
 
 @plugins.command()
@@ -159,7 +165,7 @@ def disable(name: str) -> None:
     """Stop loading the installed plugin NAME (until zoo plugins enable NAME)."""
     _entry_point(name)
     path = set_disabled(name, True)
-    click.echo(f"disabled plugin '{name}' (in {path})")
+    echo(f"disabled plugin '{name}' (in {path})")
 
 
 @plugins.command()
@@ -168,7 +174,7 @@ def enable(name: str) -> None:
     """Load the installed plugin NAME again."""
     _entry_point(name)
     set_disabled(name, False)
-    click.echo(f"enabled plugin '{name}'")
+    echo(f"enabled plugin '{name}'")
 
 
 def _known(kind: str, name: str) -> bool:

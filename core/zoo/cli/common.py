@@ -13,10 +13,16 @@ import click
 from .. import api
 from ..config import DEVICES, parse_overrides
 from ..errors import ConfigError, PluginError, ZooError, ZooWarning
-from ..files import printable
 from ..plugins.manager import PluginWarning
+from ..text import printable, terminal
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def echo(message: Any = "", err: bool = False) -> None:
+    """Print a line of a command's output: every command prints through here, so a name from a
+    shared run folder or a plugin cannot send the terminal escape sequences (``zoo.text``)."""
+    click.echo(terminal(message), err=err)
 
 
 class ZooGroup(click.Group):
@@ -56,7 +62,7 @@ class ZooGroup(click.Group):
             where = f" ({exc.filename})" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or exc}{where}") from exc
         except KeyboardInterrupt as exc:  # zoo.Interrupted says how to resume the run
-            click.echo(f"\n{exc}" if str(exc) else "\nzoo: interrupted", err=True)
+            echo(f"\n{exc}" if str(exc) else "\nzoo: interrupted", err=True)
             ctx.exit(130)
 
 
@@ -89,7 +95,7 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
     """zoo's warnings (a plugin skipped, unpinned data) as one line; everything else as Python
     prints it."""
     if issubclass(category, ZooWarning):
-        click.echo(f"zoo: warning: {printable(message, limit=2000)}", err=True)
+        echo(f"zoo: warning: {printable(message, limit=2000)}", err=True)
     else:
         _default_showwarning(message, category, filename, lineno, file, line)
 

@@ -7,7 +7,7 @@ import click
 from .. import api
 from ..data import sharing
 from ..files import zoo_home
-from .common import dataset_options
+from .common import dataset_options, echo
 
 
 @click.group()
@@ -20,13 +20,13 @@ def list_() -> None:
     """Every cached file: dataset, size, sha256 and where it came from."""
     rows = api.cached_files()
     if not rows:
-        click.echo(f"nothing cached in {zoo_home() / 'datasets'}")
+        echo(f"nothing cached in {zoo_home() / 'datasets'}")
         return
     name_width = max(len(f"{r.dataset}/{r.path.name}") for r in rows)
     for row in rows:
         digest = row.sha256[:16] if row.sha256 else "(unrecorded)"
         name = f"{row.dataset}/{row.path.name}"
-        click.echo(f"{name:<{name_width}}  {_size(row.size):>9}  {digest:<16}  {row.source}")
+        echo(f"{name:<{name_width}}  {_size(row.size):>9}  {digest:<16}  {row.source}")
 
 
 @data.command()
@@ -49,7 +49,7 @@ def fetch(name: str, overrides: tuple[str, ...]) -> None:
         for what, s in (("train", splits.train), ("valid", splits.valid), ("test", splits.test))
         if s is not None
     )
-    click.echo(f"{name}: {sizes}")
+    echo(f"{name}: {sizes}")
 
 
 @data.command()
@@ -59,7 +59,7 @@ def verify(name: str | None) -> None:
     rows = api.cached_files(name, verify=True)
     for row in rows:
         state = "ok" if row.ok else ("unrecorded" if row.sha256 is None else "CHANGED")
-        click.echo(f"{state:<10}  {row.dataset}/{row.path.name}")
+        echo(f"{state:<10}  {row.dataset}/{row.path.name}")
     bad = sum(not row.ok for row in rows)
     if bad:
         raise click.ClickException(
@@ -73,7 +73,7 @@ def verify(name: str | None) -> None:
 def rm(name: str) -> None:
     """Remove everything cached for dataset NAME."""
     folder, freed = api.remove_cached(name)
-    click.echo(f"removed {folder} ({_size(freed)})")
+    echo(f"removed {folder} ({_size(freed)})")
 
 
 def _size(n: int) -> str:

@@ -15,6 +15,7 @@ from .common import (
     config_option,
     data_option,
     device_option,
+    echo,
     progress_option,
     run_dir_argument,
     set_option,
@@ -168,22 +169,22 @@ def reproduce(
         weights, out=out, overrides=overrides, device=device, progress=progress, verbose=True
     )
     recipe = card.recipe
-    click.echo(
+    echo(
         f"{weights}: card made with torch {recipe.get('versions', {}).get('torch', '?')} on "
         f"{recipe.get('device', '?')} ({recipe.get('threads', '?')} threads); "
         f"this run: {result.run.dir}"
     )
-    click.echo(f"  {'':<10}  {'card':>10}  {'reproduced':>10}")
+    echo(f"  {'':<10}  {'card':>10}  {'reproduced':>10}")
     for key, want, have in result.rows:
         mark = "same" if want == have else "differs"
-        click.echo(f"  {key:<10}  {_cell(want):>10}  {_cell(have):>10}  {mark}")
+        echo(f"  {key:<10}  {_cell(want):>10}  {_cell(have):>10}  {mark}")
     verdict = "reproduced exactly" if result.exact else "not the same numbers"
-    click.echo(
+    echo(
         f"{verdict}: {result.matches} of {len(result.rows)} match"
         + ("" if result.exact else " (another device, thread count or version?)")
     )
     if not result.deterministic:
-        click.echo("note: its recipe says deterministic: false: the same numbers are not promised")
+        echo("note: its recipe says deterministic: false: the same numbers are not promised")
 
 
 def _cell(value: Any) -> str:
@@ -254,10 +255,10 @@ def sweep(
         values = [_value(result["point"][k]) for k in keys]
         rows.append([*values, shown, str(best["epoch"]), str(result["epochs"]), str(result["dir"])])
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    click.echo(f"sweep {name}: {len(results)} runs, best {metric} first")
+    echo(f"sweep {name}: {len(results)} runs, best {metric} first")
     for row in [header, *rows]:
-        click.echo("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    click.echo(f"curves of every run in {folder / 'sweep.png'}")
+        echo("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    echo(f"curves of every run in {folder / 'sweep.png'}")
 
 
 def _value(value: Any) -> str:
@@ -295,7 +296,7 @@ def lr_find(
     """A learning-rate range test of NAME (a run, or a model): train from its initial weights
     with the rate growing from --start to --end, plot the loss and suggest a rate. Writes no
     run directory."""
-    click.echo(f"zoo lr-find {name}: {steps} steps, learning rate {start:g} to {end:g}")
+    echo(f"zoo lr-find {name}: {steps} steps, learning rate {start:g} to {end:g}")
     found = api.lr_find(
         name,
         config=config_file,
@@ -307,15 +308,13 @@ def lr_find(
         out=out,
     )
     if found.stopped_early:
-        click.echo(
-            f"  the loss blew up at {found.lrs[-1]:.2g}: stopped after {len(found.lrs)} steps"
-        )
+        echo(f"  the loss blew up at {found.lrs[-1]:.2g}: stopped after {len(found.lrs)} steps")
     if found.suggestion is None:
-        click.echo("  no suggestion: the loss did not fall (try a wider range, or more --steps)")
+        echo("  no suggestion: the loss did not fall (try a wider range, or more --steps)")
     else:
-        click.echo(
+        echo(
             f"  suggested learning rate: {found.suggestion:.2g} (try it: zoo run {name} --set "
             f"optimizer.lr={found.suggestion:.2g})"
         )
     if found.plot is not None:
-        click.echo(f"  plot: {found.plot}")
+        echo(f"  plot: {found.plot}")

@@ -6,6 +6,8 @@ import functools
 
 import click
 
+from .common import echo
+
 
 @click.command()
 @click.argument("folder", default=".", metavar="[FOLDER]")
@@ -22,10 +24,25 @@ import click
     show_default=True,
     help="The address to listen on: this machine only unless you say otherwise (then a warning).",
 )
-def ui(folder: str, port: int, host: str) -> None:
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Another name browsers may call this server by (beside its address and the machine's "
+    "names); repeatable. Other names are refused, so a page elsewhere cannot rename itself in.",
+)
+def ui(folder: str, port: int, host: str, allow_hosts: tuple[str, ...]) -> None:
     """A local web page: the catalog and the results table, the runs under FOLDER (default:
     here) with their curves updating as they train, and any weights to try on a digit you
     draw or a picture you drop. Needs: pip install 'torch-zoo[ui]'."""
     from ..ui import serve
 
-    serve(folder, host, port, say=click.echo, warn=functools.partial(click.echo, err=True))
+    serve(
+        folder,
+        host,
+        port,
+        say=echo,
+        warn=functools.partial(echo, err=True),
+        allow_hosts=allow_hosts,
+    )

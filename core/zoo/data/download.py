@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from ..errors import DataError
 from ..files import temp_file
+from ..text import terminal
 from . import cache
 
 CHUNK = 1 << 16
@@ -332,7 +333,7 @@ def _reason(exc: Exception) -> str:
 
 
 def _bar(total: int | None, url: str, enabled: bool):
-    label = f"downloading {url}"
+    label = terminal(f"downloading {url}")
     if not enabled:
         return contextlib.nullcontext(_NoBar())
     if total is None:  # no content-length: nothing to measure against

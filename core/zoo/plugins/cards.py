@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ZooError
-from ..files import is_name, parse_json, read_bounded, shown
+from ..files import is_name, parse_json, read_bounded
+from ..text import is_plain, shown
 
 #: A card is a few KB (the recipe's config is the largest part).
 MAX_CARD = 1 << 20
@@ -175,8 +176,8 @@ def _check(name: str, fields: Mapping[str, Any], base: Path | None, root: Path |
             "epochs, device, threads and world_size, and 'versions' of text",
         )
     description = fields.get("description", "")
-    if not isinstance(description, str) or not description.isprintable() or len(description) > 200:
-        raise bad("description", "one line of printable text")
+    if not is_plain(description, 200):
+        raise bad("description", "one line of printable text (not starting like a formula)")
     for key in ("parameters", "flops"):
         value = fields.get(key)
         if value is not None and not (_int(value) and 0 <= value < 1 << 53):
@@ -185,10 +186,8 @@ def _check(name: str, fields: Mapping[str, Any], base: Path | None, root: Path |
     if seconds is not None and not (_number(seconds) and seconds >= 0):
         raise bad("train_seconds", "a number of seconds, or null")
     hardware = fields.get("hardware")
-    if hardware is not None and not (
-        isinstance(hardware, str) and hardware.isprintable() and len(hardware) <= 200
-    ):
-        raise bad("hardware", "one line of printable text, or null")
+    if hardware is not None and not is_plain(hardware, 200):
+        raise bad("hardware", "one line of printable text (not starting like a formula), or null")
     return Card(
         name=name,
         model=model,

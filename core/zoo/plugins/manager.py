@@ -29,8 +29,9 @@ import pluggy
 
 from .. import hookspecs
 from ..errors import PluginError, ZooWarning
-from ..files import is_name, shown
+from ..files import is_name
 from ..hints import did_you_mean
+from ..text import shown
 from . import settings
 from .cards import read_card
 from .registry import KINDS, Entry, Registry, describe

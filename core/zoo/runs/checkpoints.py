@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import files
+from .. import files, text
 from ..errors import ZooError
 
 if TYPE_CHECKING:
@@ -208,9 +208,9 @@ def _state_problem(state: Any, epoch: int) -> str | None:
     if not isinstance(state, dict):
         return "expected a mapping"
     if state.get("format") != FORMAT:
-        return f"format {files.shown(state.get('format'))}, expected {FORMAT}"
+        return f"format {text.shown(state.get('format'))}, expected {FORMAT}"
     if state.get("epoch") != epoch:
-        return f"epoch {files.shown(state.get('epoch'))}, but its marker says {epoch}"
+        return f"epoch {text.shown(state.get('epoch'))}, but its marker says {epoch}"
     if not isinstance(state.get("optimizer"), dict) or not isinstance(state.get("rng"), dict):
         return "no optimizer or random state"
     history = state.get("history")
@@ -340,7 +340,7 @@ def optimizer_problem(optimizer: Any, saved: dict[str, Any]) -> str | None:
         shapes |= dict(zip(mine["params"], (p.shape for p in params), strict=True))
     for key, values in state.items():
         if key not in shapes or not isinstance(values, dict):
-            return f"state[{files.shown(key)}] belongs to no parameter"
+            return f"state[{text.shown(key)}] belongs to no parameter"
         for name, value in values.items():
             if isinstance(value, torch.Tensor):
                 if value.dim() and value.shape != shapes[key]:

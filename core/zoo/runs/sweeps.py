@@ -19,11 +19,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import files
 from ..config import best_row as config_best_row
 from ..config import parse_override
 from ..errors import ConfigError, ZooError
 from ..files import write_atomic
+from ..text import printable, shown
 from . import checkpoints, directory
 
 FILE = "sweep.json"
@@ -109,8 +109,8 @@ def open_folder(
         if same != json.loads(json.dumps({k: record[k] for k in ("name", "grid", "fixed")})):
             grid_keys = ", ".join(map(str, before["grid"]))
             raise ConfigError(
-                f"{folder} holds another sweep ({files.shown(before.get('name'))} over "
-                f"{files.printable(grid_keys)}): choose another --out"
+                f"{folder} holds another sweep ({shown(before.get('name'))} over "
+                f"{printable(grid_keys)}): choose another --out"
             )
         return folder
     if folder.exists() and any(folder.iterdir()):

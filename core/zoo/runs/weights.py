@@ -19,6 +19,7 @@ from ..files import atomic, check_name, zoo_home
 from ..hints import did_you_mean
 from ..plugins.cards import FORMAT, Card, CardError
 from ..plugins.registry import Registry
+from ..text import is_plain, shown
 from . import checkpoints, directory
 from .trained import Trained
 
@@ -112,6 +113,7 @@ def from_card(
         input_shape=card.input_shape,
         classes=[str(c) for c in card.classes],
         config=recipe_config(card),
+        dataset=str(card.dataset["name"]),
     )
 
 
@@ -186,8 +188,12 @@ def card_fields(
     # env.json is the run's own story, and a shared run's is untrusted: only plain text goes on
     versions = {k: v for k, v in versions.items() if _short_text(k) and _short_text(v)}
     device, threads = env.get("device"), env.get("threads")
-    seconds = sum(row.get("epoch_seconds", 0.0) for row in rows)  # every epoch the run trained
     hardware = env.get("hardware")
+    if hardware is not None and not is_plain(hardware, 100):
+        raise ZooError(
+            f"{run_dir / 'env.json'}: its hardware {shown(hardware)} is not text zoo writes (one "
+            "printable line, not starting like a spreadsheet formula): nothing published"
+        )
     return {
         "format": FORMAT,
         "model": model or info["model"],
@@ -204,8 +210,8 @@ def card_fields(
         # what the model costs and what training it took (absent from older runs and cards)
         "parameters": info.get("parameters"),
         "flops": info.get("flops"),
-        "train_seconds": round(seconds, 1),
-        "hardware": hardware if _short_text(hardware) else None,
+        "train_seconds": train_seconds(rows),
+        "hardware": hardware,
         "metrics": {
             "epoch": best["epoch"],
             "val_loss": best["val_loss"],
@@ -244,6 +250,22 @@ def write_card(
     with atomic(card) as tmp:
         tmp.write_text(json.dumps(fields, indent=2) + "\n", encoding="utf-8")
     return card
+
+
+#: The longest an epoch can honestly take (a week): a metrics row saying more is not zoo's.
+MAX_EPOCH_SECONDS = 7 * 24 * 3600.0
+
+
+def train_seconds(rows: list[dict[str, Any]]) -> float | None:
+    """The wall time of every epoch the run trained (their ``epoch_seconds``), ``None`` when a
+    row does not say it as a number zoo would write (a shared run's metrics are untrusted)."""
+    seconds = [row.get("epoch_seconds") for row in rows]
+    if not all(
+        isinstance(s, (int, float)) and not isinstance(s, bool) and 0 <= s <= MAX_EPOCH_SECONDS
+        for s in seconds
+    ):
+        return None
+    return round(float(sum(seconds)), 1)
 
 
 def _short_text(value: Any) -> bool:
