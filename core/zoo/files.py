@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, ZooError
+from .text import shown
 
 PARTIAL = ".part"  # the suffix of a temp file that is not yet renamed into place
 
@@ -41,22 +42,6 @@ def check_name(value: Any, what: str) -> str:
             "letter or a digit, at most 100 characters), since it becomes a file name"
         )
     return value
-
-
-def shown(value: Any, limit: int = 80) -> str:
-    """``value`` as it can be printed in a terminal safely: ``repr`` (control characters and
-    escape sequences escaped), cut to ``limit`` characters."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def printable(text: Any, limit: int = 200) -> str:
-    """Text from outside (a class name, a description) as it may be printed: control
-    characters, escape sequences included, shown escaped; at most ``limit`` characters."""
-    text = str(text)
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --- reading what came from outside ---------------------------------------------------------------
@@ -95,9 +80,10 @@ def read_bounded(path: Path, limit: int, what: str = "") -> bytes:
         raise
     except OSError as exc:
         raise ZooError(f"cannot read {label}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder or a FIFO: before it is read
+        os.close(fd)
+        raise ZooError(f"{label} is not a regular file: zoo reads only regular files there")
     with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ZooError(f"{label} is not a regular file: zoo reads only regular files there")
         data = f.read(limit + 1)
     if len(data) > limit:
         raise ZooError(f"{label} is larger than zoo ever writes one ({limit:,} bytes): not read")
@@ -137,14 +123,16 @@ def temp_file(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic(path: Path) -> Iterator[Path]:
-    """Yield a temp path beside ``path``; after the block writes it, it is fsync'd and renamed
-    over ``path`` in one step. An error or a kill leaves ``path`` as it was."""
+def atomic(path: Path, durable: bool = True) -> Iterator[Path]:
+    """Yield a temp path beside ``path``; after the block writes it, it is fsync'd (unless not
+    ``durable``: a note that is rewritten every second) and renamed over ``path`` in one step.
+    An error or a kill leaves ``path`` as it was."""
     tmp = temp_file(path)
     try:
         yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        if durable:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
         make_readable(tmp)
         os.replace(tmp, path)
     finally:
@@ -152,8 +140,8 @@ def atomic(path: Path) -> Iterator[Path]:
             tmp.unlink()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    with atomic(path) as tmp:
+def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    with atomic(path, durable) as tmp:
         tmp.write_bytes(data)
 
 

@@ -5,6 +5,7 @@ tensors) and ``export``; and the runs on disk: ``runs`` (each with its best epoc
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,17 +43,23 @@ def evaluate(
     device: str | None = None,
     out: str | Path | None = None,
     top_losses: int = 0,
+    threads: int | str | None = None,
 ) -> dict[str, Any]:
     """Loss and accuracy of trained weights on the ``valid`` or ``test`` split of the dataset they
     were trained on: ``source`` is a run directory (its ``last`` or ``best`` weights, ``which``)
     or a registered weights name such as ``"cnn.mnist"``. ``overrides`` say where the data is
     (``{"dataset.path": ...}``) or which metrics to compute (``{"metrics": ["top_k"]}``).
-    Returns ``{"split", "which", "loss", "acc", "samples", "source"}`` (``source`` names the
-    weights in words), with ``metrics`` (by key) and ``classes`` when the run chose metrics. A
-    confusion matrix among them is written as JSON and a picture into ``out`` (default: the run
-    directory, or the current folder for weights); their paths are in ``files``. ``top_losses=N``
-    adds the N samples the model gets most wrong (``top_losses``: index, true and predicted
-    class, probability, loss), drawn into ``top-losses-SPLIT.png`` there (``picture``)."""
+    Returns ``{"split", "which", "loss", "acc", "samples", "source"}`` (``loss`` is the plain
+    negative log-likelihood of the true class, the same measure for every model; ``source``
+    names the weights in words), ``run_loss`` (``{"loss", "value"}``) when the run trained with
+    another loss (label smoothing...), with ``metrics`` (by key) and ``classes`` when the run
+    chose metrics. A confusion matrix among them is written as JSON and a picture into ``out``
+    (default: the run directory, or the current folder for weights); their paths are in
+    ``files``. ``top_losses=N`` adds the N samples the model gets most wrong (``top_losses``:
+    index, true and predicted class, probability, loss), drawn into ``top-losses-SPLIT.png``
+    there (``picture``).
+    ``threads``: CPU threads to compute with (default: the run's own, for its numbers; this
+    process's count is put back after; ``"auto"``: leave the process's as it is)."""
     from ..training.evaluation import evaluate_run
 
     if not isinstance(top_losses, int) or not 0 <= top_losses <= 1000:
@@ -64,7 +71,9 @@ def evaluate(
     picture = folder / f"{stem}top-losses-{split}.png" if top_losses else None
     if picture is not None:
         folder.mkdir(parents=True, exist_ok=True)
-    result = evaluate_run(trained, current(), split, overrides, device, top_losses, picture)
+    result = evaluate_run(
+        trained, current(), split, overrides, device, top_losses, picture, threads=threads
+    )
     classes = result.pop("classes")
     if not result["metrics"]:  # the metrics the run chose (--set metrics=[...] to choose)
         del result["metrics"]
@@ -91,7 +100,7 @@ def _confusion_files(matrix: Any, classes: Any, stem: Path) -> list[Path]:
 
 def predict(
     source: str | Path,
-    images: Sequence[str | Path] | Any,
+    images: Sequence[str | Path | tuple[str, bytes]] | Any,
     top: int = 1,
     which: str = "last",
     device: str | None = None,
@@ -99,8 +108,9 @@ def predict(
     """For each image, the ``top`` most likely classes and their probabilities, by a run
     directory's ``which`` weights or by registered weights (``"cnn.mnist"``), on ``device``
     (default ``auto``: whatever this machine has, wherever the weights were trained).
-    ``images`` are picture files, or a tensor of samples as the dataset gives them (a batch
-    of rows of the model's input, values in [0, 1]); a tensor's rows are named ``0``, ``1``..."""
+    ``images`` are picture files (a folder: the pictures in it, by name), pictures' ``(name,
+    bytes)``, or a tensor of samples as the dataset gives them (a batch of rows of the model's
+    input, values in [0, 1]); a tensor's rows are named ``0``, ``1``..."""
     from ..runs.trained import predict as predict_images
 
     models = current().registries["models"]
@@ -149,16 +159,20 @@ def _trained(source: str | Path, which: str = "last") -> Any:
     from ..runs.weights import trained_from
 
     registries = current().registries
-    return trained_from(source, registries["weights"], which, registries["models"])
+    trained = trained_from(source, registries["weights"], which, registries["models"])
+    trained.check_input(registries["datasets"])
+    return trained
 
 
 @dataclass(frozen=True)
 class RunSummary:
     """A run directory as ``zoo runs`` lists it: ``config`` and ``best`` (its best epoch's row,
     by its monitor) are ``None`` and ``problem`` says why when it cannot be read. ``history``
-    holds its epochs' rows (metrics.jsonl), ``input_shape`` and ``classes`` its model's input
-    and class names (model.json), and ``in_use`` whether a zoo process holds it (training now,
-    or killed before it let go)."""
+    holds its epochs' rows (metrics.jsonl; a long one thinned to at most
+    ``directory.MAX_SHOWN_ROWS`` evenly spaced, the last always kept), ``input_shape`` and
+    ``classes`` its model's input and class names (model.json), and ``in_use`` whether a zoo
+    process holds it (training now, or killed before it let go). ``modified`` is when it last
+    trained (its last epoch's line), which looking at it never changes."""
 
     dir: Path
     modified: float  # seconds since the epoch
@@ -178,34 +192,63 @@ class RunSummary:
 
 def list_runs(root: str | Path = "runs") -> list[RunSummary]:
     """Every run directory below ``root``, oldest first; one that cannot be read is listed with
-    its problem, never hiding the others."""
-    return [run_summary(run_dir) for run_dir in directory.find_runs(Path(root))]
+    its problem, never hiding the others, and one deleted while the list is made is left out."""
+    found = (_summary(run_dir) for run_dir in directory.find_runs(Path(root)))
+    return [summary for summary in found if summary is not None]
 
 
-def run_summary(run_dir: str | Path) -> RunSummary:
-    """One run directory as :func:`list_runs` lists it (a broken one with its ``problem``)."""
-    run_dir = Path(run_dir)
-    modified = run_dir.stat().st_mtime
+def run_summary(run_dir: str | Path, metrics: directory.MetricsScan | None = None) -> RunSummary:
+    """One run directory as :func:`list_runs` lists it (a broken one with its ``problem``).
+    ``metrics``, a scan of its metrics.jsonl kept from an earlier call, reads only what was
+    added since (``zoo ui`` asks every second or two)."""
+    summary = _summary(Path(run_dir), metrics)
+    if summary is None:
+        raise ZooError(f"{run_dir} is not a run directory (anymore)")
+    return summary
+
+
+def _summary(run_dir: Path, metrics: directory.MetricsScan | None = None) -> RunSummary | None:
+    modified = directory.trained_at(run_dir)
+    if modified is None:  # deleted while it was being listed
+        return None
     in_use = (run_dir / directory.OWNER).is_file()
     try:
-        metrics = directory.read_metrics(run_dir)
         config = directory.read_config(run_dir)
         info = directory.read_model_info(run_dir)
-    except ZooError as exc:
-        reason = str(exc).removeprefix(f"{run_dir / directory.CONFIG} ")
+        scan = metrics if metrics is not None else directory.MetricsScan(run_dir)
+        scan.choose = config.best
+        scan.update()
+    except Exception as exc:  # whatever a shared folder holds, the run is one row saying why
+        if not directory.trained_at(run_dir):
+            return None  # it vanished while it was read
+        reason = _reason(exc).removeprefix(f"{run_dir / directory.CONFIG} ")
         return RunSummary(run_dir, modified, 0, None, None, reason, in_use=in_use)
     shape = tuple(info["input_shape"]) if info.get("input_shape") else None
     return RunSummary(
         run_dir,
         modified,
-        len(metrics),
+        scan.count,
         config,
-        config.best(metrics),
-        history=metrics,
+        scan.best,
+        history=scan.rows,
         input_shape=shape,
         in_use=in_use,
         classes=info.get("classes"),
     )
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a run cannot be read, in one line: zoo's own message, or what the system said about
+    which of its files."""
+    if isinstance(exc, ZooError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        named = isinstance(exc.filename, (str, bytes, os.PathLike))
+        name = os.path.basename(os.fsdecode(exc.filename)) if named else "files"
+        return f"cannot read its {name}: {exc.strerror or exc}"
+    if isinstance(exc, RecursionError):
+        return "one of its files is nested too deeply"
+    return f"one of its files is not what zoo writes ({type(exc).__name__})"
 
 
 #: The most classes a confusion matrix read back from a run directory may have.

@@ -9,9 +9,9 @@ import click
 
 from .. import api
 from ..errors import ZooError
-from ..files import printable
 from ..runs.export import FORMATS
-from .common import dataset_options, device_option, set_option, source_argument
+from ..text import printable
+from .common import dataset_options, device_option, echo, set_option, source_argument
 
 weights_option = click.option(
     "--weights",
@@ -62,38 +62,41 @@ def eval_(
         out=out,
         top_losses=top_losses,
     )
-    click.echo(
+    echo(
         f"{result['source']} on {split} ({result['samples']:,} samples): "
         f"loss {result['loss']:.4f}, accuracy {result['acc']:.2%}"
     )
+    if "run_loss" in result:  # the loss above is the plain one; the run trained with another
+        own = result["run_loss"]
+        echo(f"  the run's own loss, {own['loss']}: {own['value']:.4f}")
     for key, value in result.get("metrics", {}).items():
         if key == "confusion_matrix":
-            click.echo(f"  confusion matrix: {' and '.join(map(str, result['files']))}")
+            echo(f"  confusion matrix: {' and '.join(map(str, result['files']))}")
         elif isinstance(value, list):
             names = result.get("classes") or [str(i) for i in range(len(value))]
             pairs = zip(map(printable, names), value, strict=False)
             shown = ", ".join(f"{n} {v:.1%}" if v is not None else f"{n} -" for n, v in pairs)
-            click.echo(f"  {key}: {shown}")
+            echo(f"  {key}: {shown}")
         else:
-            click.echo(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
+            echo(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
     worst = result.get("top_losses")
     if worst:
-        click.echo(f"  the {len(worst)} {split} samples with the highest loss (true > predicted):")
+        echo(f"  the {len(worst)} {split} samples with the highest loss (true > predicted):")
         for row in worst[:5]:
-            click.echo(
+            echo(
                 f"    #{row['index']}: {printable(row['true_name'])} > "
                 f"{printable(row['predicted_name'])} ({row['probability']:.1%}), "
                 f"loss {row['loss']:.3f}"
             )
         if len(worst) > 5:
-            click.echo(f"    ... and {len(worst) - 5} more")
+            echo(f"    ... and {len(worst) - 5} more")
         if result.get("picture"):
-            click.echo(f"  picture: {result['picture']}")
+            echo(f"  picture: {result['picture']}")
 
 
 @click.command()
 @source_argument
-@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option(
     "--top",
     type=click.IntRange(min=1),
@@ -107,11 +110,11 @@ def predict(
     source: str, images: tuple[str, ...], top: int, weights: str, device: str | None
 ) -> None:
     """The class a run's model (RUN_DIR) or registered WEIGHTS (cnn.mnist) see in each image
-    (PNG, JPEG...; any size, colour or grey)."""
+    (PNG, JPEG...; any size, colour or grey); a folder stands for the pictures in it."""
     guessed = api.predict(source, images, top=top, which=weights, device=device)
     for image, guesses in guessed:
         shown = ", ".join(f"{printable(name)} {prob:.1%}" for name, prob in guesses)
-        click.echo(f"{printable(image)}: {shown}")
+        echo(f"{printable(image)}: {shown}")
 
 
 @click.command(name="runs")
@@ -121,12 +124,12 @@ def runs_(root: str) -> None:
     and accuracy (the best by each run's monitor)."""
     found = api.list_runs(root)
     if not found:
-        click.echo(f"no runs in {root}/ yet (zoo run NAME makes one)")
+        echo(f"no runs in {root}/ yet (zoo run NAME makes one)")
         return
     rows = []
     for run in found:
         if run.config is None:  # one bad run is listed as such; the others are still shown
-            rows.append(("(unreadable)", run.date, "-", "-", "-", f"{run.dir}: {run.problem}"))
+            rows.append(("(broken)", run.date, "-", "-", "-", f"{run.dir}: {run.problem}"))
             continue
         best = run.best
         rows.append(
@@ -141,9 +144,7 @@ def runs_(root: str) -> None:
         )
     widths = [max(len(r[i]) for r in rows + [_RUNS_HEADER]) for i in range(5)]
     for row in [_RUNS_HEADER, *rows]:
-        click.echo(
-            "  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=False)) + "  " + row[5]
-        )
+        echo("  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=False)) + "  " + row[5])
 
 
 _RUNS_HEADER = ("name", "date", "epochs", "val_loss", "val_acc", "dir")
@@ -162,8 +163,8 @@ def plot(run_dirs: tuple[str, ...], out: str) -> None:
     """Compare runs: loss and accuracy curves of each RUN_DIR in one figure."""
     picture, skipped = api.plot(run_dirs, out)
     for reason in skipped:
-        click.echo(f"zoo: skipped {reason}", err=True)
-    click.echo(f"wrote {picture}")
+        echo(f"zoo: skipped {reason}", err=True)
+    echo(f"wrote {picture}")
 
 
 @click.command(name="show-samples")
@@ -198,7 +199,7 @@ def show_samples(
         labels.append(splits.classes[label] if splits.classes else str(label))
     shape = splits.input_shape or _shape_of(images[0])
     path = pictures.samples(images, labels, Path(out or f"{dataset}-samples.png"), shape)
-    click.echo(f"wrote {path}")
+    echo(f"wrote {path}")
 
 
 def _shape_of(image: Any) -> tuple[int, ...]:
@@ -229,4 +230,4 @@ def export(source: str, format_: str, out: str | None, weights: str, device: str
     without zoo. ONNX needs the export extra: pip install 'torch-zoo[export]'."""
     path = api.export(source, format=format_, out=out, which=weights, device=device)
     size = path.stat().st_size
-    click.echo(f"wrote {path} ({size / 1000:,.1f} kB, {format_}; input: a batch of flat rows)")
+    echo(f"wrote {path} ({size / 1000:,.1f} kB, {format_}; input: a batch of flat rows)")

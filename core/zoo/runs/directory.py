@@ -13,15 +13,17 @@ import contextlib
 import json
 import math
 import os
+import stat
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import files
+from .. import files, text
 from ..config import RunConfig, dump_yaml, parse_yaml
-from ..errors import ConfigError, ZooError
+from ..errors import ConfigError, ZooError, ZooWarning
 from ..files import write_atomic
 from ..plugins.cards import MAX_INPUT
 
@@ -33,6 +35,7 @@ RUNS_DIR = Path("runs")
 CONFIG = "config.yaml"
 MODEL = "model.json"
 METRICS = "metrics.jsonl"
+PROGRESS = "progress.json"  # the epoch in progress, rewritten about once a second while it trains
 
 
 def check_out(out: str | Path) -> Path:
@@ -204,6 +207,7 @@ OWN_FILES = (
     "best.safetensors",
     "checkpoints",
     "curves.png",
+    "progress.json",
     ".zoo.lock",
     ".zoo.lock.owner",
 )
@@ -216,13 +220,13 @@ def output_path(run_dir: Path, relative: str | Path, what: str) -> Path:
     given = Path(relative)
     if given.is_absolute() or ".." in given.parts or not given.parts:
         raise ConfigError(
-            f"{what} {files.shown(str(relative))}: expected a path inside the run directory"
+            f"{what} {text.shown(str(relative))}: expected a path inside the run directory"
         )
     resolved = files.inside(run_dir, given, what)
     parts = resolved.relative_to(run_dir.resolve()).parts
     if not parts or parts[0] in OWN_FILES or parts[0].endswith(files.PARTIAL):
         raise ConfigError(
-            f"{what} {files.shown(str(relative))} is one of zoo's own files of the run: choose "
+            f"{what} {text.shown(str(relative))} is one of zoo's own files of the run: choose "
             "another name"
         )
     return resolved
@@ -355,20 +359,129 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
         lines = read_text(Path(run_dir) / METRICS, MAX_METRICS).splitlines()
     except FileNotFoundError:
         return []
-    rows = []
-    for line in lines:
-        try:
-            row = files.parse_json(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict) and _is_metrics_row(row):
-            rows.append(row)
-    return rows
+    return [row for row in map(metrics_row, lines) if row is not None]
+
+
+def metrics_row(line: str | bytes) -> dict[str, Any] | None:
+    """One line of ``metrics.jsonl`` as a row, ``None`` when it is not one zoo wrote: not JSON,
+    a key that is not a plain name (a lone surrogate, markup), its numbers missing or absurd."""
+    try:
+        row = files.parse_json(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return row if isinstance(row, dict) and _is_metrics_row(row) else None
 
 
 def _is_metrics_row(row: dict[str, Any]) -> bool:
     numbers = all(_finite(row.get(k)) for k in METRIC_KEYS)
-    return numbers and _positive_int(row["epoch"]) and row["epoch"] <= MAX_EPOCHS
+    names = len(row) <= MAX_ROW_KEYS and all(files.is_name(key) for key in row)
+    return numbers and names and _positive_int(row["epoch"]) and row["epoch"] <= MAX_EPOCHS
+
+
+#: A row's learning rate within its epoch, when a scheduler changes it every step: this many
+#: points, evenly spaced (``lr`` is the rate at the epoch's end).
+LR_STEPS_KEY = "lr_steps"
+LR_STEPS = 20
+#: The most keys a metrics row has (zoo's seven and a run's chosen metrics).
+MAX_ROW_KEYS = 256
+#: The most rows of a run's history a summary holds (for its curves), and the most bytes of
+#: metrics.jsonl they come from: a longer history is thinned to every k-th epoch, the last
+#: always kept, so a long run (or a file of huge rows) costs no more than this.
+MAX_SHOWN_ROWS = 2000
+MAX_SHOWN_BYTES = 4 << 20
+_CHUNK = 1 << 20
+
+
+class MetricsScan:
+    """``metrics.jsonl`` read incrementally and summarised in bounded memory: each
+    :meth:`update` parses only the bytes added since the last one (a file replaced or cut back,
+    as a resume does, is read again from its start), keeping the number of rows, the best one
+    (by ``best``, e.g. ``RunConfig.best``), the last one and at most ``keep`` rows evenly spaced
+    (and :data:`MAX_SHOWN_BYTES` of them): ``rows``, the last always among them. Not
+    thread-safe: one caller at a time (``zoo ui`` holds a lock per run)."""
+
+    def __init__(self, run_dir: Path, best: Any = None, keep: int = MAX_SHOWN_ROWS) -> None:
+        self.path = Path(run_dir) / METRICS
+        self.choose = best
+        self.keep = keep
+        self.clear()
+
+    def clear(self) -> None:
+        self.identity: tuple[int, int] | None = None
+        self.offset = 0
+        self.count = 0
+        self.best: dict[str, Any] | None = None
+        self.last: dict[str, Any] | None = None
+        self.kept: list[tuple[dict[str, Any], int]] = []  # (row, its line's length)
+        self.kept_bytes = 0
+        self.kept_last = False  # whether the newest kept row is the last row
+        self.stride = 1
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The kept rows' numbers, oldest first, then the last row whole."""
+        if self.last is None:
+            return []
+        kept = [row for row, _ in self.kept]
+        return [*(kept[:-1] if self.kept_last else kept), self.last]
+
+    def update(self) -> MetricsScan:
+        """Read what was added since the last call; a missing file is no rows."""
+        try:
+            path = run_file(self.path)
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except FileNotFoundError:
+            self.clear()
+            return self
+        except OSError as exc:
+            raise ZooError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise ZooError(f"{self.path} is not a regular file: not one zoo wrote")
+        with os.fdopen(fd, "rb") as f:
+            if info.st_size > MAX_METRICS:
+                raise ZooError(
+                    f"{self.path} is larger than zoo ever writes one ({MAX_METRICS:,} bytes)"
+                )
+            identity = (info.st_dev, info.st_ino)
+            if identity != self.identity or info.st_size < self.offset:
+                self.clear()  # replaced (a resume rewrites it) or cut: from the start
+                self.identity = identity
+            f.seek(self.offset)
+            while self.offset < info.st_size:
+                chunk = f.read(min(_CHUNK, info.st_size - self.offset))
+                end = chunk.rfind(b"\n")
+                if end < 0:
+                    if len(chunk) >= _CHUNK:  # a "line" of a megabyte: not zoo's, skipped
+                        self.offset += len(chunk)
+                        f.seek(self.offset)
+                        continue
+                    break  # a last line still being written (or cut by a kill): later
+                for line in chunk[:end].split(b"\n"):
+                    self._add(metrics_row(line), len(line))
+                self.offset += end + 1
+                f.seek(self.offset)
+        return self
+
+    def _add(self, row: dict[str, Any] | None, size: int) -> None:
+        if row is None:
+            return
+        self.count += 1
+        self.last = row
+        if self.choose is not None:
+            self.best = self.choose([self.best, row] if self.best is not None else [row])
+        self.kept_last = self.keep > 0 and (self.count - 1) % self.stride == 0
+        if self.kept_last:
+            self.kept.append((row, size))
+            self.kept_bytes += size
+            while len(self.kept) > 1 and (
+                len(self.kept) > self.keep or self.kept_bytes > MAX_SHOWN_BYTES
+            ):  # thinned: every other kept row goes
+                self.kept = self.kept[::2]
+                self.kept_bytes = sum(n for _, n in self.kept)
+                self.stride *= 2
+                self.kept_last = (self.count - 1) % self.stride == 0
 
 
 #: No number in a metrics row is larger than this: a loss, an accuracy, seconds, samples/s.
@@ -383,6 +496,41 @@ def _finite(value: Any) -> bool:
         and math.isfinite(value)
         and abs(value) <= MAX_METRIC
     )
+
+
+#: What progress.json holds (all numbers): the epoch that is training, how far it is, its
+#: running training loss and speed, and when this was written (seconds since the epoch).
+PROGRESS_KEYS = (
+    "epoch", "epochs", "step", "steps", "samples", "samples_total", "train_loss",
+    "samples_per_s", "time",
+)  # fmt: skip
+
+
+def write_progress(run_dir: Path, progress: dict[str, Any]) -> None:
+    """Note how far the epoch in progress is (never durable, never an error: only a page that
+    watches the run reads it)."""
+    with contextlib.suppress(OSError):
+        path = Path(run_dir) / PROGRESS
+        if not path.is_symlink():  # replaced whole: a link put there is not followed anyway
+            write_atomic(path, json.dumps(progress).encode(), durable=False)
+
+
+def clear_progress(run_dir: Path) -> None:
+    with contextlib.suppress(OSError):
+        (Path(run_dir) / PROGRESS).unlink(missing_ok=True)
+
+
+def read_progress(run_dir: Path) -> dict[str, float] | None:
+    """progress.json, ``None`` when there is none or it is not what zoo writes."""
+    try:
+        progress = read_json(Path(run_dir) / PROGRESS, limit=4096)
+    except (FileNotFoundError, ValueError, ZooError):
+        return None
+    if not isinstance(progress, dict) or set(progress) != set(PROGRESS_KEYS):
+        return None
+    if not all(_finite(v) and v >= 0 for v in progress.values()):
+        return None
+    return progress
 
 
 LOCK = ".zoo.lock"
@@ -406,8 +554,8 @@ def locked(run_dir: Path) -> Iterator[None]:
         lock.acquire()
     except Timeout:
         try:
-            text = files.read_bounded(run_dir / OWNER, 4096).decode("utf-8", "replace")
-            owner = files.printable(text.strip()) or "another zoo process"
+            note = files.read_bounded(run_dir / OWNER, 4096).decode("utf-8", "replace")
+            owner = text.printable(note.strip()) or "another zoo process"
         except (OSError, ZooError):
             owner = "another zoo process"
         raise ZooError(
@@ -449,8 +597,59 @@ def rewrite_metrics(run_dir: Path, rows: list[dict[str, Any]]) -> None:
     write_atomic(run_dir / METRICS, "".join(json.dumps(r) + "\n" for r in rows).encode())
 
 
+#: How far below the folder given a run directory is looked for (runs/NAME/STAMP is 2 deep, a
+#: sweep's runs 3), and how many folders the walk reads at most: a folder someone shared (a home
+#: directory, a chain of 1,100 nested folders) cannot make ``zoo runs`` or the page walk forever.
+MAX_DEPTH = 12
+MAX_FOLDERS = 100_000
+
+
 def find_runs(root: Path = RUNS_DIR) -> list[Path]:
     """Every run directory below ``root`` (a folder with config.yaml and model.json), oldest
-    first."""
-    found = (p.parent for p in Path(root).rglob(CONFIG) if (p.parent / MODEL).exists())
-    return sorted(found, key=lambda p: (p.stat().st_mtime, str(p)))
+    first by when it trained (:func:`trained_at`). The walk follows no link, reads at most
+    :data:`MAX_FOLDERS` folders :data:`MAX_DEPTH` deep (a :class:`~zoo.ZooWarning` says when it
+    stopped short), and skips what it cannot read or what vanished while it looked."""
+    found: list[tuple[float, str, Path]] = []
+    pending, visited = [(Path(root), 0)], 0
+    while pending:  # a stack, not recursion: nesting cannot exhaust Python's
+        folder, depth = pending.pop()
+        visited += 1
+        try:
+            with os.scandir(folder) as entries:
+                subfolders, names = [], set()
+                for entry in entries:
+                    names.add(entry.name)
+                    if entry.is_dir(follow_symlinks=False):
+                        subfolders.append(Path(entry.path))
+                    if len(names) > MAX_FOLDERS:
+                        break
+        except OSError:  # vanished, unreadable, not a folder: not a run, and nothing below
+            continue
+        if CONFIG in names and MODEL in names:
+            when = trained_at(folder)
+            if when is not None:
+                found.append((when, os.fsencode(folder).decode("utf-8", "replace"), folder))
+        if depth >= MAX_DEPTH:
+            continue
+        pending.extend((sub, depth + 1) for sub in sorted(subfolders, reverse=True))
+        if visited + len(pending) > MAX_FOLDERS:
+            warnings.warn(
+                f"{text.printable(root)} holds more than {MAX_FOLDERS:,} folders: the runs of the "
+                "first ones are listed (name a folder nearer to the runs)",
+                ZooWarning,
+                stacklevel=2,
+            )
+            break
+    return [path for _, _, path in sorted(found, key=lambda item: item[:2])]
+
+
+def trained_at(run_dir: Path) -> float | None:
+    """When the run last trained, in seconds since the epoch: its last metrics line's time (else
+    when its config was written). Not the folder's own time, which ``zoo eval`` writing a
+    confusion matrix into it would change. ``None`` when the run vanished."""
+    for name in (METRICS, CONFIG):
+        try:
+            return os.stat(Path(run_dir) / name, follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+    return None

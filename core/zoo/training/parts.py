@@ -15,6 +15,7 @@ import torch
 
 from ..config import RunConfig
 from ..errors import ConfigError
+from ..files import check_name
 from ..hookspecs import Callback, Metric, Splits
 from ..runs import checkpoints
 from ..runs.trained import Trained, build_model, model_context
@@ -79,7 +80,8 @@ def metrics(
     for part in config.metrics:
         entry = registries["metrics"].get(part.name)
         metric = entry.create(context=context, **part.options)
-        built.append((metric.key or entry.name, metric))
+        key = metric.key or entry.name  # a column of metrics.jsonl: a plain name, as it is read
+        built.append((check_name(key, f"metric '{entry.name}': its key"), metric))
     return built
 
 
