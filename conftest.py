@@ -268,6 +268,32 @@ def one_line_error(result, *expected):
         assert text in errors[0], errors[0]
 
 
+PEAK = textwrap.dedent("""
+    import resource, subprocess, sys
+    done = subprocess.run([sys.executable, "-m", "zoo", *sys.argv[1:]], capture_output=True,
+                          text=True)
+    sys.stderr.write(done.stderr)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+    print(f"{done.returncode} {peak}")
+""")
+
+
+def peak_memory(*args, cwd):
+    """Exit code, stderr and peak memory (MB) of ``zoo ARGS`` in a process of its own."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK, *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    code, peak = done.stdout.split()
+    return int(code), done.stderr, int(peak)
+
+
 def run_process(*args, cwd, env=None, check=False, **kwargs):
     """``python -m zoo ARGS`` as a real process, as a user runs it (``env`` added)."""
     import os

@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
-from conftest import make_mnist_arrays, one_line_error, run_cli, write_pickle_gz
+from conftest import make_mnist_arrays, one_line_error, peak_memory, run_cli, write_pickle_gz
 from conftest import run_process as zoo_cmd
 from zoo import ZooError
 
@@ -301,34 +299,12 @@ def test_data_a_shared_run_names_serves_only_that_run(
 
 # --- 4. bounded before built ---------------------------------------------------------------------
 
-PEAK = textwrap.dedent("""
-    import resource, subprocess, sys
-    done = subprocess.run([sys.executable, "-m", "zoo", *sys.argv[1:]], capture_output=True,
-                          text=True)
-    sys.stderr.write(done.stderr)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-    print(f"{done.returncode} {peak}")
-""")
-
-
-def peak_memory(*args, cwd):
-    """Exit code, stderr and peak memory (MB) of ``zoo ARGS`` in a process of its own."""
-    done = subprocess.run(
-        [sys.executable, "-c", PEAK, *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    code, peak = done.stdout.split()
-    return int(code), done.stderr, int(peak)
-
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"num_classes": 1_000_000, "classes": None}, "do not fit the model"),
-        ({"input_shape": [1, 4096, 4096]}, "do not fit the model"),
+        ({"input_shape": [1, 4096, 4096]}, "but dataset 'mnist' gives (1, 28, 28)"),
     ],
 )
 def test_a_run_describing_a_huge_model_is_refused_before_it_is_built(

@@ -29,11 +29,33 @@ def evaluate_run(
     device: str | None = None,
     top_losses: int = 0,
     picture: Path | None = None,
+    threads: int | str | None = None,
 ) -> dict[str, Any]:
     """``{"split", "loss", "acc", "samples"}`` of ``trained``'s model on ``split`` of the dataset
     in its config; ``overrides`` change that config first (e.g. ``dataset.path``), checked like
     --set. ``top_losses=N`` adds the N samples with the highest loss (``top_losses``: index,
-    true and predicted class, their probabilities, loss), drawn into ``picture`` when given."""
+    true and predicted class, their probabilities, loss), drawn into ``picture`` when given.
+    ``threads``: the CPU threads to compute with, ``None`` for the run's own (the same numbers
+    as it trained; the process's count is put back after), ``"auto"`` for the process's as it
+    is (a server answering many requests: a run's settings never change its state)."""
+    before = torch.get_num_threads()
+    try:
+        return _evaluate(trained, catalog, split, overrides, device, top_losses, picture, threads)
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def _evaluate(
+    trained: Trained,
+    catalog: Catalog,
+    split: str,
+    overrides: configs.Overrides | None,
+    device: str | None,
+    top_losses: int,
+    picture: Path | None,
+    threads: int | str | None,
+) -> dict[str, Any]:
     if trained.config is None:
         raise ConfigError(f"{trained.label} record no run config: zoo cannot tell their data")
     config = configs.recorded(trained.config, overrides)
@@ -41,7 +63,7 @@ def evaluate_run(
     # where it is evaluated is this machine's choice (auto unless asked), not where it trained:
     # a run trained on cuda is evaluated on a machine without one
     device = devices.select_device(device or "auto")
-    devices.set_threads(config.threads, device)  # as in training: the same numbers
+    devices.set_threads(config.threads if threads is None else threads, device)  # as it trained
     net = trained.build(catalog.registries["models"], str(device))  # before the data
     splits = parts.dataset(config, catalog.registries, progress=True)
     data = getattr(splits, split, None)
@@ -52,17 +74,25 @@ def evaluate_run(
     criterion = parts.loss(config, catalog.registries, splits)
     metrics = parts.metrics(config, catalog.registries, splits)
     batches = loop.Batches(data, config.valid_size, device)
-    loss, acc = loop.evaluate(net, batches, config.amp, criterion, [m for _, m in metrics])
-    if not (math.isfinite(loss) and math.isfinite(acc)):
+    # the loss reported is the plain negative log-likelihood of the true class, whatever loss
+    # the run trained with (label smoothing, a plugin's): the same measure for every model; the
+    # run's own loss is given beside it, named, when it is another one
+    own = config.loss != configs.DEFAULT_LOSS
+    criteria = [F.cross_entropy, criterion] if own else [F.cross_entropy]
+    losses, acc = loop.evaluate_losses(net, batches, config.amp, criteria, [m for _, m in metrics])
+    loss = losses[0]
+    if not all(math.isfinite(value) for value in (*losses, acc)):
         raise ZooError(
             f"{what}: the loss is {loss}: the weights answer with values that are not numbers"
         )
     loss, acc = round(loss, 6), round(acc, 6)  # as metrics.jsonl rounds them
     result = {"split": split, "loss": loss, "acc": acc, "samples": len(data)}
+    if own:
+        result["run_loss"] = {"loss": _loss_text(config.loss), "value": round(losses[1], 6)}
     result["metrics"] = {key: metric.compute() for key, metric in metrics}
     result["classes"] = list(splits.classes) if splits.classes else None
     if top_losses:
-        worst = highest_losses(net, batches, top_losses, criterion)
+        worst = highest_losses(net, batches, top_losses, F.cross_entropy)
         names = [str(c) for c in splits.classes] if splits.classes else None
         for row in worst:
             row["true_name"] = names[row["true"]] if names else str(row["true"])
@@ -119,6 +149,12 @@ def _per_sample(criterion: Any) -> Any:
         each.reduction = "none"
         return each
     return lambda out, y: F.cross_entropy(out, y, reduction="none")
+
+
+def _loss_text(loss: configs.Part) -> str:
+    """``cross_entropy(label_smoothing=0.1)``: the run's loss as its config names it."""
+    options = ", ".join(f"{k}={v!r}" for k, v in loss.options.items())
+    return f"{loss.name}({options})" if options else loss.name
 
 
 def _short(name: str, limit: int = 7) -> str:

@@ -161,7 +161,7 @@ def _show(
     """The bar's live loss and speed (one sync with the device, ~50 times an epoch)."""
     rate = sum(sizes) / max(time.perf_counter() - start, 1e-9)
     running = _mean(losses, sizes)
-    progress.update(i - progress.n, loss=f"{running:.4f}", samples_per_s=f"{rate:,.0f}")
+    progress.update(i - progress.n, loss=running, samples=sum(sizes), samples_per_s=rate)
 
 
 def _mean(losses: list[torch.Tensor], sizes: list[int]) -> float:
@@ -191,27 +191,42 @@ def evaluate(
 ) -> tuple[float, float]:
     """Mean loss per sample and accuracy over every sample of ``batches``; each of ``metrics``
     is updated with every batch (and summed over the ranks: call ``compute()`` after)."""
+    (loss,), acc = evaluate_losses(model, batches, amp, [criterion], metrics)
+    return loss, acc
+
+
+def evaluate_losses(
+    model: torch.nn.Module,
+    batches: Batches,
+    amp: bool | str,
+    criteria: Sequence[Any],
+    metrics: Sequence[Metric] = (),
+) -> tuple[list[float], float]:
+    """:func:`evaluate` with several losses in one pass (``zoo eval``'s plain negative
+    log-likelihood beside the run's own loss): the mean per sample of each, and the accuracy.
+    Each loss is summed exactly as :func:`evaluate` sums it (the same numbers)."""
     model.eval()
-    loss_sum = torch.zeros((), device=batches.device)
+    sums = [torch.zeros((), device=batches.device) for _ in criteria]
     correct = torch.zeros((), device=batches.device, dtype=torch.long)
-    total_loss = summed(criterion)
+    totals = [summed(criterion) for criterion in criteria]
     for metric in metrics:
         metric.reset()
     with torch.inference_mode(), autocast(batches.device, amp_dtype(batches.device, amp)):
         for x, y in batches:
             out = model(x).float()
-            loss_sum += total_loss(out, y)
+            for i, total in enumerate(totals):
+                sums[i] += total(out, y)
             correct += (out.argmax(dim=1) == y).sum()
             for metric in metrics:
                 metric.update(out, y)
     if distributed.active():  # exact over the whole split: each sample on exactly one rank
         for metric in metrics:
             distributed.sum_in_place(*metric.states())
-        loss_sum, correct, count = distributed.all_sum(
-            loss_sum, correct, torch.tensor(float(batches.size), device=loss_sum.device)
+        *sums, correct, count = distributed.all_sum(
+            *sums, correct, torch.tensor(float(batches.size), device=correct.device)
         )
-        return (loss_sum / count).item(), (correct / count).item()
-    return (loss_sum / batches.size).item(), (correct / batches.size).item()
+        return [(total / count).item() for total in sums], (correct / count).item()
+    return [(total / batches.size).item() for total in sums], (correct / batches.size).item()
 
 
 def check_fits(

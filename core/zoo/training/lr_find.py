@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from ..config import RunConfig
-from ..errors import ConfigError
+from ..errors import ConfigError, ZooError
 from ..plugins.manager import Catalog
 from .device import amp_dtype, autocast
 from .trainer import Trainer
@@ -77,6 +77,12 @@ def lr_range_test(
             scaler.update()
         value = loss.item()
         if not math.isfinite(value):
+            if not lrs:  # not the rate: the model or its weights already answer with no numbers
+                raise ZooError(
+                    f"the loss is {value} at the very first step (learning rate {lr:.2g}): the "
+                    "model's starting weights (--set init=...) or the data give values that are "
+                    "not numbers; nothing to test"
+                )
             break
         average = SMOOTHING * average + (1 - SMOOTHING) * value
         smoothed = average / (1 - SMOOTHING ** (step + 1))

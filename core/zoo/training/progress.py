@@ -3,11 +3,16 @@ live progress bar per epoch (on stderr, where someone is watching)."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
 from ..config import DEFAULT_LOSS, Part, RunConfig
+from ..runs import directory
+from ..text import terminal
 
 HEADER = f"  {'epoch':>5}  {'train_loss':>10}  {'val_loss':>8}  {'val_acc':>7}  {'seconds':>7}"
 
@@ -105,11 +110,55 @@ def row_text(row: dict[str, Any], extra: list[str] = ()) -> str:
 
 
 def say(text: str) -> None:
-    print(text, flush=True)
+    """A line of the run's story, printed safely: its config may come from a run someone
+    shared (``zoo resume``), so names and paths in it are escaped (``zoo.text``)."""
+    print(terminal(text), flush=True)
 
 
 def quiet(text: str) -> None:
     """What a run prints when nobody asked it to (and on ranks other than 0)."""
+
+
+class Progress:
+    """An epoch's progress, for whoever watches: the terminal's bar (``bar``, when someone asked
+    for one) and ``progress.json`` in the run directory (``run_dir``: for ``zoo ui``), rewritten
+    at most once a second. ``update`` is what the batch loop calls, about 50 times an epoch."""
+
+    def __init__(
+        self,
+        bar: Bar | None,
+        run_dir: Path | None,
+        *,
+        steps: int,
+        epoch: int,
+        epochs: int,
+        samples: int,
+    ) -> None:
+        self.bar = bar
+        self.dir = run_dir
+        self.n = 0
+        self.steps = steps
+        self.note = {"epoch": epoch, "epochs": epochs, "samples_total": samples}
+        self.written = 0.0
+
+    def update(self, n: int, *, loss: float, samples: int, samples_per_s: float) -> None:
+        self.n += n
+        if self.bar is not None:
+            self.bar.update(n, loss=f"{loss:.4f}", samples_per_s=f"{samples_per_s:,.0f}")
+        now = time.time()
+        if self.dir is not None and (now - self.written >= 1.0 or self.n >= self.steps):
+            self.written = now
+            note = {"step": self.n, "steps": self.steps, "samples": samples}
+            note |= {"train_loss": round(loss, 6), "samples_per_s": round(samples_per_s, 1)}
+            if math.isfinite(loss):
+                directory.write_progress(self.dir, self.note | note | {"time": round(now, 3)})
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 class Bar:
@@ -128,6 +177,7 @@ class Bar:
             bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total}{postfix}",  # tqdm: ", a=1"
         )
         self.n = 0
+        self.total = total
 
     def update(self, n: int, **postfix: Any) -> None:
         self.n += n
@@ -139,4 +189,7 @@ class Bar:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
         self.bar.close()

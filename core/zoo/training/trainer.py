@@ -61,6 +61,37 @@ def _data_hint(run_dir: Path) -> Any:
         ) from exc
 
 
+class RateSteps:
+    """A scheduler stepped after every optimizer step (onecycle, cosine with warm-up), and the
+    learning rate it set, :data:`~zoo.runs.directory.LR_STEPS` times an epoch: the metrics row's
+    ``lr_steps`` (what the page's curve of the rate draws within each epoch). ``step`` is
+    ``None`` for a scheduler stepped per epoch, or none: then there is nothing to record."""
+
+    def __init__(self, optimizer: Any, scheduler: Any, interval: str, steps: int) -> None:
+        self.optimizer = optimizer
+        self.scheduler = scheduler if interval == "step" else None
+        self.every = max(1, steps // directory.LR_STEPS)
+        self.rates: list[float] = []
+        self.count = 0
+        self.step = self._step if self.scheduler is not None else None
+
+    def begin(self) -> None:
+        self.rates = [self._rate()] if self.scheduler is not None else []
+        self.count = 0
+
+    def _rate(self) -> float:
+        return float(f"{float(self.optimizer.param_groups[0]['lr']):.8g}")
+
+    def _step(self) -> None:
+        self.scheduler.step()
+        self.count += 1
+        if self.count % self.every == 0 and len(self.rates) <= directory.LR_STEPS:
+            self.rates.append(self._rate())
+
+    def row(self) -> dict[str, Any]:
+        return {directory.LR_STEPS_KEY: self.rates} if self.rates else {}
+
+
 class Trainer:
     """Owns one run: its config, its parts (data, model, optimizer...), its directory and its
     history. Make one with :meth:`start` or :meth:`resume`, then call :meth:`fit`."""
@@ -121,6 +152,8 @@ class Trainer:
         """Let go of the run directory, and in a distributed run of the process group: the DDP
         wrapper (whose buffers the group's threads may still hold) goes first, so that no rank
         tears it down at interpreter exit (an abort, seen about once in twenty runs)."""
+        if self.dir is not None and distributed.is_main():
+            directory.clear_progress(self.dir)  # no epoch is in progress any more
         self.held.close()
         if distributed.active():
             self.model = self.raw_model
@@ -441,14 +474,15 @@ class Trainer:
         for row in self.history:
             self.say(report.row_text(row, self.columns))
         train_batches, valid_batches = self.train_batches, self.valid_batches
-        per_step = self.scheduler.step if self.interval == "step" and self.scheduler else None
+        rates = RateSteps(self.optimizer, self.scheduler, self.interval, self.steps_per_epoch)
         metrics = [metric for _, metric in self.metrics]
         for callback in self.callbacks:
             callback.on_start(self)
         try:
             for epoch in range(len(self.history) + 1, self.epochs + 1):
                 start = time.perf_counter()
-                with self.progress(len(train_batches), f"epoch {epoch}/{self.epochs}") as bar:
+                rates.begin()
+                with self.progress(epoch, train_batches) as bar:
                     train_loss = loop.train_epoch(
                         self.model,
                         self.optimizer,
@@ -458,7 +492,7 @@ class Trainer:
                         scaler=self.scaler,
                         criterion=self.criterion,
                         accumulate=self.config.accumulate,
-                        after_step=per_step,
+                        after_step=rates.step,
                         graph=self.graph_step(),
                         augment=self.augmenter,
                     )
@@ -477,6 +511,7 @@ class Trainer:
                     "samples_per_s": round(train_batches.size * world / train_seconds, 1),
                     "lr": float(self.optimizer.param_groups[0]["lr"]),
                 }
+                row |= rates.row()
                 row |= {f"val_{key}": metric.compute() for key, metric in self.metrics}
                 self.end_epoch(row)
                 self.history.append(row)
@@ -569,8 +604,15 @@ class Trainer:
         valid = loop.Batches(self.splits.valid, self.config.valid_size, self.device, shard=shard)
         return train, valid
 
-    def progress(self, total: int, label: str) -> Any:
-        return self.bar(total, label) if self.bar is not None else contextlib.nullcontext()
+    def progress(self, epoch: int, batches: loop.Batches) -> report.Progress:
+        """The epoch's progress: a bar where someone watches, and progress.json for zoo ui."""
+        label = f"epoch {epoch}/{self.epochs}"
+        bar = self.bar(len(batches), label) if self.bar is not None else None
+        run_dir = self.dir if distributed.is_main() else None
+        samples = batches.size * distributed.world_size()
+        return report.Progress(
+            bar, run_dir, steps=len(batches), epoch=epoch, epochs=self.epochs, samples=samples
+        )
 
     def check_finite(self, epoch: int, train_loss: float, val_loss: float) -> None:
         if math.isfinite(train_loss) and math.isfinite(val_loss):

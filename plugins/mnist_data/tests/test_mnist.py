@@ -259,3 +259,23 @@ def test_your_own_copy_of_the_official_files_serves_later_loads_offline(idx_dir)
     others = {role: "0" * 64 for role in ours}  # not the official files: never the default
     elsewhere = load_mnist(nowhere, url=None, path=str(idx_dir), offline=True, official=others)
     assert len(elsewhere.train) == 100
+
+
+def test_the_cached_official_files_serve_the_default_pickle_with_no_network(server, idx_dir):
+    """zoo run logistic (the tutorial's pickle, no path) after the official files were cached:
+    the cache first, as docs/data.md promises, instead of trying the network on every run."""
+    import gzip
+    import hashlib
+
+    from zoo_mnist_data import idx
+
+    ours = {
+        role: hashlib.sha256(gzip.decompress((idx_dir / f"{name}.gz").read_bytes())).hexdigest()
+        for role, name in idx.FILES.items()
+    }
+    defaults = {"pickle": [server.url("mnist.pkl.gz")], "idx": [server.url("idx/")]}
+    load_mnist(defaults, url=None, path=str(idx_dir), offline=False, official=ours)
+    server.requests.clear()
+    splits = load_mnist(defaults, url=None, format="pickle", offline=False, official=ours)
+    assert server.requests == []  # neither the pickle nor the IDX files were asked for
+    assert len(splits.train) == 100

@@ -107,6 +107,8 @@ def load(spec: Spec) -> zoo.Splits:
     local = spec.path is not None or _system_copy(spec)
     source = locate(spec) if local else recorded(spec)
     splits = quick_splits(spec, source) if source is not None else None
+    if source is None and not local and spec.fallback and recorded(_idx_instead(spec)):
+        return load(_idx_instead(spec))  # the official files are cached: no network at all
     if splits is None:  # ...else find and verify the files, and prepare them
         try:
             source = source if local else locate(spec)
@@ -133,14 +135,18 @@ def load(spec: Spec) -> zoo.Splits:
     return splits
 
 
+def _idx_instead(spec: Spec) -> Spec:
+    """The same dataset from the official IDX files (the pickle's fallback)."""
+    return replace(spec, format="idx", urls=list(spec.fallback or []), fallback=None)
+
+
 def _from_idx_instead(spec: Spec, failure: zoo.DataError) -> zoo.Splits:
     """The tutorial's pickle could not be had: the same digits from the official IDX files."""
     if spec.progress:
         reason = str(failure).split(" — ")[0]
         print(f"zoo: {spec.name}: {reason}; using the official IDX files instead", file=sys.stderr)
-    idx_spec = replace(spec, format="idx", urls=list(spec.fallback or []), fallback=None)
     try:
-        return load(idx_spec)
+        return load(_idx_instead(spec))
     except zoo.DataError as exc:
         raise zoo.DataError(f"{failure}; and the official IDX files: {exc}") from exc
 
