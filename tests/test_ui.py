@@ -5,20 +5,24 @@ tests' screenshots: ``ZOO_UI_SCREENSHOTS=docs python -m pytest tests/test_ui.py 
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 
 import zoo
-from conftest import one_line_error, run_cli, run_process
+from conftest import make_idx, one_line_error, run_cli, run_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 DIGITS = sorted((Path(__file__).parent / "digits").glob("*.png"))
@@ -196,8 +200,13 @@ def test_a_run_page_shows_one_point_per_epoch_its_config_and_confusion_matrix(
     page.screenshot(path=shots / "ui-run.png")
     page.goto(server.url + "#/run?path=runs/confused")
     page.wait_for_selector("[data-confusion] .main-svg")
-    shown = page.evaluate("document.querySelector('[data-confusion]').data[0].z")
+    right, wrong = page.evaluate("document.querySelector('[data-confusion]').data.map(t => t.z)")
+    pairs = [zip(*rows, strict=True) for rows in zip(right, wrong, strict=True)]
+    shown = [[a if a is not None else b for a, b in row] for row in pairs]
     assert shown == zoo.confusion_matrices(tmp_path / "runs" / "confused")["epoch 2"]["matrix"]
+    # the colours are the mistakes': the diagonal (the right answers) is not on their scale
+    assert all(row[i] is None for i, row in enumerate(wrong))
+    assert all(v is None for i, row in enumerate(right) for j, v in enumerate(row) if i != j)
     # two runs overlaid
     page.goto(server.url + "#/runs")
     page.check("#runs tr[data-path='runs/first'] input.pick")
@@ -368,7 +377,7 @@ def test_host_other_than_this_machine_warns(ui, tmp_path):
     server = ui(tmp_path, "--host", "0.0.0.0")
     assert server.api("/api/runs").status_code == 200
     err = server.stop()
-    assert "warning: listening on 0.0.0.0, not this machine only" in err
+    assert "warning: listening on 0.0.0.0, which other machines can reach" in err
 
 
 @pytest.mark.hostile
@@ -451,3 +460,246 @@ def test_the_grid_of_registered_weights_reads_the_data_where_the_page_says(
         "#grid-rows tbody tr td:nth-child(2)", "c => c.map(x => x.innerText)"
     )
     assert [int(i) for i in shown] == [r["index"] for r in expected["top_losses"]]
+
+
+# --- trust, third round: what the page reads, computes and shows -------------------------------
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """A process's peak memory (MB) and its threads, as Linux counts them."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return {"peak_mb": int(fields["VmHWM"].split()[0]) // 1024, "threads": int(fields["Threads"])}
+
+
+@pytest.mark.hostile
+def test_the_host_check_holds_for_every_address_zoo_ui_listens_on(ui, tmp_path):
+    loopback = ui(tmp_path, "--host", "127.0.0.2")
+    assert loopback.url.startswith("http://127.0.0.2:")
+    assert loopback.api("/api/runs").status_code == 200  # Host: 127.0.0.2:PORT
+    assert loopback.api("/api/runs", headers={"Host": "attacker.example"}).status_code == 400
+    rebound = requests.post(
+        loopback.url + "api/predict?kind=weights&source=cnn.mnist", data=DIGITS[0].read_bytes(),
+        headers={"Host": "attacker.example", "X-Zoo-UI": "1"}, timeout=60,
+    )  # fmt: skip
+    assert rebound.status_code == 400  # DNS rebinding: the page elsewhere cannot post
+    assert "warning" not in loopback.stop()  # 127.0.0.2 is this machine only
+    anywhere = ui(tmp_path, "--host", "0.0.0.0", "--allow-host", "zoo.lan")
+    assert anywhere.api("/api/runs", headers={"Host": "zoo.lan:80"}).status_code == 200
+    assert anywhere.api("/api/runs", headers={"Host": "localhost"}).status_code == 200
+    assert anywhere.api("/api/runs", headers={"Host": "attacker.example"}).status_code == 400
+    err = anywhere.stop()
+    assert "which other machines can reach" in err and "zoo.lan" in err
+    one_line_error(run_process("ui", "--allow-host", "a b/c", cwd=tmp_path), "--allow-host")
+
+
+@pytest.mark.hostile
+def test_the_page_escapes_text_as_the_terminal_does(ui, page, tmp_path, mnist_file):
+    from zoo.text import printable
+
+    run = train(tmp_path, "runs/plain", mnist_file, "--epochs", "1")
+    for name in ("x\u202egnp.exe", "a\\b", "t\x1b]0;title\x07"):
+        shutil.copytree(run, run.parent / name)
+    undecodable = os.fsencode(run.parent) + b"/not-utf8-\xff"
+    shutil.copytree(os.fsencode(run), undecodable)
+    server = ui()
+    listed = server.api("/api/runs")
+    assert listed.status_code == 200, listed.text  # was 500 for the whole folder
+    rows = {r["path"]: r for r in listed.json()["runs"]}
+    assert "its folder name is not UTF-8" in rows["runs/not-utf8-\\udcff"]["problem"]
+    page.goto(server.url + "#/runs")
+    page.wait_for_selector("#runs tbody tr")
+    cells = page.eval_on_selector_all(
+        "#runs tbody tr td:nth-child(2)", "c => c.map(x => x.innerText)"
+    )
+    assert "runs/x\\u202egnp.exe" in cells and "runs/t\\x1b]0;title\\x07" in cells
+    assert not any("\u202e" in c or "\x1b" in c for c in cells)
+    page.click("#runs tr[data-path='runs/a\\\\b'] td:nth-child(2)")  # listed, so it opens
+    page.wait_for_selector("[data-chart='loss'] .main-svg")
+    assert "runs/a\\b" in page.inner_text("#run-title")
+    hostile = ["a\x1b[2Jb", "x\u202egnp.exe", "\u2066iso\u2069", "nb\xa0sp", "z\u200bw", "t\tab",
+               "line\nbreak", "\U000e0041tag", "plain text, with: punctuation!"]  # fmt: skip
+    shown = page.evaluate("(texts) => texts.map(visible)", hostile)
+    assert shown == [printable(t, limit=1000) for t in hostile]  # one rule, on both sides
+
+
+@pytest.mark.hostile
+def test_bad_bodies_and_uploads_are_one_line_that_names_the_upload(ui, page, tmp_path):
+    server = ui()
+    nested = "[" * 30_000 + "]" * 30_000  # a 60 KB body that exhausts a recursive parser
+    answer = requests.post(
+        server.url + "api/mistakes", data=nested, headers={"X-Zoo-UI": "1"}, timeout=60
+    )
+    assert answer.status_code == 400 and answer.json()["error"] == "expected a JSON object"
+    (tmp_path / "notes.txt").write_text("not a picture")
+    page.goto(server.url + "#/try?kind=weights&source=cnn.mnist")
+    page.wait_for_selector("#upload")
+    page.set_input_files("#upload", [str(tmp_path / "notes.txt")])
+    page.wait_for_selector("#uploads li.error")
+    error = page.inner_text("#uploads li.error .top")
+    assert "cannot read image notes.txt" in error and "zoo-ui-" not in error, error
+
+
+@pytest.mark.hostile
+def test_a_runs_settings_never_change_the_servers_state(ui, tmp_path, mnist_file):
+    run = train(tmp_path, "runs/greedy", mnist_file, "--epochs", "1")
+    config = (run / "config.yaml").read_text()
+    (run / "config.yaml").write_text(config.replace("threads: auto", "threads: 1024"))
+    server = ui()
+    body = {"kind": "run", "source": "runs/greedy", "count": 8, "data": str(mnist_file)}
+    answer = requests.post(
+        server.url + "api/mistakes", json=body, headers={"X-Zoo-UI": "1"}, timeout=120
+    )
+    assert answer.status_code == 200, answer.text
+    assert proc_status(server.proc.pid)["threads"] < 200  # 2,049 stayed, for every later grid
+
+
+@pytest.mark.hostile
+def test_uploads_of_huge_pictures_at_once_are_decoded_a_few_at_a_time(ui, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image, ImageDraw
+
+    huge = Image.new("RGBA", (4096, 4096), (0, 0, 0, 0))  # 450 MB each to decode, before
+    ImageDraw.Draw(huge).line((1000, 500, 3000, 3500), fill=(255, 255, 255, 255), width=300)
+    data = io.BytesIO()
+    huge.save(data, format="PNG", optimize=True)
+    server = ui()
+    url = server.url + "api/predict?kind=weights&source=cnn.mnist&name=huge.png"
+
+    def post(_):
+        return requests.post(url, data=data.getvalue(), headers={"X-Zoo-UI": "1"}, timeout=120)
+
+    assert post(0).status_code == 200  # torch imported and the model built: the baseline
+    before = proc_status(server.proc.pid)["peak_mb"]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, range(8)))
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    grew = proc_status(server.proc.pid)["peak_mb"] - before
+    assert grew < 600, f"8 uploads at once took {grew} MB more"  # 3.5 GB before
+
+
+@pytest.mark.hostile
+def test_a_long_metrics_file_is_read_once_and_its_history_bounded(ui, tmp_path, mnist_file):
+    run = train(tmp_path, "runs/long", mnist_file, "--epochs", "1")
+    first = json.loads((run / "metrics.jsonl").read_text())
+    config = (run / "config.yaml").read_text()
+    (run / "config.yaml").write_text(config.replace("epochs: 1\n", "epochs: 1000000\n"))
+    rows = 200_000
+    with open(run / "metrics.jsonl", "w") as f:
+        for epoch in range(1, rows + 1):
+            f.write(json.dumps(first | {"epoch": epoch, "val_loss": 1 + 1 / epoch}) + "\n")
+    server = ui()
+    from concurrent.futures import ThreadPoolExecutor
+
+    get = lambda _: server.api("/api/run", params={"path": "runs/long"})  # noqa: E731
+    with ThreadPoolExecutor(6) as pool:  # six pages at once: one read, the others wait for it
+        answers = list(pool.map(get, range(6)))
+    assert all(a.status_code == 200 for a in answers)
+    body = answers[0].json()
+    assert body["epochs_done"] == rows and body["best"]["epoch"] == rows
+    assert len(body["history"]) <= 2000 and body["history"][-1]["epoch"] == rows
+    peak = proc_status(server.proc.pid)["peak_mb"]
+    with open(run / "metrics.jsonl", "a") as f:  # a new epoch: only it is read
+        f.write(json.dumps(first | {"epoch": rows + 1, "val_loss": 0.5}) + "\n")
+    again = get(0).json()
+    assert again["epochs_done"] == rows + 1 and again["best"]["epoch"] == rows + 1
+    assert proc_status(server.proc.pid)["peak_mb"] - peak < 50
+    assert peak < 1500, f"{peak} MB"  # a 64 MB file cost 1 GB a request, 3.3 GB for six
+
+
+# --- the page, tried as a new user would ---------------------------------------------------------
+
+
+def test_the_try_page_opens_on_the_best_weights_for_a_drawn_digit(ui, page):
+    digits = [str(d) for d in range(10)]
+    best = next(
+        r.name
+        for r in zoo.results(sort="test_acc")
+        if r.problem is None
+        and [str(c) for c in zoo.get_weights(r.name).classes] == digits
+        and zoo.get_weights(r.name).input_shape == (1, 28, 28)
+    )
+    assert best.endswith(".mnist")  # not a clothing model for a digit
+    server = ui()
+    page.goto(server.url + "#/try")
+    page.wait_for_selector("#pad")
+    assert page.input_value("#source") == f"weights:{best}"
+
+
+def test_a_sorted_column_reverses_and_the_table_scrolls_on_a_narrow_screen(ui, browser):
+    server = ui()
+    context = browser.new_context(viewport={"width": 420, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(server.url + "#/catalog")
+        page.click("th[data-sort='test_acc']")
+        page.wait_for_selector("th[data-sort='test_acc'].sorted")
+        page.click("th[data-sort='test_acc']")  # again: the other way round
+        page.wait_for_selector("th[data-sort='test_acc'].sorted.reversed")
+        names = page.eval_on_selector_all("#results tbody tr", "r => r.map(x => x.dataset.name)")
+        assert names == [r.name for r in zoo.results(sort="test_acc", reverse=True)]
+        box = page.evaluate(
+            "() => { const s = document.querySelector('#results').parentElement;"
+            " s.scrollLeft = s.scrollWidth;"
+            " const last = document.querySelector('#results thead th:last-child')"
+            "   .getBoundingClientRect();"
+            " return [getComputedStyle(s).overflowX, s.scrollWidth > s.clientWidth, last.right]; }"
+        )  # fmt: skip
+        assert box[0] == "auto" and box[1] and box[2] <= 420  # every column can be reached
+    finally:
+        context.close()
+
+
+def test_the_charts_read_what_they_show_and_an_epoch_in_progress_is_shown(
+    ui, page, tmp_path, mnist_file
+):
+    train(tmp_path, "runs/one", mnist_file, "--epochs", "1")
+    train(tmp_path, "runs/cycle", mnist_file, "--epochs", "2", "--set", "scheduler.name=onecycle")
+    server = ui()
+    page.goto(server.url + "#/run?path=runs/one")
+    page.wait_for_selector("[data-chart='learning rate'] .main-svg")
+    layout = "(name) => document.querySelector(`[data-chart='${name}']`).layout.yaxis"
+    rate, accuracy = (page.evaluate(layout, name) for name in ("learning rate", "accuracy"))
+    assert rate["type"] == "linear"  # a constant rate on a log axis read "5, 2, 0.1, 5"
+    assert accuracy["range"][1] <= 1.005  # one epoch's accuracy axis ran to 1.9
+    page.goto(server.url + "#/run?path=runs/cycle")
+    page.wait_for_selector("[data-chart='learning rate'] .main-svg")
+    xs = page.evaluate("document.querySelector(\"[data-chart='learning rate']\").data[0].x")
+    assert len(xs) > 2 and any(x != int(x) for x in xs)  # onecycle's rate within each epoch
+
+    slow = tmp_path / "slow"  # an epoch long enough to watch: 30,000 samples one at a time
+    slow.mkdir()
+    pixels = np.random.default_rng(0).integers(0, 255, (30_000, 28, 28), dtype=np.uint8)
+    labels = np.random.default_rng(1).integers(0, 10, 30_000, dtype=np.uint8)
+    files = {
+        "train-images-idx3-ubyte": pixels,
+        "train-labels-idx1-ubyte": labels,
+        "t10k-images-idx3-ubyte": pixels[:10],
+        "t10k-labels-idx1-ubyte": labels[:10],
+    }
+    for name, array in files.items():
+        (slow / f"{name}.gz").write_bytes(gzip.compress(make_idx(array), compresslevel=1))
+    trainer = subprocess.Popen(
+        [sys.executable, "-m", "zoo", "run", "logistic", "--set", f"dataset.path={slow}",
+         "--set", "batch_size=1", "--epochs", "3", "--out", "runs/slow", "--no-progress"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "runs" / "slow" / "model.json").exists():
+            assert time.monotonic() < deadline and trainer.poll() is None, trainer.stderr.read()
+            time.sleep(0.1)
+        page.goto(server.url + "#/run?path=runs/slow")
+        page.wait_for_selector("#run-progress:not([hidden])", timeout=60_000)
+        shown = page.inner_text("#run-progress")
+        assert re.fullmatch(
+            r"epoch 1 of 3 training: [\d,]+ of 20,000 samples \(\d+%\), train loss [\d.]+, "
+            r"[\d,]+ samples/s",
+            shown,
+        ), shown
+    finally:
+        trainer.send_signal(signal.SIGINT)
+        trainer.communicate(timeout=60)
+    assert not (tmp_path / "runs" / "slow" / "progress.json").exists()  # gone with the run

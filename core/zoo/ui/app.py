@@ -20,7 +20,9 @@ import json
 import math
 import os
 import tempfile
+import threading
 import traceback
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -37,7 +39,15 @@ from starlette.staticfiles import StaticFiles
 from .. import api
 from ..config import dump_yaml
 from ..errors import ZooError
-from ..files import inside, printable
+from ..files import inside, parse_json
+from ..runs.directory import (
+    LR_STEPS_KEY,
+    MAX_SHOWN_ROWS,
+    MetricsScan,
+    find_runs,
+    read_progress,
+)
+from ..text import duration, printable
 
 STATIC = Path(__file__).parent / "static"
 #: The most bytes an uploaded picture may have (a 4096 x 4096 PNG, zoo predict's largest
@@ -70,30 +80,74 @@ def plotly_js() -> Path:
 
 
 class Folder:
-    """The runs below one folder, each named by its path relative to it."""
+    """The runs below one folder, each named by its path relative to it. What it reads of each
+    run is kept between requests, so a page that asks every second or two costs only what was
+    added since (metrics.jsonl read incrementally), and one run is read by one request at a
+    time (others wait for that read instead of making their own)."""
+
+    #: The most runs whose reading is kept (the oldest forgotten first).
+    MAX_KEPT = 4096
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.resolved = self.root.resolve()
+        self.lock = threading.Lock()
+        self.kept: OrderedDict[tuple[Path, bool], tuple[threading.Lock, MetricsScan]]
+        self.kept = OrderedDict()
 
-    def runs(self) -> list[api.RunSummary]:
-        """Every run directory below the folder that is inside it (a link out is left out)."""
+    def runs(self) -> list[tuple[str, api.RunSummary]]:
+        """Every run directory below the folder that is inside it (a link out is left out), by
+        name; one deleted while the list is made is left out."""
         found = []
-        for summary in api.list_runs(self.root):
-            if summary.dir.resolve().is_relative_to(self.resolved):
-                found.append(summary)
+        for run_dir in find_runs(self.root):
+            if not run_dir.resolve().is_relative_to(self.resolved):
+                continue
+            summary = self.summary(run_dir, history=False)
+            if summary is not None:
+                found.append((self.name(run_dir), summary))
         return found
+
+    def summary(self, run_dir: Path, history: bool = True) -> api.RunSummary | None:
+        """The run's summary, its metrics read on from where the last request stopped (with its
+        ``history`` for the run's page, without for the list); ``None`` if it vanished."""
+        key = (run_dir, history)
+        with self.lock:
+            if key not in self.kept:
+                keep = MAX_SHOWN_ROWS if history else 0
+                self.kept[key] = (threading.Lock(), MetricsScan(run_dir, keep=keep))
+            self.kept.move_to_end(key)
+            lock, scan = self.kept[key]
+            while len(self.kept) > self.MAX_KEPT:
+                self.kept.popitem(last=False)
+        with lock:
+            try:
+                return api.run_summary(run_dir, scan)
+            except ZooError:
+                return None
 
     def name(self, run_dir: Path) -> str:
         return run_dir.relative_to(self.root).as_posix()
 
+    def refusal(self, relative: Any) -> tuple[int, str] | None:
+        """Why the page cannot open the run ``relative`` names (an HTTP status and one line),
+        ``None`` when it can. The runs list asks the same, so what it offers opens."""
+        if not isinstance(relative, str) or not relative or len(relative) > 4096:
+            return 400, "name a run by its path in the folder zoo ui serves"
+        try:
+            relative.encode("utf-8")
+        except UnicodeEncodeError:
+            return 400, "its folder name is not UTF-8 text: rename it to open it here"
+        pure = PurePosixPath(relative)
+        windows = os.sep != "/" and "\\" in relative  # a separator there, a letter here
+        if "\x00" in relative or windows or pure.is_absolute() or ".." in pure.parts:
+            return 403, f"{printable(relative)}: a run is named inside the folder served"
+        return None
+
     def run_dir(self, relative: Any) -> Path:
         """The run directory ``relative`` names, refused unless it is one, inside the folder."""
-        if not isinstance(relative, str) or not relative or len(relative) > 4096:
-            raise Refused(400, "name a run by its path in the folder zoo ui serves")
-        pure = PurePosixPath(relative)
-        if "\x00" in relative or "\\" in relative or pure.is_absolute() or ".." in pure.parts:
-            raise Refused(403, f"{printable(relative)}: a run is named inside the folder served")
+        refused = self.refusal(relative)
+        if refused is not None:
+            raise Refused(*refused)
         try:
             path = inside(self.root, relative, "run")
         except ZooError as exc:
@@ -103,15 +157,18 @@ class Folder:
         return self.root / relative
 
 
-def run_row(folder: Folder, summary: api.RunSummary) -> dict[str, Any]:
-    """One run as the runs table shows it."""
+def run_row(folder: Folder, name: str, summary: api.RunSummary) -> dict[str, Any]:
+    """One run as the runs table shows it; a run the page cannot open (its name) is a row that
+    says why, as a broken one does."""
     config = summary.config
+    refused = folder.refusal(name)
+    problem = refused[1] if refused else summary.problem
     row: dict[str, Any] = {
-        "path": folder.name(summary.dir),
+        "path": name if refused is None else printable(name, 500),
         "date": summary.date,
         "epochs_done": summary.epochs_done,
         "in_use": summary.in_use,
-        "problem": printable(summary.problem, 500) if summary.problem else None,
+        "problem": printable(problem, 500) if problem else None,
     }
     if config is not None:
         row |= {
@@ -126,13 +183,22 @@ def run_row(folder: Folder, summary: api.RunSummary) -> dict[str, Any]:
     return row
 
 
-def _scalars(row: dict[str, Any]) -> dict[str, float]:
-    """A metrics row's numbers (a curve each); lists such as a confusion matrix are left out."""
-    return {
+def _scalars(row: dict[str, Any]) -> dict[str, Any]:
+    """A metrics row's numbers (a curve each) and the rate within its epoch (``lr_steps``);
+    other lists such as a confusion matrix are left out."""
+    numbers: dict[str, Any] = {
         key: value
         for key, value in row.items()
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     }
+    rates = row.get(LR_STEPS_KEY)
+    if isinstance(rates, list) and all(_rate(r) for r in rates):
+        numbers[LR_STEPS_KEY] = rates
+    return numbers
+
+
+def _rate(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _entry(kind: str, name: str) -> dict[str, Any]:
@@ -163,6 +229,7 @@ def _card(name: str) -> dict[str, Any]:
         "parameters": card.parameters,
         "flops": card.flops,
         "train_seconds": card.train_seconds,
+        "trained_in": duration(card.train_seconds) if card.train_seconds is not None else None,
         "hardware": card.hardware,
         "sha256": card.sha256,
         "size": card.size,
@@ -203,11 +270,41 @@ def build_app(root: Path, allowed_hosts: list[str]) -> Starlette:
         return {"folder": str(folder.resolved), **kinds}
 
     def results(request: Request) -> Any:
+        params = request.query_params
         try:
-            rows = api.results(sort=request.query_params.get("sort", "dataset"))
+            rows = api.results(sort=params.get("sort", "dataset"), reverse="reverse" in params)
         except ZooError as exc:
             raise Refused(400, str(exc)) from exc
-        return json.loads(api.format_results(rows, "json", commands=True))
+        table = json.loads(api.format_results(rows, "json", commands=True))
+        for item in table:  # a training time reads the same here as in zoo list weights
+            seconds = item["train_seconds"]
+            item["trained_in"] = duration(seconds) if seconds is not None else None
+        return table
+
+    def try_sources(request: Request) -> dict[str, Any]:
+        """What the Try page can use: every usable weights entry, then every run with a
+        finished epoch, each with its input; ``default`` is the best weights for the canvas
+        (a grey 28 x 28 digit: the ten digits' classes first, then the highest test
+        accuracy)."""
+        sources = []
+        for row in api.results(sort="test_acc"):
+            if row.problem is None:
+                card = api.get_weights(row.name)
+                digits = [str(c) for c in card.classes] == [str(d) for d in range(10)]
+                label = f"{row.name} ({_percent(row.test_acc)} on {row.dataset})"
+                sources.append(_source("weights", row.name, label, card.input_shape, digits))
+        for name, summary in folder.runs():
+            if summary.problem is None and summary.epochs_done and folder.refusal(name) is None:
+                label = f"{name} ({summary.config.model.name}, best weights)"
+                sources.append(_source("run", name, label, summary.input_shape, False))
+        drawable = [s for s in sources if s["drawable"]]
+        best = next((s for s in drawable if s["digits"]), drawable[0] if drawable else None)
+        default = best or (sources[0] if sources else None)
+        return {
+            "folder": str(folder.resolved),
+            "sources": sources,
+            "default": default["value"] if default else None,
+        }
 
     def weights(request: Request) -> dict[str, Any]:
         name = request.path_params["name"]
@@ -216,26 +313,34 @@ def build_app(root: Path, allowed_hosts: list[str]) -> Starlette:
         return _card(name)
 
     def runs(request: Request) -> dict[str, Any]:
-        return {"folder": str(folder.resolved), "runs": [run_row(folder, s) for s in folder.runs()]}
+        listed = [run_row(folder, name, summary) for name, summary in folder.runs()]
+        return {"folder": str(folder.resolved), "runs": listed}
 
     def run(request: Request) -> dict[str, Any]:
-        run_dir = folder.run_dir(request.query_params.get("path"))
-        summary = api.run_summary(run_dir)
-        body = run_row(folder, summary)
+        name = request.query_params.get("path")
+        run_dir = folder.run_dir(name)
+        summary = folder.summary(run_dir)
+        if summary is None:
+            raise Refused(404, f"{printable(name)} is not a run directory (anymore)")
+        body = run_row(folder, name, summary)
         if summary.config is not None:
             body["config"] = dump_yaml(summary.config.to_dict())
             body["history"] = [_scalars(row) for row in summary.history]
             body["confusion"] = api.confusion_matrices(summary)
+            progress = read_progress(run_dir) if summary.in_use else None
+            if progress is not None and progress["epoch"] == summary.epochs_done + 1:
+                body["progress"] = progress  # the epoch training now, as far as it got
         return body
 
     async def predict(request: Request) -> Any:
         params = request.query_params
         name, which = source(params.get("kind"), params.get("source"))
         top = _int(params.get("top", "5"), 1, MAX_TOP, "top")
+        picture = printable(params.get("name") or "the picture", 100)  # as the page calls it
         data = await _body(request, MAX_UPLOAD)
         if not data:
             raise Refused(400, "no picture was sent")
-        return await run_in_threadpool(_predict, name, which, data, top)
+        return await run_in_threadpool(_predict, name, which, picture, data, top)
 
     async def mistakes(request: Request) -> Any:
         params = await _json(request)
@@ -253,6 +358,7 @@ def build_app(root: Path, allowed_hosts: list[str]) -> Starlette:
         Route("/api/results", _answer(results)),
         Route("/api/weights/{name}", _answer(weights)),
         Route("/api/runs", _answer(runs)),
+        Route("/api/try", _answer(try_sources)),
         Route("/api/run", _answer(run)),
         Route("/api/predict", _answer(predict), methods=["POST"]),
         Route("/api/mistakes", _answer(mistakes), methods=["POST"]),
@@ -315,22 +421,37 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await _body(request, 64 << 10))
-    except ValueError:
+    try:  # plain JSON only: nesting deep enough to exhaust the stack is a 400, as any bad body
+        body = parse_json(await _body(request, 64 << 10))
+    except (ValueError, UnicodeDecodeError):
         raise Refused(400, "expected a JSON object") from None
     if not isinstance(body, dict):
         raise Refused(400, "expected a JSON object")
     return body
 
 
-def _predict(name: str, which: str, data: bytes, top: int) -> dict[str, Any]:
-    """``zoo.predict`` of one uploaded picture (written to a temporary file of zoo ui's own)."""
-    with tempfile.TemporaryDirectory(prefix="zoo-ui-") as folder:
-        picture = Path(folder) / "upload"
-        picture.write_bytes(data)
-        [(_, classes)] = api.predict(name, [picture], top=top, which=which)
+def _predict(name: str, which: str, picture: str, data: bytes, top: int) -> dict[str, Any]:
+    """``zoo.predict`` of one uploaded picture, read from its bytes (messages name it as the
+    page does)."""
+    [(_, classes)] = api.predict(name, [(picture, data)], top=top, which=which)
     return {"predictions": [[label, probability] for label, probability in classes]}
+
+
+def _source(kind: str, name: str, label: str, shape: Any, digits: bool) -> dict[str, Any]:
+    shape = list(shape) if shape else None
+    return {
+        "value": f"{kind}:{name}",
+        "kind": kind,
+        "source": name,
+        "label": label,
+        "input_shape": shape,
+        "drawable": shape == [1, 28, 28],  # the canvas draws a grey 28 x 28 picture
+        "digits": digits,
+    }
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
 
 
 def _mistakes(name: str, which: str, count: int, data: str | None) -> dict[str, Any]:
@@ -339,8 +460,14 @@ def _mistakes(name: str, which: str, count: int, data: str | None) -> dict[str, 
     where the dataset is when it is not where the weights' config says (or not in the cache)."""
     overrides = {"dataset.path": data} if data else None
     with tempfile.TemporaryDirectory(prefix="zoo-ui-") as folder:
-        result = api.evaluate(
-            name, "valid", which=which, overrides=overrides, out=folder, top_losses=count
+        result = api.evaluate(  # with this process's threads: a run's never become the server's
+            name,
+            "valid",
+            which=which,
+            overrides=overrides,
+            out=folder,
+            top_losses=count,
+            threads="auto",
         )
         picture = result.get("picture")
         image = Path(picture).read_bytes() if picture else b""

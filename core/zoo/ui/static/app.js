@@ -8,18 +8,36 @@ let timer = null; // the open view's polling, stopped when the view changes
 
 // --- small helpers --------------------------------------------------------------------------
 
+// The page's half of zoo.text.printable: every character Python does not call printable
+// (control characters, right-to-left overrides and other invisible formatting, lone
+// surrogates, separators but the space) is shown escaped as Python's repr writes it, so a name
+// from a shared folder reads as what it is. tests/test_ui.py compares the two on hostile text.
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]|[^\P{Zs} ]/gu;
+function escaped(char) {
+  const named = { "\n": "\\n", "\r": "\\r", "\t": "\\t" }[char];
+  if (named) return named;
+  const code = char.codePointAt(0);
+  if (code < 0x100) return `\\x${code.toString(16).padStart(2, "0")}`;
+  if (code < 0x10000) return `\\u${code.toString(16).padStart(4, "0")}`;
+  return `\\U${code.toString(16).padStart(8, "0")}`;
+}
+const visible = (text) => String(text).replace(HIDDEN, escaped);
+// zoo.text.terminal's: lines kept (a config, a message of several lines)
+const visibleLines = (text) => String(text).split("\n").map(visible).join("\n");
+
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
     if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
+    else if (key === "text") node.textContent = visible(value);
+    else if (key === "lines") node.textContent = visibleLines(value);
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? "" : value);
   }
   for (const child of children.flat()) {
     if (child === null || child === undefined) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    node.append(child instanceof Node ? child : document.createTextNode(visible(child)));
   }
   return node;
 }
@@ -40,7 +58,7 @@ function post(url, body, type = "application/json") {
 
 function showError(message) {
   const box = document.getElementById("error");
-  box.textContent = message ? `Error: ${message}` : "";
+  box.textContent = message ? `Error: ${visibleLines(message)}` : "";
   box.hidden = !message;
 }
 
@@ -53,15 +71,10 @@ function si(v) {
   }
   return String(v);
 }
-function duration(seconds) {
-  if (seconds === null || seconds === undefined) return "-";
-  const m = Math.floor(seconds / 60), s = Math.round(seconds % 60);
-  return m ? `${m}m ${String(s).padStart(2, "0")}s` : `${s}s`;
-}
 const plotConfig = { responsive: true, displaylogo: false };
 // Plotly reads tags (<a href>, <b>...) in the text it draws: names from run directories and
-// plugins are shown as they are, never as markup.
-const plain = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+// plugins are shown as they are, never as markup, and escaped as everywhere else.
+const plain = (text) => visible(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 // --- routing ----------------------------------------------------------------------------------
 
@@ -92,22 +105,27 @@ const RESULT_COLUMNS = [
   ["name", "weights"], ["model", "model"], ["dataset", "dataset"],
   ["test_acc", "test acc", pct, "num"], ["test_loss", "test loss", num, "num"],
   ["parameters", "params", si, "num"], ["flops", "FLOPs", si, "num"],
-  ["train_seconds", "trained in", duration, "num"], ["hardware", "hardware"], ["plugin", "plugin"],
+  // the training time as zoo list weights writes it (the server's one formatter)
+  ["train_seconds", "trained in", null, "num", "trained_in"], ["hardware", "hardware"], ["plugin", "plugin"],
 ];
 
 async function catalog(main, params) {
   const sort = params.get("sort") || "dataset";
+  const reverse = params.has("reverse");
   const [known, rows] = await Promise.all([
     call("/api/catalog"),
-    call(`/api/results?sort=${encodeURIComponent(sort)}`),
+    call(`/api/results?sort=${encodeURIComponent(sort)}${reverse ? "&reverse=1" : ""}`),
   ]);
-  document.getElementById("folder").textContent = known.folder;
+  document.getElementById("folder").textContent = visible(known.folder);
   main.append(el("h2", { text: "Trained weights: the results table" }));
-  main.append(el("p", { class: "muted", text: "Click a column to sort by it, a row for its card." }));
-  const head = el("tr", {}, RESULT_COLUMNS.map(([key, title, , cls]) =>
-    el("th", { "data-sort": key, class: [cls, key === sort ? "sorted" : ""].join(" ").trim(),
-               text: title, onclick: () => { location.hash = `#/catalog?sort=${key}`; } })),
-    el("th", { text: "reproduce" }));
+  main.append(el("p", { class: "muted",
+    text: "Click a column to sort by it (again: the other way round), a row for its card." }));
+  const head = el("tr", {}, RESULT_COLUMNS.map(([key, title, , cls]) => {
+    const sorted = key === sort ? (reverse ? "sorted reversed" : "sorted") : "";
+    const again = key === sort && !reverse ? "&reverse=1" : "";
+    return el("th", { "data-sort": key, class: [cls, sorted].join(" ").trim(), text: title,
+                      onclick: () => { location.hash = `#/catalog?sort=${key}${again}`; } });
+  }), el("th", { text: "reproduce" }));
   const body = rows.map((r) => {
     if (r.problem) {
       return el("tr", { class: "broken", "data-name": r.name },
@@ -115,11 +133,13 @@ async function catalog(main, params) {
     }
     return el("tr", { class: "link", "data-name": r.name,
                       onclick: () => { location.hash = `#/weights?name=${encodeURIComponent(r.name)}`; } },
-      RESULT_COLUMNS.map(([key, , format, cls]) =>
-        el("td", { class: cls, text: format ? format(r[key]) : (r[key] ?? "-") })),
+      RESULT_COLUMNS.map(([key, , format, cls, shownAs]) =>
+        el("td", { class: cls, text: shownAs ? (r[shownAs] ?? "-") : format ? format(r[key]) : (r[key] ?? "-") })),
       el("td", {}, el("code", { text: r.reproduce })));
   });
-  main.append(el("table", { id: "results" }, el("thead", {}, head), el("tbody", {}, body)));
+  // scrolls sideways on a narrow screen instead of being cut off
+  main.append(el("div", { class: "scroll" },
+    el("table", { id: "results" }, el("thead", {}, head), el("tbody", {}, body))));
   for (const [kind, title] of [["models", "Models"], ["datasets", "Datasets"]]) {
     main.append(el("h2", { text: title }));
     main.append(el("table", { id: kind },
@@ -141,7 +161,7 @@ async function weights(main, params) {
     ["dataset", `${card.dataset.name} (input ${JSON.stringify(card.input_shape)})`],
     ["test accuracy", pct(card.metrics.test_acc)], ["test loss", num(card.metrics.test_loss)],
     ["parameters", si(card.parameters)], ["FLOPs / forward", si(card.flops)],
-    ["trained in", duration(card.train_seconds)], ["hardware", card.hardware || "-"],
+    ["trained in", card.trained_in || "-"], ["hardware", card.hardware || "-"],
     ["file", `${card.where} (${card.size.toLocaleString()} bytes, sha256 ${card.sha256})`],
   ];
   main.append(el("table", { id: "card" }, el("tbody", {}, facts.map(([k, v]) =>
@@ -155,7 +175,7 @@ async function weights(main, params) {
 
 async function runs(main) {
   let listed = await call("/api/runs");
-  document.getElementById("folder").textContent = listed.folder;
+  document.getElementById("folder").textContent = visible(listed.folder);
   const empty = el("p", { class: "muted", text: "No run directories here yet: zoo run logistic makes one." });
   const compareButton = el("button", { id: "compare", disabled: true, text: "Compare selected",
     onclick: () => {
@@ -232,23 +252,79 @@ function curves(history) {
   return names.map((name) => ({ name, keys: [...charts.get(name)].sort() }));
 }
 
-function drawChart(div, title, traces, logY = false) {
+// A chart's y axis for what it shows: accuracies within [0, 1] (a one-epoch run's single point
+// is not padded to 1.9), a learning rate on a log scale only when it spans more than a decade
+// (a constant rate on a log axis reads "5, 2, 0.1, 5"), numbers written plainly.
+function yAxis(title, traces) {
+  const values = traces.flatMap((t) => t.y).filter((v) => typeof v === "number" && isFinite(v));
+  if (!values.length) return { type: "linear" };
+  const low = Math.min(...values), high = Math.max(...values);
+  if (title === "accuracy" || title === "val_acc") {
+    const pad = Math.max(0.01, (high - low) * 0.1);
+    return { type: "linear", range: [Math.max(0, low - pad), Math.min(1.005, high + pad)], tickformat: ".1%" };
+  }
+  if ((title === "learning rate" || title === "lr") && low > 0 && high / low > 10) {
+    return { type: "log", tickformat: ".1e", dtick: 1 };
+  }
+  return { type: "linear", tickformat: ".4~g" };
+}
+
+function drawChart(div, title, traces) {
   const layout = {
-    title: { text: plain(title), font: { size: 14 } }, margin: { l: 50, r: 10, t: 36, b: 36 },
+    title: { text: plain(title), font: { size: 14 } }, margin: { l: 60, r: 10, t: 36, b: 36 },
     xaxis: { title: { text: "epoch" }, dtick: traces.some((t) => t.x.length > 15) ? undefined : 1 },
-    yaxis: { type: logY ? "log" : "linear" },
+    yaxis: yAxis(title, traces),
     legend: { x: 1, xanchor: "right", y: 1, bgcolor: "rgba(255,255,255,0.7)" },
     uirevision: title, // zoom and hidden traces survive the live updates
   };
   Plotly.react(div, traces, layout, plotConfig);
 }
 
+// A key's points, one per epoch; the learning rate within each epoch too where the run
+// recorded it (lr_steps: a scheduler stepped every batch, such as onecycle), at fractions of
+// the epoch it was set in.
 function historyTraces(history, keys, label = "") {
   return keys.map((key) => {
-    const rows = history.filter((r) => r[key] !== undefined);
-    return { x: rows.map((r) => r.epoch), y: rows.map((r) => r[key]), name: plain(label ? `${label} ${key}` : key),
-             mode: "lines+markers", type: "scatter" };
+    const x = [], y = [];
+    for (const r of history) {
+      if (r[key] === undefined) continue;
+      const steps = key === "lr" && Array.isArray(r.lr_steps) && r.lr_steps.length > 1 ? r.lr_steps : null;
+      if (steps) {
+        steps.forEach((v, i) => { x.push(r.epoch - 1 + i / (steps.length - 1)); y.push(v); });
+      } else {
+        x.push(r.epoch); y.push(r[key]);
+      }
+    }
+    return { x, y, name: plain(label ? `${label} ${key}` : key),
+             mode: x.length > 60 ? "lines" : "lines+markers", type: "scatter" };
   });
+}
+
+// The epoch that is training now, from the run's progress.json.
+function progressText(p) {
+  const share = p.samples_total ? ` (${Math.round(100 * p.samples / p.samples_total)}%)` : "";
+  return `epoch ${p.epoch} of ${p.epochs} training: ${p.samples.toLocaleString()} of ` +
+    `${p.samples_total.toLocaleString()} samples${share}, train loss ${num(p.train_loss)}, ` +
+    `${Math.round(p.samples_per_s).toLocaleString()} samples/s`;
+}
+
+// A confusion matrix whose colours show the mistakes: the diagonal (the right answers, far
+// larger) is written but not coloured, so the colour scale runs over the off-diagonal counts.
+function drawConfusion(div, where, m) {
+  const names = (m.classes || m.matrix.map((_, i) => String(i))).map(plain);
+  const off = m.matrix.map((row, i) => row.map((v, j) => (i === j ? null : v)));
+  const diagonal = m.matrix.map((row, i) => row.map((v, j) => (i === j ? v : null)));
+  const text = m.matrix.map((row) => row.map(String));
+  Plotly.react(div, [
+    { z: diagonal, x: names, y: names, type: "heatmap", showscale: false, hoverongaps: false,
+      colorscale: [[0, "#e5e7eb"], [1, "#e5e7eb"]], text, texttemplate: "%{text}",
+      hovertemplate: "true %{y}, predicted %{x}: %{z} (right)<extra></extra>" },
+    { z: off, x: names, y: names, type: "heatmap", colorscale: "Reds", zmin: 0, hoverongaps: false,
+      text, texttemplate: "%{text}", colorbar: { title: { text: "mistakes" } },
+      hovertemplate: "true %{y}, predicted %{x}: %{z}<extra></extra>" },
+  ], { title: { text: plain(`${where}: rows true, columns predicted; colour: the mistakes`), font: { size: 13 } },
+       yaxis: { autorange: "reversed", type: "category" }, xaxis: { type: "category" },
+       margin: { l: 80, r: 10, t: 36, b: 60 } }, plotConfig);
 }
 
 async function run(main, params) {
@@ -257,11 +333,12 @@ async function run(main, params) {
   let shown = await call(url);
   const title = el("h2", { id: "run-title" });
   const status = el("p", { id: "run-status" });
+  const live = el("p", { id: "run-progress", class: "muted", hidden: true });
   const charts = el("div", { class: "charts", id: "curves" });
   const extra = el("div");
-  main.append(title, status, charts, extra);
+  main.append(title, status, live, charts, extra);
   const render = (r) => {
-    title.textContent = `${r.path}: ${r.model || "?"} on ${r.dataset || "?"}`;
+    title.textContent = visible(`${r.path}: ${r.model || "?"} on ${r.dataset || "?"}`);
     if (r.problem) {
       status.replaceChildren(el("span", { class: "badge bad", text: "broken" }), ` ${r.problem}`);
       return;
@@ -269,13 +346,15 @@ async function run(main, params) {
     const best = r.best ? ` · best ${r.monitor} ${num(r.best[r.monitor])} at epoch ${r.best.epoch}` : "";
     status.replaceChildren(r.in_use ? el("span", { class: "badge", text: "training" }) : "",
       ` ${r.epochs_done} of ${r.epochs} epochs${best} · ${r.date}`);
+    live.textContent = r.progress ? progressText(r.progress) : "";
+    live.hidden = !r.progress;
     for (const { name, keys } of curves(r.history)) {
       let div = charts.querySelector(`[data-chart="${CSS.escape(name)}"]`);
       if (!div) {
         div = el("div", { class: "chart", "data-chart": name });
         charts.append(div);
       }
-      drawChart(div, name, historyTraces(r.history, keys), name === "learning rate");
+      drawChart(div, name, historyTraces(r.history, keys));
     }
   };
   render(shown);
@@ -284,24 +363,20 @@ async function run(main, params) {
     if (matrices.length) {
       extra.append(el("h2", { text: "Confusion matrix" }));
       for (const [where, m] of matrices) {
-        const div = el("div", { class: "chart confusion", "data-confusion": where, style: "height:420px;max-width:520px" });
+        const div = el("div", { class: "chart confusion", "data-confusion": where, style: "height:420px;max-width:560px" });
         extra.append(div);
-        const names = (m.classes || m.matrix.map((_, i) => String(i))).map(plain);
-        Plotly.react(div, [{ z: m.matrix, x: names, y: names, type: "heatmap", colorscale: "Blues",
-          hovertemplate: "true %{y}, predicted %{x}: %{z}<extra></extra>" }],
-          { title: { text: plain(`${where}: rows true, columns predicted`), font: { size: 13 } },
-            yaxis: { autorange: "reversed", type: "category" }, xaxis: { type: "category" },
-            margin: { l: 80, r: 10, t: 36, b: 60 } }, plotConfig);
+        drawConfusion(div, where, m);
       }
     }
-    extra.append(el("h2", { text: "Config" }), el("pre", { id: "run-config", text: shown.config }));
+    extra.append(el("h2", { text: "Config" }), el("pre", { id: "run-config", lines: shown.config }));
     extra.append(el("p", {}, el("a", { href: `#/try?kind=run&source=${encodeURIComponent(path)}`,
       text: "try this run's best weights" })));
   }
   timer = setInterval(async () => {
     try {
       const next = await call(url);
-      if (next.epochs_done !== shown.epochs_done || next.in_use !== shown.in_use) render(next);
+      const moved = JSON.stringify(next.progress) !== JSON.stringify(shown.progress);
+      if (moved || next.epochs_done !== shown.epochs_done || next.in_use !== shown.in_use) render(next);
       shown = next;
     } catch (e) { showError(e.message); }
   }, POLL_MS);
@@ -320,7 +395,7 @@ async function compare(main, params) {
     for (const key of ["val_acc", "val_loss", "train_loss", "lr"]) {
       let div = charts.querySelector(`[data-chart="${key}"]`);
       if (!div) { div = el("div", { class: "chart", "data-chart": key }); charts.append(div); }
-      drawChart(div, key, usable.map((r) => ({ ...historyTraces(r.history, [key])[0], name: plain(r.path) })), key === "lr");
+      drawChart(div, key, usable.map((r) => ({ ...historyTraces(r.history, [key])[0], name: plain(r.path) })));
     }
   };
   await draw();
@@ -330,15 +405,15 @@ async function compare(main, params) {
 // --- Try --------------------------------------------------------------------------------------
 
 async function tryView(main, params) {
-  const [rows, listed] = await Promise.all([call("/api/results"), call("/api/runs")]);
+  const found = await call("/api/try");
+  const group = (kind, label) => el("optgroup", { label },
+    found.sources.filter((s) => s.kind === kind).map((s) => el("option", { value: s.value, text: s.label })));
   const select = el("select", { id: "source" },
-    el("optgroup", { label: "weights" }, rows.filter((r) => !r.problem).map((r) =>
-      el("option", { value: `weights:${r.name}`, text: `${r.name} (${pct(r.test_acc)} on ${r.dataset})` }))),
-    el("optgroup", { label: `runs under ${listed.folder}` }, listed.runs
-      .filter((r) => !r.problem && r.epochs_done > 0).map((r) =>
-        el("option", { value: `run:${r.path}`, text: `${r.path} (${r.model}, best weights)` }))));
+    group("weights", "weights"), group("run", `runs under ${found.folder}`));
   const wanted = params.get("source") ? `${params.get("kind") || "weights"}:${params.get("source")}` : null;
-  if (wanted && [...select.options].some((o) => o.value === wanted)) select.value = wanted;
+  // the weights asked for, else the best for the canvas (digits, highest test accuracy)
+  const pick = [wanted, found.default].find((v) => v && [...select.options].some((o) => o.value === v));
+  if (pick) select.value = pick;
   const current = () => {
     const [kind, ...rest] = select.value.split(":");
     return { kind, source: rest.join(":") };
@@ -372,9 +447,10 @@ async function tryView(main, params) {
     el("li", { "data-class": label }, el("span", { class: "bar", style: `width:${Math.max(2, 160 * p)}px` }),
       `${label}  ${(100 * p).toFixed(1)}%`)));
 
-  async function predictBlob(blob) {
+  async function predictBlob(blob, name = "drawing") {
     const { kind, source } = current();
-    const q = `kind=${encodeURIComponent(kind)}&source=${encodeURIComponent(source)}&top=5`;
+    const q = `kind=${encodeURIComponent(kind)}&source=${encodeURIComponent(source)}&top=5` +
+      `&name=${encodeURIComponent(name)}`;
     const body = await post(`/api/predict?${q}`, blob, blob.type || "application/octet-stream");
     return body.predictions;
   }
@@ -419,12 +495,12 @@ async function tryView(main, params) {
         el("span", { class: "file", text: `${file.name}: ` }), el("span", { class: "top", text: "…" }));
       uploads.append(item);
       try {
-        const predictions = await predictBlob(file);
+        const predictions = await predictBlob(file, file.name);
         item.querySelector(".top").textContent =
-          predictions.map(([label, p]) => `${label} ${(100 * p).toFixed(1)}%`).join(", ");
+          visible(predictions.map(([label, p]) => `${label} ${(100 * p).toFixed(1)}%`).join(", "));
         item.dataset.predicted = predictions[0][0];
       } catch (e) {
-        item.querySelector(".top").textContent = `Error: ${e.message}`;
+        item.querySelector(".top").textContent = `Error: ${visible(e.message)}`;
         item.classList.add("error");
       }
     }
@@ -463,12 +539,9 @@ async function tryView(main, params) {
   async function chosen() {
     bars.replaceChildren(); uploads.replaceChildren(); grid.replaceChildren(); showError("");
     const { kind, source } = current();
-    let shape = null;
-    try {
-      if (kind === "weights") shape = (await call(`/api/weights/${encodeURIComponent(source)}`)).input_shape;
-      else shape = (listed.runs.find((r) => r.path === source) || {}).input_shape;
-    } catch (e) { showError(e.message); }
-    const drawable = shape && shape.length === 3 && shape[0] === 1 && shape[1] === 28 && shape[2] === 28;
+    const chosenSource = found.sources.find((s) => s.kind === kind && s.source === source);
+    const shape = chosenSource ? chosenSource.input_shape : null;
+    const drawable = chosenSource ? chosenSource.drawable : false;
     padBox.hidden = !drawable;
     shapeNote.textContent = drawable ? "" : `This model reads input ${JSON.stringify(shape)}: drop a picture instead of drawing.`;
     clearPad();
