@@ -95,6 +95,33 @@ def test_label_smoothing_and_nll_change_the_loss(tmp_path, data):
     assert nll.history[0]["train_loss"] != plain.history[0]["train_loss"]
 
 
+def test_zoo_eval_reports_the_plain_log_likelihood_and_names_the_runs_own_loss(tmp_path, data):
+    import torch
+    import torch.nn.functional as F
+
+    smooth = train(tmp_path, data, "ls", epochs=2, **{"loss.label_smoothing": 0.2})
+    result = zoo.evaluate(smooth.dir)
+    model = zoo.load_run(smooth.dir)
+    splits = zoo.create_dataset("mnist", path=str(data), progress=False)
+    x, y = splits.valid.tensors
+    with torch.no_grad():  # -log p(true class), averaged: what every model is measured by
+        plain = F.cross_entropy(model(x), y).item()
+    assert result["loss"] == pytest.approx(plain, abs=1e-6)
+    own = result["run_loss"]  # the run's own loss, which its val_loss is
+    assert own == {
+        "loss": "cross_entropy(label_smoothing=0.2)",
+        "value": smooth.history[-1]["val_loss"],
+    }
+    assert result["loss"] < own["value"]  # label smoothing adds to the loss of a right answer
+    printed = run_cli("eval", smooth.dir, cwd=tmp_path).stdout.splitlines()
+    assert printed[0].endswith(f"loss {result['loss']:.4f}, accuracy {result['acc']:.2%}")
+    assert (
+        printed[1]
+        == f"  the run's own loss, cross_entropy(label_smoothing=0.2): {own['value']:.4f}"
+    )
+    assert "run_loss" not in zoo.evaluate(train(tmp_path, data, "ce", epochs=1).dir)
+
+
 def test_chosen_metrics_go_into_each_row_and_zoo_eval_draws_the_confusion(tmp_path, data):
     metrics = ["top_k", {"name": "top_k", "k": 2}, "per_class_accuracy", "confusion_matrix"]
     run = train(tmp_path, data, "m", epochs=2, metrics=metrics)

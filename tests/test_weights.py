@@ -95,6 +95,26 @@ def test_predict_works_right_after_install_offline(tmp_path):
     assert not (tmp_path / "empty").exists()  # nothing downloaded, nothing cached
 
 
+def test_predict_takes_a_folder_of_pictures(tmp_path):
+    import shutil
+
+    folder = tmp_path / "pictures"
+    shutil.copytree(Path(__file__).parent / "digits", folder)
+    (folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # hidden and not a picture: ignored
+    (folder / "README.md").rename(folder / "notes.md")
+    (folder / "sub").mkdir()  # a subfolder is not entered
+    shutil.copy(folder / "mnist-test-0000-label-7.png", folder / "sub" / "again.png")
+    pictures = sorted(folder.glob("*.png"))
+    one_by_one = run_cli("predict", "cnn.mnist", *pictures, cwd=tmp_path).stdout
+    together = run_cli("predict", "cnn.mnist", f"{folder}/", cwd=tmp_path).stdout
+    assert together == one_by_one and len(together.splitlines()) == 10
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    one_line_error(
+        run_cli("predict", "cnn.mnist", empty, cwd=tmp_path, check=False), "holds no pictures"
+    )
+
+
 def test_eval_measures_registered_weights_on_the_dataset(tmp_path, idx_dir):
     result = run_cli(
         "eval",
@@ -336,6 +356,36 @@ def test_a_run_published_as_a_plugin_appears_and_reproduces_exactly(tmp_path, mn
         env={**os.environ, **env},
     )
     assert tests.returncode == 0 and "1 passed" in tests.stdout, tests.stdout + tests.stderr
+
+
+def test_a_reproduction_on_other_hardware_says_what_differs_and_how_far(tmp_path, mnist_file, site):
+    from zoo.runs.weights import write_card
+
+    run = train_quick(tmp_path, mnist_file)
+    site.install(
+        "mine",
+        "mine",
+        "import zoo, pathlib\n"
+        "@zoo.hookimpl\n"
+        "def register_weights(register):\n"
+        "    register('logistic.tiny', pathlib.Path(__file__).parent / 'logistic.tiny.json')\n",
+    )
+    card = write_card(run.dir, "logistic.tiny", site.path / "zoo_mine")
+    fields = json.loads(card.read_text())
+    fields["hardware"] = "AMD EPYC 7B13, 2 cores"  # where the card was made (this is another)
+    fields["metrics"]["val_loss"] = round(fields["metrics"]["val_loss"] * 1.004, 6)
+    card.write_text(json.dumps(fields))
+    zoo.api.reset()
+    result = run_cli(
+        "reproduce", "logistic.tiny", "--set", f"dataset.path={mnist_file}", "--out",
+        tmp_path / "again", cwd=tmp_path,
+    )  # fmt: skip
+    lines = result.stdout.splitlines()
+    assert "not the same numbers: 3 of 4 match" in lines, result.stdout
+    assert "  close to the card's: accuracies the same, losses within 0.4%" in lines
+    here = zoo.runs.directory.hardware("cpu")
+    assert f"  hardware differs: the card's AMD EPYC 7B13, 2 cores, this run's {here}" in lines
+    assert any("the same kind of CPU" in line for line in lines)
 
 
 @pytest.mark.hostile

@@ -174,15 +174,24 @@ def resume(
         distributed.cleanup()
 
 
+#: How far a reproduction's numbers may be from the card's to count as close: accuracies
+#: within half a point, losses within 5% (seen: another CPU family with the same torch and
+#: threads gave 89.79% for the card's 89.82%, val_acc 0.9034 for 0.9012).
+CLOSE_ACC = 0.005
+CLOSE_LOSS = 0.05
+
+
 @dataclass(frozen=True)
 class Reproduction:
     """What ``zoo.reproduce`` found: the new run and, key by key, the card's numbers and the new
     ones (``epoch``, ``val_loss``, ``val_acc`` of the best epoch, ``test_loss``, ``test_acc`` of its
-    weights, their ``sha256``)."""
+    weights, their ``sha256``); ``facts``, the recorded facts that decide bit-exact numbers
+    (torch, device, threads, processes, hardware) as the card and this run have them."""
 
     run: Run
     rows: tuple[tuple[str, Any, Any], ...]  # (key, the card's, this run's)
     deterministic: bool = True  # the recipe asked for deterministic algorithms
+    facts: tuple[tuple[str, Any, Any], ...] = ()  # (what, the card's, this run's)
 
     @property
     def matches(self) -> int:
@@ -191,6 +200,34 @@ class Reproduction:
     @property
     def exact(self) -> bool:
         return self.matches == len(self.rows)
+
+    @property
+    def differing(self) -> list[tuple[str, Any, Any]]:
+        """The facts the card records that this run does not share."""
+        return [(what, card, here) for what, card, here in self.facts if card not in (None, here)]
+
+    @property
+    def gaps(self) -> dict[str, float]:
+        """How far each number is from the card's: accuracies in points (0.0003 = 0.03 points),
+        losses relatively (0.01 = 1%)."""
+        found = {}
+        for key, want, have in self.rows:
+            if not all(isinstance(v, (int, float)) for v in (want, have)) or key == "epoch":
+                continue
+            found[key] = (
+                abs(have - want)
+                if key.endswith("acc")
+                else abs(have - want) / max(abs(want), 1e-12)
+            )
+        return found
+
+    @property
+    def close(self) -> bool:
+        """Not the same numbers, but within what another CPU or thread count moves them."""
+        gaps = self.gaps
+        return bool(gaps) and all(
+            gap <= (CLOSE_ACC if key.endswith("acc") else CLOSE_LOSS) for key, gap in gaps.items()
+        )
 
 
 def reproduce(
@@ -256,7 +293,27 @@ def reproduce(
         (key, card.sha256 if key == "sha256" else card.metrics.get(key), value)
         for key, value in got.items()
     )
-    return Reproduction(run, rows, config.deterministic)
+    return Reproduction(run, rows, config.deterministic, _facts(card, run.dir))
+
+
+def _facts(card: Any, run_dir: Path) -> tuple[tuple[str, Any, Any], ...]:
+    """What decides bit-exact numbers, as the card recorded it and as this run's env.json does."""
+    from ..runs import checkpoints, directory
+
+    try:
+        env = directory.read_json(run_dir / "env.json")
+    except (FileNotFoundError, ValueError, ZooError):
+        env = {}
+    env = env if isinstance(env, dict) else {}
+    recipe = card.recipe
+    point = checkpoints.last(run_dir)
+    return (
+        ("torch", recipe.get("versions", {}).get("torch"), env.get("torch")),
+        ("device", recipe.get("device"), env.get("device")),
+        ("threads", recipe.get("threads"), env.get("threads")),
+        ("processes", recipe.get("world_size"), point.world_size if point else None),
+        ("hardware", card.hardware, env.get("hardware")),
+    )
 
 
 def sweep(

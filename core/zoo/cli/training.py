@@ -179,10 +179,33 @@ def reproduce(
         mark = "same" if want == have else "differs"
         echo(f"  {key:<10}  {_cell(want):>10}  {_cell(have):>10}  {mark}")
     verdict = "reproduced exactly" if result.exact else "not the same numbers"
-    echo(
-        f"{verdict}: {result.matches} of {len(result.rows)} match"
-        + ("" if result.exact else " (another device, thread count or version?)")
-    )
+    echo(f"{verdict}: {result.matches} of {len(result.rows)} match")
+    if not result.exact:
+        gaps = result.gaps
+        accuracies = [g for k, g in gaps.items() if k.endswith("acc")]
+        losses = [g for k, g in gaps.items() if not k.endswith("acc")]
+        far = []
+        if accuracies:
+            most = max(accuracies)
+            far.append(
+                f"accuracies within {100 * most:.2f} points" if most else "accuracies the same"
+            )
+        if losses:
+            most = max(losses)
+            far.append(f"losses within {100 * most:.1f}%" if most else "losses the same")
+        how = "close to the card's" if result.close else "far from the card's"
+        echo(f"  {how}: {', '.join(far)}" if far else f"  {how}")
+        differing = result.differing
+        for what, card_fact, here in differing:
+            echo(f"  {what} differs: the card's {card_fact}, this run's {here}")
+        if not differing:
+            echo(
+                "  every fact the card records is the same here (torch, device, threads, hardware)"
+            )
+        echo(
+            "  bit-identical numbers need the same torch, device, threads and processes, and the "
+            "same kind of CPU (kernels differ by instruction set)"
+        )
     if not result.deterministic:
         echo("note: its recipe says deterministic: false: the same numbers are not promised")
 
