@@ -3,6 +3,7 @@ MNIST-format files, and a real HTTP server on 127.0.0.1 to download them from.""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.server
 import pickle
@@ -11,6 +12,57 @@ import threading
 from pathlib import Path
 
 import pytest
+
+
+def pytest_configure(config):
+    """The suite's own runs use one CPU thread each: two workers training on two cores with two
+    threads each spend their time waiting on each other. (zoo's small models train as fast on
+    one, benchmarks/speed.py; the docs' examples run as a user runs them, with the machine's
+    default: tests/test_docs.py gives it back to them.)"""
+    import os
+
+    if "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = "1"
+        os.environ["ZOO_TESTS_SET_THREADS"] = "1"
+    if "ZOO_TESTS_MACHINE" not in os.environ:  # one for the session, its workers inherit it
+        import tempfile
+
+        lock = Path(tempfile.gettempdir()) / f"zoo-tests-machine-{os.getpid()}.lock"
+        os.environ["ZOO_TESTS_MACHINE"] = str(lock)
+
+
+def pytest_unconfigure(config):
+    import os
+
+    if not hasattr(config, "workerinput"):  # the session's own process, after its workers
+        Path(os.environ["ZOO_TESTS_MACHINE"]).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def machine_turn(whole: bool):
+    """A share of the machine (every test holds one while it runs), or all of it: a run on two
+    threads beside the other worker's tests took 10x as long (two 3-epoch cnn runs at once: 53 s
+    each, 5 s alone), and its thread count is part of its numbers, so the docs' examples on real
+    data take the whole machine (tests/test_docs.py) while the others wait."""
+    import fcntl
+    import os
+
+    fd = os.open(os.environ["ZOO_TESTS_MACHINE"], os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if whole else fcntl.LOCK_SH)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+@pytest.fixture(autouse=True)
+def machine_share(request):
+    if request.node.get_closest_marker("whole_machine"):  # it takes the whole machine itself
+        yield
+        return
+    with machine_turn(whole=False):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -16,11 +16,13 @@ INTRO = """\
 # Results
 
 Every weights entry the installed plugins register, from its card: the test split's accuracy and
-loss as `zoo eval NAME --split test` measures them, the model's parameters and the FLOPs of one
-forward pass of one image (`torch.utils.flop_counter`; a multiply-accumulate is 2), the wall time
-of the run's epochs and the hardware it ran on. Each row's last column retrains it with the
-card's recipe and compares the numbers with the card's, epoch by epoch (`zoo reproduce`; give it
-`--set dataset.path=...` when the data is in a folder of yours).
+loss as `zoo eval NAME --split test` measures them (the loss is the plain negative
+log-likelihood of the true class, whatever loss the model trained with), the model's parameters
+and the FLOPs of one forward pass of one image (`torch.utils.flop_counter`; a
+multiply-accumulate is 2), the wall time of the run's epochs and the hardware it ran on. Each
+row's last column retrains it with the card's recipe and compares the numbers with the card's,
+epoch by epoch (`zoo reproduce`; give it `--set dataset.path=...` when the data is in a folder
+of yours).
 
 This page is written by `python docs/results.py` (`zoo list weights --format markdown` prints
 the same table); a test fails when it is out of date. A `-` is a number the card does not record:

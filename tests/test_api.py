@@ -182,3 +182,29 @@ def test_run_summary_and_confusion_matrices_read_what_zoo_wrote_and_skip_the_res
     (run.dir / "model.json").write_text("[]")
     broken = zoo.run_summary(run.dir)
     assert broken.config is None and "model.json" in broken.problem
+
+
+def test_a_metrics_scan_reads_only_what_was_added_and_starts_again_when_replaced(tmp_path):
+    from zoo.runs import directory
+
+    row = {"epoch": 1, "train_loss": 0.5, "val_loss": 0.4, "val_acc": 0.9}
+    path = tmp_path / "metrics.jsonl"
+    path.write_text("".join(json.dumps(row | {"epoch": e}) + "\n" for e in range(1, 5001)))
+    scan = directory.MetricsScan(tmp_path, best=lambda rows: min(rows, key=lambda r: r["epoch"]))
+    scan.update()
+    assert scan.count == 5000 and scan.offset == path.stat().st_size
+    assert len(scan.rows) <= directory.MAX_SHOWN_ROWS and scan.rows[-1]["epoch"] == 5000
+    assert [r["epoch"] for r in scan.rows[:3]] == [1, 5, 9]  # every 4th, evenly spaced
+    with open(path, "a") as f:
+        f.write(json.dumps(row | {"epoch": 5001}) + "\n" + '{"epoch": 5002, "tra')  # cut short
+    read_from = scan.offset
+    scan.update()
+    assert scan.count == 5001 and scan.last["epoch"] == 5001 and scan.best["epoch"] == 1
+    assert scan.offset == read_from + len(json.dumps(row | {"epoch": 5001})) + 1
+    with open(path, "a") as f:  # the cut line completed: read now
+        f.write('in_loss": 0.5, "val_loss": 0.4, "val_acc": 0.9}\n')
+    assert scan.update().count == 5002
+    replaced = tmp_path / "new.jsonl"  # a resume rewrites the file: read again from its start
+    replaced.write_text(json.dumps(row | {"epoch": 1, "val_loss": 0.1}) + "\n")
+    replaced.replace(path)
+    assert scan.update().count == 1 and scan.rows == [row | {"epoch": 1, "val_loss": 0.1}]

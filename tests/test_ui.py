@@ -628,7 +628,7 @@ def test_the_try_page_opens_on_the_best_weights_for_a_drawn_digit(ui, page):
     assert page.input_value("#source") == f"weights:{best}"
 
 
-def test_a_sorted_column_reverses_and_the_table_scrolls_on_a_narrow_screen(ui, browser):
+def test_a_sorted_column_reverses_and_the_table_scrolls_on_a_narrow_screen(ui, browser, tmp_path):
     server = ui()
     context = browser.new_context(viewport={"width": 420, "height": 800})
     page = context.new_page()
@@ -648,6 +648,14 @@ def test_a_sorted_column_reverses_and_the_table_scrolls_on_a_narrow_screen(ui, b
             " return [getComputedStyle(s).overflowX, s.scrollWidth > s.clientWidth, last.right]; }"
         )  # fmt: skip
         assert box[0] == "auto" and box[1] and box[2] <= 420  # every column can be reached
+        # a training time reads as zoo list weights prints it (1,162.5 s: 19m 22s in both)
+        seconds = zoo.get_weights("bn_cnn.mnist").train_seconds
+        printed = run_cli("list", "weights", "bn_cnn.mnist", cwd=tmp_path).stdout
+        shown = page.inner_text("#results tr[data-name='bn_cnn.mnist'] td:nth-child(8)")
+        assert shown == zoo.text.duration(seconds) and f" {shown} " in printed
+        page.goto(server.url + "#/weights?name=bn_cnn.mnist")
+        page.wait_for_selector("#card")
+        assert f"trained in\t{shown}" in page.inner_text("#card")
     finally:
         context.close()
 

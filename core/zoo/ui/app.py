@@ -85,15 +85,16 @@ class Folder:
     added since (metrics.jsonl read incrementally), and one run is read by one request at a
     time (others wait for that read instead of making their own)."""
 
-    #: The most runs whose reading is kept (the oldest forgotten first).
-    MAX_KEPT = 4096
+    #: The most runs whose reading is kept, the oldest forgotten first: for the list (a count
+    #: and two rows each) and for runs' pages (a history of up to 4 MB each).
+    MAX_KEPT = {False: 4096, True: 32}
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.resolved = self.root.resolve()
         self.lock = threading.Lock()
-        self.kept: OrderedDict[tuple[Path, bool], tuple[threading.Lock, MetricsScan]]
-        self.kept = OrderedDict()
+        self.kept: dict[bool, OrderedDict[Path, tuple[threading.Lock, MetricsScan]]]
+        self.kept = {False: OrderedDict(), True: OrderedDict()}
 
     def runs(self) -> list[tuple[str, api.RunSummary]]:
         """Every run directory below the folder that is inside it (a link out is left out), by
@@ -110,15 +111,15 @@ class Folder:
     def summary(self, run_dir: Path, history: bool = True) -> api.RunSummary | None:
         """The run's summary, its metrics read on from where the last request stopped (with its
         ``history`` for the run's page, without for the list); ``None`` if it vanished."""
-        key = (run_dir, history)
+        kept = self.kept[history]
         with self.lock:
-            if key not in self.kept:
+            if run_dir not in kept:
                 keep = MAX_SHOWN_ROWS if history else 0
-                self.kept[key] = (threading.Lock(), MetricsScan(run_dir, keep=keep))
-            self.kept.move_to_end(key)
-            lock, scan = self.kept[key]
-            while len(self.kept) > self.MAX_KEPT:
-                self.kept.popitem(last=False)
+                kept[run_dir] = (threading.Lock(), MetricsScan(run_dir, keep=keep))
+            kept.move_to_end(run_dir)
+            lock, scan = kept[run_dir]
+            while len(kept) > self.MAX_KEPT[history]:
+                kept.popitem(last=False)
         with lock:
             try:
                 return api.run_summary(run_dir, scan)
