@@ -10,6 +10,7 @@ runs/<name>/<YYYYmmdd-HHMMSS>/
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -374,8 +375,14 @@ def metrics_row(line: str | bytes) -> dict[str, Any] | None:
 
 def _is_metrics_row(row: dict[str, Any]) -> bool:
     numbers = all(_finite(row.get(k)) for k in METRIC_KEYS)
-    names = len(row) <= MAX_ROW_KEYS and all(files.is_name(key) for key in row)
+    names = len(row) <= MAX_ROW_KEYS and _plain_keys(tuple(row))
     return numbers and names and _positive_int(row["epoch"]) and row["epoch"] <= MAX_EPOCHS
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_keys(keys: tuple[str, ...]) -> bool:
+    """Whether every key is a plain name (a run's rows share their keys: checked once)."""
+    return all(files.is_name(key) for key in keys)
 
 
 #: A row's learning rate within its epoch, when a scheduler changes it every step: this many
