@@ -118,6 +118,17 @@ def write_pickle_gz(path: Path, obj, protocol=2) -> Path:
     return path
 
 
+def train_small(folder: Path, model: str = "logistic", *args: str, epochs: int = 2) -> Path:
+    """A finished run of ``model`` on small generated data (``folder``/mnist.pkl.gz), made in
+    ``folder`` with a $ZOO_HOME of its own: for a module's tests to copy and tamper with."""
+    data = write_pickle_gz(folder / "mnist.pkl.gz", make_mnist_arrays())
+    run_cli(
+        "run", model, "--set", f"dataset.path={data}", "--no-progress", "--epochs", epochs,
+        *args, "--out", "runs/good", cwd=folder, env={"ZOO_HOME": str(folder / "home")},
+    )  # fmt: skip
+    return folder / "runs" / "good"
+
+
 @pytest.fixture
 def mnist_file(tmp_path):
     """A small, valid ``mnist.pkl.gz`` in the tutorial's layout."""

@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from conftest import make_mnist_arrays, one_line_error, peak_memory, run_cli, write_pickle_gz
+from conftest import one_line_error, peak_memory, run_cli, train_small
 
 pytestmark = pytest.mark.hostile
 
@@ -21,12 +21,10 @@ pytestmark = pytest.mark.hostile
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A bn_cnn run (its weights' shapes do not depend on the input's size) and its data."""
-    folder = tmp_path_factory.mktemp("bounds")
-    data = write_pickle_gz(folder / "mnist.pkl.gz", make_mnist_arrays())
-    env = {"ZOO_HOME": str(folder / "home")}
-    args = ["--set", f"dataset.path={data}", "--no-progress", "--epochs", "1"]
-    run_cli("run", "bn_cnn", *args, "--set", "model.width=8", "--out", "run", cwd=folder, env=env)
-    return folder / "run", data
+    run = train_small(
+        tmp_path_factory.mktemp("bounds"), "bn_cnn", "--set", "model.width=8", epochs=1
+    )
+    return run, run.parents[1] / "mnist.pkl.gz"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import time
 import pytest
 
 import zoo
-from conftest import make_mnist_arrays, run_cli, run_process, write_pickle_gz
+from conftest import run_cli, run_process, train_small
 
 pytestmark = pytest.mark.hostile
 
@@ -29,12 +29,7 @@ HOSTILE_NAMES = {
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One finished logistic run (2 epochs), copied by each test into its own folder."""
-    folder = tmp_path_factory.mktemp("listing")
-    data = write_pickle_gz(folder / "mnist.pkl.gz", make_mnist_arrays())
-    env = {"ZOO_HOME": str(folder / "home")}
-    args = ["--set", f"dataset.path={data}", "--no-progress", "--epochs", "2"]
-    run_cli("run", "logistic", *args, "--out", "runs/good", cwd=folder, env=env)
-    return folder / "runs" / "good"
+    return train_small(tmp_path_factory.mktemp("listing"))
 
 
 def copy(trained, folder, name):

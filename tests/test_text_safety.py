@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import zoo
-from conftest import make_mnist_arrays, one_line_error, run_cli, write_pickle_gz
+from conftest import one_line_error, run_cli, train_small
 from zoo import text
 from zoo.api.results import Result, format_results
 
@@ -87,12 +87,7 @@ def test_a_card_refuses_formula_or_control_text(tmp_path, value):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("published")
-    data = write_pickle_gz(folder / "mnist.pkl.gz", make_mnist_arrays())
-    env = {"ZOO_HOME": str(folder / "home")}
-    args = ["--set", f"dataset.path={data}", "--no-progress", "--epochs", "2"]
-    run_cli("run", "logistic", *args, "--out", "runs/good", cwd=folder, env=env)
-    return folder / "runs" / "good"
+    return train_small(tmp_path_factory.mktemp("published"))
 
 
 def test_a_shared_runs_hardware_cannot_plant_a_formula_in_a_published_card(trained, tmp_path):
