@@ -314,7 +314,24 @@ def site(tmp_path, monkeypatch):
         "PYTHONPATH", os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")])
     )
     api.reset()
-    yield SimpleNamespace(path=folder, install=install)
+
+    def publish(run_dir: Path, name: str) -> Path:
+        """A plugin ``zoo-mine`` registering the run's best weights as ``name``; its card."""
+        from zoo.runs.weights import write_card
+
+        install(
+            "mine",
+            "mine",
+            "import zoo, pathlib\n"
+            "@zoo.hookimpl\n"
+            "def register_weights(register):\n"
+            f"    register({name!r}, pathlib.Path(__file__).parent / {name + '.json'!r})\n",
+        )
+        card = write_card(run_dir, name, folder / "zoo_mine")
+        api.reset()
+        return card
+
+    yield SimpleNamespace(path=folder, install=install, publish=publish)
     api.reset()
     for module in modules:
         sys.modules.pop(module, None)

@@ -322,7 +322,6 @@ def test_a_card_with_a_bad_new_field_is_refused(tmp_path, field, value):
 def test_a_new_model_with_augmentation_published_from_a_run_reproduces_exactly(
     tmp_path, mnist_file, site
 ):
-    from zoo.runs.weights import write_card
 
     run = zoo.train(
         "bn_cnn",
@@ -335,16 +334,7 @@ def test_a_new_model_with_augmentation_published_from_a_run_reproduces_exactly(
         epochs=2,
         out=tmp_path / "run",
     )
-    site.install(
-        "mine",
-        "mine",
-        "import zoo, pathlib\n"
-        "@zoo.hookimpl\n"
-        "def register_weights(register):\n"
-        "    register('bn_cnn.tiny', pathlib.Path(__file__).parent / 'bn_cnn.tiny.json')\n",
-    )
-    write_card(run.dir, "bn_cnn.tiny", site.path / "zoo_mine")
-    zoo.api.reset()
+    site.publish(run.dir, "bn_cnn.tiny")
     assert zoo.get_weights("bn_cnn.tiny").train_seconds is not None
     again = zoo.reproduce(
         "bn_cnn.tiny", overrides={"dataset.path": str(mnist_file)}, out=tmp_path / "again"

@@ -177,7 +177,6 @@ class Bar:
             bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total}{postfix}",  # tqdm: ", a=1"
         )
         self.n = 0
-        self.total = total
 
     def update(self, n: int, **postfix: Any) -> None:
         self.n += n
