@@ -31,7 +31,9 @@ def export(
         raise ConfigError(f"export format '{format}': expected one of {', '.join(FORMATS)}")
     import torch
 
-    example = torch.rand(2, math.prod(input_shape), device=device)
+    # A seeded example: the file it leaves in the archive (sample_inputs) is the same every time.
+    seeded = torch.Generator().manual_seed(0)
+    example = torch.rand(2, math.prod(input_shape), generator=seeded).to(device)
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
     dynamic = ({0: batch},)
     out = Path(out)
@@ -45,18 +47,20 @@ def _export(model: Any, example: Any, dynamic: Any, format: str, out: Path) -> P
     import torch
 
     try:
+        if format == "onnx":
+            missing = [name for name in ONNX_PACKAGES if not _importable(name)]
+            if missing:
+                raise ZooError(
+                    f"ONNX export needs {' and '.join(missing)}: pip install 'torch-zoo[export]'"
+                )
+        program = torch.export.export(model, (example,), dynamic_shapes=dynamic)
+        _forget_where(program)
         if format == "pt2":
-            program = torch.export.export(model, (example,), dynamic_shapes=dynamic)
             with atomic(out) as tmp, open(tmp, "wb") as f:
                 torch.export.save(program, f)
             return out
-        missing = [name for name in ONNX_PACKAGES if not _importable(name)]
-        if missing:
-            raise ZooError(
-                f"ONNX export needs {' and '.join(missing)}: pip install 'torch-zoo[export]'"
-            )
         onnx_program = torch.onnx.export(
-            model,
+            program,
             (example,),
             dynamo=True,
             dynamic_shapes=dynamic,
@@ -76,6 +80,16 @@ def _export(model: Any, example: Any, dynamic: Any, format: str, out: Path) -> P
             f"cannot export the model as {format}: {type(exc).__name__}: {reason}"
         ) from exc
     return out
+
+
+def _forget_where(program: Any) -> None:
+    """Drop the source lines torch.export records for every node: they name the files of the
+    machine that exported it (its user's folders), which a shared file should not carry, and they
+    made the same model's file a different size wherever zoo was installed."""
+    for module in program.graph_module.modules():
+        graph = getattr(module, "graph", None)
+        for node in graph.nodes if graph is not None else ():
+            node.meta.pop("stack_trace", None)
 
 
 @contextlib.contextmanager
