@@ -6,9 +6,14 @@ from __future__ import annotations
 import contextlib
 import gzip
 import http.server
+import os
 import pickle
+import shutil
+import subprocess
+import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -437,7 +442,7 @@ KILLER = textwrap.dedent("""
     import safetensors.torch
     import torch
     from zoo import files
-    from zoo.runs import checkpoints, directory
+    from zoo.runs import checkpoints, metrics
 
     point, epoch = sys.argv[1], int(sys.argv[2])
 
@@ -473,16 +478,67 @@ KILLER = textwrap.dedent("""
         return real_write(path, data)
     files.write_atomic = write_atomic
 
-    real_append = directory.append_metrics
+    real_append = metrics.append_metrics
     def append_metrics(run_dir, row):
         if point == "before-metrics" and row["epoch"] == epoch:
             die()  # the checkpoint has landed, its metrics line has not
         real_append(run_dir, row)
         if point == "between-epochs" and row["epoch"] == epoch:
             die()
-    directory.append_metrics = append_metrics
+    metrics.append_metrics = append_metrics
 
     from zoo.cli import main
     sys.argv = ["zoo", *sys.argv[3:]]
     main()
 """)
+
+
+class EveryStatus:
+    """Run folders below ``folder``/runs in each status a run can have (``expected``: relative
+    path -> status), made as users make them: a finished run, one ended by ``stop_at``, a folder
+    with a model.json that is not JSON, an empty one, and a run that trains now in another
+    process (``live``), which :meth:`kill` ends with SIGKILL in the middle of an epoch."""
+
+    def __init__(self, folder: Path) -> None:
+        data = write_pickle_gz(folder / "mnist.pkl.gz", make_mnist_arrays())
+        self.folder = folder
+        env = {"ZOO_HOME": str(folder / "home")}
+        common = ("--set", f"dataset.path={data}", "--no-progress")
+        run_cli("run", "logistic", *common, "--epochs", "2", "--out", "runs/complete",
+                cwd=folder, env=env)  # fmt: skip
+        stop = "callbacks=[{name: stop_at, monitor: val_acc, value: 0.0, mode: max}]"
+        run_cli("run", "logistic", *common, "--epochs", "5", "--set", stop, "--out",
+                "runs/stopped", cwd=folder, env=env)  # fmt: skip
+        shutil.copytree(folder / "runs" / "complete", folder / "runs" / "broken")
+        (folder / "runs" / "broken" / "model.json").write_text("{not json")
+        (folder / "runs" / "new").mkdir()
+        self.live = subprocess.Popen(
+            [sys.executable, "-m", "zoo", "run", "logistic", *common, "--epochs", "100000",
+             "--out", "runs/training"],
+            cwd=folder, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        metrics = folder / "runs" / "training" / "metrics.jsonl"
+        deadline = time.monotonic() + 120
+        while not (metrics.exists() and metrics.read_text().count("\n") >= 2):
+            assert time.monotonic() < deadline and self.live.poll() is None, self.live.stderr
+            time.sleep(0.05)
+        self.expected = {
+            "runs/complete": "complete",
+            "runs/stopped": "stopped",
+            "runs/broken": "broken",
+            "runs/new": "new",
+            "runs/training": "training",
+        }
+
+    def kill(self) -> None:
+        """SIGKILL the training run (mid-epoch: it trains epochs of a few milliseconds without
+        pause); it is ``unfinished`` from then on."""
+        self.live.kill()
+        self.live.communicate(timeout=60)
+        self.expected["runs/training"] = "unfinished"
+
+    def close(self) -> None:
+        if self.live.poll() is None:
+            self.live.kill()
+            self.live.communicate(timeout=60)

@@ -1,5 +1,5 @@
 """What a page that watches a run with a long history costs a poll: reading the whole
-metrics.jsonl again (what zoo ui did, ``directory.read_metrics``) against a kept ``MetricsScan``
+metrics.jsonl again (what zoo ui did, ``metrics.read_metrics``) against a kept ``MetricsScan``
 (what it does: the first read, then only the line added since).
 
     python benchmarks/run_summary.py [ROWS]      # default 440,000 rows, just under 64 MB
@@ -19,7 +19,7 @@ import tracemalloc
 from pathlib import Path
 
 from zoo.config import best_row
-from zoo.runs import directory
+from zoo.runs import directory, metrics
 
 ROW = {"epoch": 1, "train_loss": 0.25, "val_loss": 0.31, "val_acc": 0.9123, "epoch_seconds": 1.6,
        "samples_per_s": 31000.5, "lr": 0.05}  # fmt: skip
@@ -50,7 +50,7 @@ def main() -> None:
         size = path.stat().st_size
 
         def whole() -> None:  # every poll: every row parsed and held, then the best found
-            history = directory.read_metrics(run)
+            history = metrics.read_metrics(run)
             best_row(history)
 
         def append(epoch: int) -> None:  # the next epoch's line, as a training run writes it
@@ -59,7 +59,7 @@ def main() -> None:
 
         results = {}
         for memory in (False, True):
-            scan = directory.MetricsScan(run, best=best_row)
+            scan = metrics.MetricsScan(run, best=best_row)
             first = measured(scan.update, memory)
             polls = []
             for i in range(3):

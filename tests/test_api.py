@@ -185,15 +185,15 @@ def test_run_summary_and_confusion_matrices_read_what_zoo_wrote_and_skip_the_res
 
 
 def test_a_metrics_scan_reads_only_what_was_added_and_starts_again_when_replaced(tmp_path):
-    from zoo.runs import directory
+    from zoo.runs import metrics
 
     row = {"epoch": 1, "train_loss": 0.5, "val_loss": 0.4, "val_acc": 0.9}
     path = tmp_path / "metrics.jsonl"
     path.write_text("".join(json.dumps(row | {"epoch": e}) + "\n" for e in range(1, 5001)))
-    scan = directory.MetricsScan(tmp_path, best=lambda rows: min(rows, key=lambda r: r["epoch"]))
+    scan = metrics.MetricsScan(tmp_path, best=lambda rows: min(rows, key=lambda r: r["epoch"]))
     scan.update()
     assert scan.count == 5000 and scan.offset == path.stat().st_size
-    assert len(scan.rows) <= directory.MAX_SHOWN_ROWS and scan.rows[-1]["epoch"] == 5000
+    assert len(scan.rows) <= metrics.MAX_SHOWN_ROWS and scan.rows[-1]["epoch"] == 5000
     assert [r["epoch"] for r in scan.rows[:3]] == [1, 5, 9]  # every 4th, evenly spaced
     with open(path, "a") as f:
         f.write(json.dumps(row | {"epoch": 5001}) + "\n" + '{"epoch": 5002, "tra')  # cut short

@@ -213,7 +213,7 @@ def test_stop_at_ends_the_run_when_the_target_is_reached(tmp_path, mnist_file):
     rows = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     assert len(rows) == 1
     again = run_cli("resume", tmp_path / "run", cwd=tmp_path)
-    assert "is complete: it stopped after 1 epoch" in again.stdout
+    assert "is stopped (complete by its own rule) after 1 epoch" in again.stdout
 
 
 def test_mnist_fast_is_a_named_run_that_stops_at_99_percent():

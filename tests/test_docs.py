@@ -196,7 +196,7 @@ def machine() -> dict[str, str]:
     """What decides bit-identical numbers on a CPU, besides the data: the processor, torch."""
     import torch
 
-    from zoo.runs.directory import hardware
+    from zoo.runs.provenance import hardware
 
     return {"hardware": hardware("cpu"), "torch": torch.__version__}
 

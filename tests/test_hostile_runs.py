@@ -93,7 +93,7 @@ def test_a_yaml_bomb_is_refused_and_zoo_runs_shows_the_others(runs, tmp_path):
         one_line_error(run_cli(*command, cwd=tmp_path, check=False), "aliases")
     listing = run_cli("runs", runs, cwd=tmp_path)
     lines = listing.stdout.splitlines()
-    assert any(line.startswith("(broken)") and "good" in line for line in lines)
+    assert any(line.split()[3:4] == ["broken"] and "good" in line for line in lines)
     assert any(line.startswith("logistic") and "other" in line for line in lines)
     plotted = run_cli("plot", runs / "good", runs / "other", "--out", "p.png", cwd=tmp_path)
     assert "wrote p.png" in plotted.stdout  # the metrics of both are fine: both are drawn
@@ -148,8 +148,8 @@ def test_a_pickle_in_state_pt_never_runs(runs, tmp_path):
 
 HOLDER = textwrap.dedent("""
     import sys, time
-    from zoo.runs import directory
-    with directory.locked(sys.argv[1]):
+    from zoo.runs import lock
+    with lock.locked(sys.argv[1]):
         print("held", flush=True)
         time.sleep(60)
 """)

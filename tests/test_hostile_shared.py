@@ -130,13 +130,13 @@ def test_a_symlinked_lock_file_is_never_written_through(runs, tmp_path, victim, 
 
 
 def test_a_metrics_file_linked_elsewhere_is_replaced_not_written_through(runs, tmp_path, victim):
-    from zoo.runs import directory
+    from zoo.runs import metrics
 
     good = runs / "good"
     (good / "metrics.jsonl").unlink()
     (good / "metrics.jsonl").symlink_to(victim / "notes.txt")
     with pytest.raises(ZooError, match="symbolic links"):  # appending never follows the link
-        directory.append_metrics(good, {"epoch": 3})
+        metrics.append_metrics(good, {"epoch": 3})
     assert (victim / "notes.txt").read_text() == "mine"
 
 

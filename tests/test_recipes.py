@@ -167,7 +167,7 @@ def test_early_stopping_ends_the_run_saying_why_and_resume_keeps_it_ended(tmp_pa
     history = rows(tmp_path / "stopped")
     assert len(history) < 20
     again = run_cli("resume", "stopped", cwd=tmp_path)
-    assert "is complete: it stopped after" in again.stdout
+    assert "is stopped (complete by its own rule) after" in again.stdout
     assert rows(tmp_path / "stopped") == history
 
 
@@ -265,7 +265,7 @@ def test_compile_trains_the_same_model(tmp_path, data):
 
 KILLER = textwrap.dedent("""
     import os, signal, sys
-    from zoo.runs import checkpoints, directory
+    from zoo.runs import checkpoints, metrics
 
     point, count = sys.argv[1], int(sys.argv[2])
     calls = {"n": 0}
@@ -281,14 +281,14 @@ KILLER = textwrap.dedent("""
         return real_save(*args, **kwargs)
     checkpoints.save = save
 
-    real_append = directory.append_metrics
+    real_append = metrics.append_metrics
     def append_metrics(run_dir, row):
         if point == "before-metrics" and calls["n"] == count:
             die()  # the checkpoint has landed, its metrics line has not
         real_append(run_dir, row)
         if point == "after-metrics" and calls["n"] == count:
             die()
-    directory.append_metrics = append_metrics
+    metrics.append_metrics = append_metrics
 
     from zoo.cli import main
     sys.argv = ["zoo", *sys.argv[3:]]
@@ -371,16 +371,16 @@ def test_sigkill_then_resume_ends_as_the_uninterrupted_run(uninterrupted, tmp_pa
 
 SWEEP_KILLER = textwrap.dedent("""
     import os, signal, sys
-    from zoo.runs import directory
+    from zoo.runs import metrics
 
     calls, count = {"n": 0}, int(sys.argv[1])
-    real_append = directory.append_metrics
+    real_append = metrics.append_metrics
     def append_metrics(run_dir, row):
         real_append(run_dir, row)
         calls["n"] += 1
         if calls["n"] == count:
             os.kill(os.getpid(), signal.SIGKILL)
-    directory.append_metrics = append_metrics
+    metrics.append_metrics = append_metrics
 
     from zoo.cli import main
     sys.argv = ["zoo", *sys.argv[2:]]

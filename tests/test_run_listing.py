@@ -70,7 +70,7 @@ def test_one_bad_run_is_one_row_and_the_others_are_listed(trained, tmp_path, cha
     listing = run_process("runs", runs, cwd=tmp_path)
     assert listing.returncode == 0 and "Traceback" not in listing.stderr, listing.stderr
     lines = listing.stdout.splitlines()
-    broken = [line for line in lines if line.startswith("(broken)")]
+    broken = [line for line in lines if line.split()[3:4] == ["broken"]]
     assert len(broken) == 2, listing.stdout
     assert any(
         "metrics-dir" in line and "metrics.jsonl is not a regular file" in line for line in broken

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 import zoo
-from conftest import make_idx, one_line_error, run_cli, run_process
+from conftest import EveryStatus, make_idx, one_line_error, run_cli, run_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 DIGITS = sorted((Path(__file__).parent / "digits").glob("*.png"))
@@ -711,3 +711,39 @@ def test_the_charts_read_what_they_show_and_an_epoch_in_progress_is_shown(
         trainer.send_signal(signal.SIGINT)
         trainer.communicate(timeout=60)
     assert not (tmp_path / "runs" / "slow" / "progress.json").exists()  # gone with the run
+
+
+def test_the_page_shows_each_runs_status_as_zoo_runs_prints_it(ui, page, tmp_path):
+    every = EveryStatus(tmp_path)
+    try:
+        server = ui()
+        for state in ("live", "killed"):
+            if state == "killed":
+                every.kill()
+            printed = _statuses(tmp_path)
+            page.goto(server.url + "#/runs")
+            page.wait_for_selector("#runs tr[data-path='runs/complete'] .badge")
+            page.wait_for_function(
+                "(want) => document.querySelector(\"#runs tr[data-path='runs/training'] .badge\")"
+                ".innerText === want",
+                arg=printed["runs/training"],
+            )
+            shown = page.evaluate(
+                "() => Object.fromEntries([...document.querySelectorAll('#runs tbody tr')]"
+                ".map((tr) => [tr.dataset.path, tr.querySelector('.badge').innerText]))"
+            )
+            assert (
+                shown == printed == {p: s for p, s in every.expected.items() if p != "runs/new"}
+            ), state
+            for path, status in printed.items():
+                page.goto(server.url + f"#/run?path={path}")
+                page.wait_for_selector("#run-status .badge")
+                assert page.inner_text("#run-status .badge") == status, path
+    finally:
+        every.close()
+
+
+def _statuses(folder: Path) -> dict[str, str]:
+    """What ``zoo runs --format json`` prints for each run: its status."""
+    out = run_cli("runs", "runs", "--format", "json", cwd=folder).stdout
+    return {json.loads(line)["dir"]: json.loads(line)["status"] for line in out.splitlines()}

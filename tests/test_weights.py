@@ -373,7 +373,7 @@ def test_a_reproduction_on_other_hardware_says_what_differs_and_how_far(tmp_path
     lines = result.stdout.splitlines()
     assert "not the same numbers: 3 of 4 match" in lines, result.stdout
     assert "  close to the card's: accuracies the same, losses within 0.4%" in lines
-    here = zoo.runs.directory.hardware("cpu")
+    here = zoo.runs.provenance.hardware("cpu")
     assert f"  hardware differs: the card's AMD EPYC 7B13, 2 cores, this run's {here}" in lines
     assert any("the same kind of CPU" in line for line in lines)
 

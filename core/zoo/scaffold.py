@@ -560,8 +560,7 @@ WEIGHTS = Path(__file__).parent / "weights"
 
 @zoo.hookimpl
 def register_weights(register):
-    for card in sorted(WEIGHTS.glob("*.json")):  # file, sha256, metrics, recipe
-        register(card.stem, card)
+    zoo.register_cards(register, WEIGHTS)  # each card: file, sha256, metrics, recipe
 '''
 
 WEIGHTS_TEST = """\
@@ -751,11 +750,12 @@ def weights_plugin(
     run's best weights as ``MODEL.TAG`` (``tag`` defaults to the run's dataset) and their card,
     with the ``test`` split's loss and accuracy when measured. Returns (folder, weights name)."""
     from .plugins.declarative import PLUGIN_NAME
-    from .runs import directory
+    from .runs.rundir import RunDir
     from .runs.weights import write_card
 
     run_dir = Path(run_dir)
-    info = directory.read_model_info(run_dir)
+    run = RunDir(run_dir)
+    info = run.model_info
     if model_entry.plugin == PLUGIN_NAME:
         raise ConfigError(
             f"model '{model_entry.name}' is written in {model_entry.distribution}, not in an "
@@ -766,8 +766,7 @@ def weights_plugin(
     if not isinstance(tag, str) or not TAG.fullmatch(tag):
         raise ConfigError(f"--tag {shown(tag)}: use letters, digits, _ and - (e.g. mnist)")
     weights = check_name(f"{model_entry.name}.{tag}", "the weights name")  # bare, never PLUGIN:
-    rows = directory.read_metrics(run_dir)
-    best = directory.read_config(run_dir).best(rows)  # by the run's monitor
+    best = run.config.best(run.history())  # by the run's monitor
     metrics = f"best val accuracy {best['val_acc']:.2%}" if best else "no finished epoch"
     if test is not None:
         if not all(math.isfinite(test[k]) for k in ("loss", "acc")):

@@ -10,6 +10,7 @@ to list or to check a config. Lower layers are handed what they need from here; 
 
 from __future__ import annotations
 
+from ..plugins.cards import register_cards
 from .cache import Cached, cached_files, remove_cached
 from .catalog import (
     Listed,
@@ -22,7 +23,6 @@ from .catalog import (
     create_optimizer,
     create_scheduler,
     create_transform,
-    current,
     get,
     get_dataset,
     get_layer,
@@ -41,11 +41,20 @@ from .catalog import (
     list_transforms,
     list_weights,
     listing,
-    reset,
-    using,
 )
-from .results import FORMATS, Result, format_results, results
+from .catalog import (
+    current as current,
+)
+from .catalog import (
+    reset as reset,
+)
+from .catalog import (
+    using as using,
+)
+from .results import FORMATS as FORMATS
+from .results import Result, format_results, results
 from .trained import (
+    Published,
     RunSummary,
     confusion_matrices,
     evaluate,
@@ -55,21 +64,19 @@ from .trained import (
     open_run,
     plot,
     predict,
+    publish,
     run_summary,
+    show_samples,
 )
 from .training import LRFind, Reproduction, lr_find, reproduce, resolve, resume, sweep, train
 
+#: The public names, the ones ``zoo`` itself offers (its facade takes them from here, so they are
+#: written once). ``current``, ``using`` and ``reset`` (the process's catalog, for tools and
+#: tests) and ``FORMATS`` (the results table's) stay here as ``zoo.api.current`` and so on.
 __all__ = [
-    "FORMATS",
     "Cached",
     "cached_files",
     "confusion_matrices",
-    "remove_cached",
-    "Listed",
-    "LRFind",
-    "Reproduction",
-    "Result",
-    "RunSummary",
     "create_callback",
     "create_dataset",
     "create_layer",
@@ -79,7 +86,6 @@ __all__ = [
     "create_optimizer",
     "create_scheduler",
     "create_transform",
-    "current",
     "evaluate",
     "export",
     "format_results",
@@ -97,23 +103,31 @@ __all__ = [
     "list_models",
     "list_optimizers",
     "list_plugins",
+    "list_runs",
     "list_schedulers",
     "list_transforms",
     "list_weights",
+    "Listed",
     "listing",
     "load_run",
     "lr_find",
+    "LRFind",
     "open_run",
     "plot",
     "predict",
+    "publish",
+    "Published",
+    "register_cards",
+    "remove_cached",
     "reproduce",
-    "reset",
+    "Reproduction",
     "resolve",
+    "Result",
+    "results",
     "resume",
     "run_summary",
-    "results",
-    "list_runs",
+    "RunSummary",
+    "show_samples",
     "sweep",
     "train",
-    "using",
 ]

@@ -5,7 +5,6 @@ tensors) and ``export``; and the runs on disk: ``runs`` (each with its best epoc
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,9 @@ from ..errors import ConfigError, ZooError
 from ..files import check_name, write_atomic
 from ..hints import did_you_mean
 from ..runs import directory
+from ..runs.metrics import MetricsScan
 from ..runs.run import Run
+from ..runs.rundir import RunDir, one_line
 from .catalog import current
 
 
@@ -166,13 +167,14 @@ def _trained(source: str | Path, which: str = "last") -> Any:
 
 @dataclass(frozen=True)
 class RunSummary:
-    """A run directory as ``zoo runs`` lists it: ``config`` and ``best`` (its best epoch's row,
-    by its monitor) are ``None`` and ``problem`` says why when it cannot be read. ``history``
-    holds its epochs' rows (metrics.jsonl; a long one thinned to at most
-    ``directory.MAX_SHOWN_ROWS`` evenly spaced, the last always kept), ``input_shape`` and
-    ``classes`` its model's input and class names (model.json), and ``in_use`` whether a zoo
-    process holds it (training now, or killed before it let go). ``modified`` is when it last
-    trained (its last epoch's line), which looking at it never changes."""
+    """A run directory as ``zoo runs`` lists it: its ``status`` (``new``, ``unfinished``,
+    ``complete``, ``stopped``, ``training`` or ``broken``, :class:`zoo.runs.rundir.RunDir`'s
+    word) and ``reason`` (why, in one line); ``config`` and ``best`` (its best epoch's row, by
+    its monitor) are ``None`` and ``problem`` says why when it cannot be read. ``history`` holds
+    its epochs' rows (metrics.jsonl; a long one thinned to at most ``metrics.MAX_SHOWN_ROWS``
+    evenly spaced, the last always kept), ``input_shape`` and ``classes`` its model's input and
+    class names (model.json). ``modified`` is when it last trained (its last epoch's line),
+    which looking at it never changes."""
 
     dir: Path
     modified: float  # seconds since the epoch
@@ -182,8 +184,14 @@ class RunSummary:
     problem: str | None = None
     history: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
     input_shape: tuple[int, ...] | None = None
-    in_use: bool = False
     classes: list[str] | None = None
+    status: str = "broken"
+    reason: str | None = None
+
+    @property
+    def in_use(self) -> bool:
+        """Whether a live zoo process holds it (training it now)."""
+        return self.status == "training"
 
     @property
     def date(self) -> str:
@@ -197,7 +205,7 @@ def list_runs(root: str | Path = "runs") -> list[RunSummary]:
     return [summary for summary in found if summary is not None]
 
 
-def run_summary(run_dir: str | Path, metrics: directory.MetricsScan | None = None) -> RunSummary:
+def run_summary(run_dir: str | Path, metrics: MetricsScan | None = None) -> RunSummary:
     """One run directory as :func:`list_runs` lists it (a broken one with its ``problem``).
     ``metrics``, a scan of its metrics.jsonl kept from an earlier call, reads only what was
     added since (``zoo ui`` asks every second or two)."""
@@ -207,22 +215,24 @@ def run_summary(run_dir: str | Path, metrics: directory.MetricsScan | None = Non
     return summary
 
 
-def _summary(run_dir: Path, metrics: directory.MetricsScan | None = None) -> RunSummary | None:
+def _summary(run_dir: Path, metrics: MetricsScan | None = None) -> RunSummary | None:
     modified = directory.trained_at(run_dir)
     if modified is None:  # deleted while it was being listed
         return None
-    in_use = (run_dir / directory.OWNER).is_file()
+    folder = RunDir(run_dir)
+    standing = folder.check()
     try:
-        config = directory.read_config(run_dir)
-        info = directory.read_model_info(run_dir)
-        scan = metrics if metrics is not None else directory.MetricsScan(run_dir)
+        if standing.status == "broken" or standing.config is None:
+            raise ZooError(standing.reason or "not a run directory")
+        config, info = standing.config, standing.model_info or {}
+        scan = metrics if metrics is not None else folder.scan()
         scan.choose = config.best
         scan.update()
     except Exception as exc:  # whatever a shared folder holds, the run is one row saying why
         if not directory.trained_at(run_dir):
             return None  # it vanished while it was read
-        reason = _reason(exc).removeprefix(f"{run_dir / directory.CONFIG} ")
-        return RunSummary(run_dir, modified, 0, None, None, reason, in_use=in_use)
+        reason = one_line(exc, run_dir)
+        return RunSummary(run_dir, modified, 0, None, None, reason, reason=reason)
     shape = tuple(info["input_shape"]) if info.get("input_shape") else None
     return RunSummary(
         run_dir,
@@ -232,23 +242,10 @@ def _summary(run_dir: Path, metrics: directory.MetricsScan | None = None) -> Run
         scan.best,
         history=scan.rows,
         input_shape=shape,
-        in_use=in_use,
         classes=info.get("classes"),
+        status=standing.status,
+        reason=standing.reason,
     )
-
-
-def _reason(exc: BaseException) -> str:
-    """Why a run cannot be read, in one line: zoo's own message, or what the system said about
-    which of its files."""
-    if isinstance(exc, ZooError):
-        return str(exc)
-    if isinstance(exc, OSError):
-        named = isinstance(exc.filename, (str, bytes, os.PathLike))
-        name = os.path.basename(os.fsdecode(exc.filename)) if named else "files"
-        return f"cannot read its {name}: {exc.strerror or exc}"
-    if isinstance(exc, RecursionError):
-        return "one of its files is nested too deeply"
-    return f"one of its files is not what zoo writes ({type(exc).__name__})"
 
 
 #: The most classes a confusion matrix read back from a run directory may have.
@@ -307,7 +304,7 @@ def plot(run_dirs: Sequence[str | Path], out: str | Path = "runs.png") -> tuple[
     histories, skipped = {}, []
     for run_dir in map(Path, run_dirs):
         try:
-            metrics = directory.read_metrics(run_dir)
+            metrics = RunDir(run_dir).history()
         except ZooError as exc:
             skipped.append(f"{run_dir}: {exc}")
             continue
@@ -318,3 +315,90 @@ def plot(run_dirs: Sequence[str | Path], out: str | Path = "runs.png") -> tuple[
     if not histories:
         raise ZooError("none of the runs has a finished epoch to plot")
     return pictures.compare(histories, Path(out)), skipped
+
+
+def show_samples(
+    dataset: str,
+    split: str = "train",
+    count: int = 32,
+    out: str | Path | None = None,
+    **options: Any,
+) -> Path:
+    """Draw ``count`` images of ``dataset``'s ``split`` with their labels in a grid, as the
+    tutorial's ``imshow`` does, into ``out`` (default ``DATASET-samples.png`` here); ``options``
+    are the dataset's (``path=...``), checked against its factory. Returns the picture."""
+    from ..runs import pictures
+    from .catalog import create_dataset, get_dataset
+
+    if split not in ("train", "valid", "test"):
+        raise ConfigError(f"split {split!r}: expected train, valid or test")
+    if not 1 <= count <= 200:
+        raise ConfigError(f"count {count}: expected 1 to 200 samples")
+    get_dataset(dataset).check(options, where="dataset.")
+    splits = create_dataset(dataset, **options)
+    data = getattr(splits, split)
+    if data is None or len(data) == 0:
+        raise ZooError(f"dataset '{dataset}' has no {split} split")
+    images, labels = [], []
+    for i in range(min(count, len(data))):
+        x, y = data[i]
+        images.append(x.numpy())
+        label = int(y)
+        labels.append(splits.classes[label] if splits.classes else str(label))
+    shape = splits.input_shape or _shape_of(images[0])
+    return pictures.samples(images, labels, Path(out or f"{dataset}-samples.png"), shape)
+
+
+def _shape_of(image: Any) -> tuple[int, ...]:
+    """The shape of an image its dataset does not describe: its own, or a square of grey."""
+    if image.ndim >= 2:
+        return tuple(image.shape)
+    side = int(round(image.size**0.5))
+    if side * side != image.size:
+        raise ZooError(f"cannot draw samples of {image.size} values: the dataset gives no shape")
+    return (side, side)
+
+
+@dataclass(frozen=True)
+class Published:
+    """What :func:`publish` wrote: the distribution's ``folder``, the ``weights`` name it
+    registers (``MODEL.TAG``) and the ``test`` split's loss and accuracy (``None``: no test
+    split to measure)."""
+
+    folder: Path
+    weights: str
+    test: dict[str, Any] | None
+
+
+def publish(
+    run_dir: str | Path,
+    name: str,
+    *,
+    folder: str | Path | None = None,
+    tag: str | None = None,
+    overrides: configs.Overrides | None = None,
+) -> Published:
+    """Publish a run's best weights as the plugin distribution ``zoo-NAME`` (in ``folder``,
+    default ``./zoo-NAME``): the weights registered as ``MODEL.TAG`` (``tag`` defaults to the
+    run's dataset) with their card, its metrics measured on the test split (``overrides`` say
+    where the data is), its recipe and sha256. ``pip install`` the folder and they appear in
+    ``zoo list weights`` (``zoo new-plugin NAME --from-run RUN_DIR``)."""
+    from ..errors import DataError
+    from ..plugins.cards import TAG
+    from ..scaffold import target, weights_plugin
+    from ..text import shown
+    from .catalog import get_model
+
+    where = Path(folder) if folder is not None else None
+    target(name, where)  # a bad name or a taken folder fails before anything is measured
+    if tag is not None and not TAG.fullmatch(tag):  # before the data is loaded for the test
+        raise ConfigError(f"--tag {shown(tag)}: use letters, digits, _ and - (e.g. mnist)")
+    model = get_model(RunDir(run_dir).model_info["model"])
+    try:
+        test = evaluate(run_dir, split="test", which="best", overrides=overrides)
+    except DataError as exc:
+        if "has no test split" not in str(exc):
+            raise
+        test = None  # the card says so
+    path, weights = weights_plugin(name, Path(run_dir), where, tag, test, model)
+    return Published(path, weights, test)

@@ -89,11 +89,8 @@ def train(
         return _launch(nproc_per_node, "train", call, run_dir, remove_if_empty=fresh)
     from ..training.trainer import Trainer
 
-    try:
-        with Trainer.start(run_config, current(), out=out, **how) as trainer:
-            return trainer.fit()
-    finally:
-        distributed.cleanup()
+    with Trainer.start(run_config, current(), out=out, **how) as trainer:
+        return trainer.fit()
 
 
 @dataclass(frozen=True)
@@ -151,27 +148,45 @@ def resume(
     (or ``epochs``): on the same device it ends exactly as an uninterrupted run would. It runs in
     as many processes as trained it, unless ``nproc_per_node`` says otherwise; ``overrides`` may
     say where the data is now (``{"dataset.path": ...}``)."""
-    from ..runs import checkpoints, directory
+    from ..runs.rundir import DONE, RunDir
     from ..training import distributed  # imported to train, never to list or predict
     from ..training.trainer import Trainer
 
     run_dir = Path(run_dir)
-    point = checkpoints.last(run_dir)
-    nproc = nproc_per_node or (point.world_size if point is not None else 1)
-    if point is not None and point.epoch >= (epochs or directory.read_config(run_dir).epochs):
-        nproc = 1  # complete: nothing to train, no processes to start
+    standing = _resumable(RunDir(run_dir))
+    if epochs is not None and epochs < standing.epochs_done:
+        raise ConfigError(
+            f"--epochs {epochs}: {run_dir} has trained {standing.epochs_done} epochs already "
+            "(ask for more to train further)"
+        )
+    nproc = nproc_per_node or standing.processes
+    if standing.status in DONE and (epochs is None or epochs <= standing.epochs_done):
+        nproc = 1  # nothing to train, no processes to start
     how = {"keep_last": keep_last, "progress": progress, "verbose": verbose}
     if nproc > 1 and not distributed.active():
         call = {"run_dir": run_dir, "epochs": epochs, "device": device, **how}
         call["overrides"] = _plain(overrides)
         return _launch(nproc, "resume", call, run_dir)
-    try:
-        with Trainer.resume(
-            run_dir, current(), epochs=epochs, device=device, overrides=overrides, **how
-        ) as trainer:
-            return trainer.fit()
-    finally:
-        distributed.cleanup()
+    with Trainer.resume(
+        run_dir, current(), epochs=epochs, device=device, overrides=overrides, **how
+    ) as trainer:
+        return trainer.fit()
+
+
+def _resumable(folder: Any) -> Any:
+    """The run's standing, when ``zoo resume`` can continue it (or say it is complete); a broken
+    run, one training now or a folder holding no run is one line."""
+    standing = folder.check()
+    if standing.status == "broken":
+        raise ZooError(f"{folder.path} cannot be resumed: {standing.reason}")
+    if standing.status == "training":
+        raise ZooError(
+            f"{folder.path} is in use by {standing.reason}: wait for it to end (or stop it), "
+            "then try again"
+        )
+    if standing.status == "new":
+        folder.config  # noqa: B018 - raises what a folder holding no run is, in one line
+    return standing
 
 
 #: How far a reproduction's numbers may be from the card's to count as close: accuracies
@@ -245,10 +260,8 @@ def reproduce(
     (``dataset.*`` but its name), nothing else: the rest is the recipe. On the recipe's device
     and versions the numbers are the card's."""
     from ..data.cache import sha256_of
-    from ..runs import checkpoints
     from ..runs.trained import Trained
     from ..runs.weights import recipe_config
-    from ..training import distributed  # imported to train, never to list or predict
     from ..training.device import select_device
     from ..training.evaluation import evaluate_run
     from ..training.trainer import Trainer
@@ -277,18 +290,15 @@ def reproduce(
 
         directory.check_out(out)
     how = {"progress": progress, "verbose": verbose}
-    try:
-        with Trainer.start(config, current(), out=out, **how) as trainer:
-            run = trainer.fit()
-    finally:
-        distributed.cleanup()
+    with Trainer.start(config, current(), out=out, **how) as trainer:
+        run = trainer.fit()
     best = run.best or {}
     got: dict[str, Any] = {k: best.get(k) for k in ("epoch", "val_loss", "val_acc")}
     if card.metrics.get("test_acc") is not None:
         trained = Trained.from_run(run.dir, "best")
         test = evaluate_run(trained, current(), "test", overrides, device)
         got |= {"test_loss": test["loss"], "test_acc": test["acc"]}
-    got["sha256"] = sha256_of(run.dir / checkpoints.BEST)
+    got["sha256"] = sha256_of(run.files.weights("best"))
     rows = tuple(
         (key, card.sha256 if key == "sha256" else card.metrics.get(key), value)
         for key, value in got.items()
@@ -298,15 +308,10 @@ def reproduce(
 
 def _facts(card: Any, run_dir: Path) -> tuple[tuple[str, Any, Any], ...]:
     """What decides bit-exact numbers, as the card recorded it and as this run's env.json does."""
-    from ..runs import checkpoints, directory
+    from ..runs.rundir import RunDir
 
-    try:
-        env = directory.read_json(run_dir / "env.json")
-    except (FileNotFoundError, ValueError, ZooError):
-        env = {}
-    env = env if isinstance(env, dict) else {}
-    recipe = card.recipe
-    point = checkpoints.last(run_dir)
+    folder = RunDir(run_dir)
+    env, recipe, point = folder.env, card.recipe, folder.last_checkpoint()
     return (
         ("torch", recipe.get("versions", {}).get("torch"), env.get("torch")),
         ("device", recipe.get("device"), env.get("device")),
@@ -336,7 +341,7 @@ def sweep(
     same folder again, finished runs are skipped and an interrupted one resumes. Returns the
     folder and a row per run, best first by ``metric`` (``mode`` min or max; default: min for a
     loss, max otherwise): ``{"dir", "point", "status", "best", "epochs"}``."""
-    from ..runs import directory, pictures, sweeps
+    from ..runs import pictures, sweeps
 
     grid, fixed = sweeps.parse_grid(overrides)
     if not grid:
@@ -370,7 +375,7 @@ def sweep(
             folder.rmdir()
         raise
     results.sort(key=lambda r: r["best"][metric], reverse=mode == "max")
-    histories = {sweeps.label(r["point"]): directory.read_metrics(r["dir"]) for r in results}
+    histories = {sweeps.label(r["point"]): r.pop("history") for r in results}
     with contextlib.suppress(Exception):  # a failed picture is never worth a failed sweep
         pictures.compare(histories, folder / "sweep.png")
     return folder, results
@@ -390,22 +395,27 @@ def _sweep_runs(
     verbose: bool,
 ) -> list[dict[str, Any]]:
     """Each point's run in ``folder``: trained, resumed, or read when complete."""
-    from ..runs import directory, sweeps
+    from ..runs import sweeps
+    from ..runs.rundir import DONE, RunDir
 
     say = print if verbose else (lambda text: None)
     results = []
     for i, point in enumerate(points, 1):
         run_dir = folder / sweeps.label(point)
-        status = sweeps.state_of(run_dir)
+        standing = RunDir(run_dir).check()
+        status = standing.status
         say(f"sweep {name}: run {i} of {len(points)}, {sweeps.label(point)} ({status})")
         how = {"progress": progress, "verbose": verbose}
+        if status in ("broken", "training"):
+            raise ZooError(f"{run_dir} is {status}: {standing.reason}")
         if status == "unfinished":
             run = resume(run_dir, **how)
         elif status == "new":
             texts = [*fixed, *_texts(point)]
             run = train(name, config=config, overrides=texts, out=run_dir, **options, **how)
         else:
-            run = Run(run_dir, directory.read_config(run_dir), directory.read_metrics(run_dir))
+            assert status in DONE
+            run = Run(run_dir)
         results.append(
             {
                 "dir": run.dir,
@@ -413,6 +423,7 @@ def _sweep_runs(
                 "status": status,
                 "best": sweeps.best_row(run.history, metric, mode),
                 "epochs": len(run.history),
+                "history": run.history,
             }
         )
     return results

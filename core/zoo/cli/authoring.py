@@ -7,12 +7,8 @@ from pathlib import Path
 import click
 
 from .. import api
-from ..errors import ConfigError, DataError
-from ..plugins.cards import TAG
 from ..plugins.registry import plural
-from ..runs import directory
 from ..scaffold import PLUGIN_KINDS
-from ..text import shown
 from .common import data_option, echo
 
 
@@ -53,7 +49,6 @@ def new_plugin(
     --from-run RUN_DIR the run's best weights with their card (metrics measured on the test
     split, recipe, sha256), so that pip install ./zoo-NAME makes them appear in zoo list weights."""
     from ..scaffold import new_plugin as scaffold
-    from ..scaffold import target, weights_plugin
 
     where = Path(folder) if folder else None
     if run_dir is None:
@@ -64,17 +59,8 @@ def new_plugin(
         echo(f"  pip install -e {_local(path)}        then  zoo list {plural(kind)}  shows {name}")
         echo(f"  cd {path} && python -m pytest")
         return
-    target(name, where)  # a bad name or a taken folder fails before anything is measured
-    if tag is not None and not TAG.fullmatch(tag):  # before the data is loaded to measure the test
-        raise ConfigError(f"--tag {shown(tag)}: use letters, digits, _ and - (e.g. mnist)")
-    model = api.get_model(directory.read_model_info(Path(run_dir))["model"])
-    try:
-        test = api.evaluate(run_dir, split="test", which="best", overrides=overrides)
-    except DataError as exc:
-        if "has no test split" not in str(exc):
-            raise
-        test = None  # the card says so
-    path, weights = weights_plugin(name, Path(run_dir), where, tag, test, model)
+    published = api.publish(run_dir, name, folder=where, tag=tag, overrides=overrides)
+    path, weights, test = published.folder, published.weights, published.test
     measured = f"test accuracy {test['acc']:.2%}" if test else "no test split to measure"
     echo(f"wrote {path}/ with the weights {weights} ({measured}) and their card")
     echo(f"  pip install {_local(path)}        then  zoo list weights  shows {weights}")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 from typing import Any
 
 import click
 
 from .. import api
-from ..errors import ZooError
 from ..runs.export import FORMATS
 from ..text import printable
 from .common import dataset_options, device_option, echo, set_option, source_argument
@@ -119,35 +118,69 @@ def predict(
 
 @click.command(name="runs")
 @click.argument("root", default="runs", type=click.Path(file_okay=False))
-def runs_(root: str) -> None:
-    """Past runs below ROOT (default ./runs): name, date, epochs, and the best epoch's val loss
-    and accuracy (the best by each run's monitor)."""
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A table to read, or JSON lines for programs (one object per run).",
+)
+def runs_(root: str, format_: str) -> None:
+    """Past runs below ROOT (default ./runs): name, date, status (new, unfinished, complete,
+    stopped, training, broken), epochs, and the best epoch's val loss and accuracy (the best by
+    each run's monitor)."""
     found = api.list_runs(root)
+    if format_ == "json":
+        for run in found:
+            echo(json.dumps(_run_json(run)))
+        return
     if not found:
         echo(f"no runs in {root}/ yet (zoo run NAME makes one)")
         return
     rows = []
     for run in found:
         if run.config is None:  # one bad run is listed as such; the others are still shown
-            rows.append(("(broken)", run.date, "-", "-", "-", f"{run.dir}: {run.problem}"))
+            rows.append(("-", run.date, "broken", "-", "-", "-", f"{run.dir}: {run.problem}"))
             continue
         best = run.best
         rows.append(
             (
                 run.config.name,
                 run.date,
+                run.status,
                 f"{run.epochs_done}/{run.config.epochs}",
                 f"{best['val_loss']:.4f}" if best else "-",
                 f"{best['val_acc']:.2%}" if best else "-",
                 str(run.dir),
             )
         )
-    widths = [max(len(r[i]) for r in rows + [_RUNS_HEADER]) for i in range(5)]
+    last = len(_RUNS_HEADER) - 1
+    widths = [max(len(r[i]) for r in rows + [_RUNS_HEADER]) for i in range(last)]
     for row in [_RUNS_HEADER, *rows]:
-        echo("  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=False)) + "  " + row[5])
+        echo("  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=False)) + "  " + row[last])
 
 
-_RUNS_HEADER = ("name", "date", "epochs", "val_loss", "val_acc", "dir")
+_RUNS_HEADER = ("name", "date", "status", "epochs", "val_loss", "val_acc", "dir")
+
+
+def _run_json(run: api.RunSummary) -> dict[str, Any]:
+    """One run for programs: the status and its reason, what it trains, how far, its best row's
+    numbers. Text from the run's files is escaped as on the terminal (``zoo.text``)."""
+    config, best = run.config, run.best or {}
+    return {
+        "dir": printable(str(run.dir), 1000),
+        "status": run.status,
+        "reason": printable(run.reason, 500) if run.reason else None,
+        "name": config.name if config else None,
+        "model": config.model.name if config else None,
+        "dataset": config.dataset.name if config else None,
+        "epochs_done": run.epochs_done,
+        "epochs": config.epochs if config else None,
+        "monitor": config.monitor if config else None,
+        "best": {k: v for k, v in best.items() if isinstance(v, (int, float))} or None,
+        "modified": round(run.modified, 3),
+    }
 
 
 @click.command()
@@ -184,32 +217,8 @@ def show_samples(
     dataset: str, overrides: tuple[str, ...], split: str, count: int, out: str | None
 ) -> None:
     """A grid of DATASET's images with their labels, as the tutorial's imshow."""
-    from ..runs import pictures
-
     options = dataset_options(dataset, overrides)
-    splits = api.create_dataset(dataset, **options)
-    data = getattr(splits, split)
-    if data is None:
-        raise ZooError(f"dataset '{dataset}' has no {split} split")
-    images, labels = [], []
-    for i in range(min(count, len(data))):
-        x, y = data[i]
-        images.append(x.numpy())
-        label = int(y)
-        labels.append(splits.classes[label] if splits.classes else str(label))
-    shape = splits.input_shape or _shape_of(images[0])
-    path = pictures.samples(images, labels, Path(out or f"{dataset}-samples.png"), shape)
-    echo(f"wrote {path}")
-
-
-def _shape_of(image: Any) -> tuple[int, ...]:
-    """The shape of an image its dataset does not describe: its own, or a square of grey."""
-    if image.ndim >= 2:
-        return tuple(image.shape)
-    side = int(round(image.size**0.5))
-    if side * side != image.size:
-        raise ZooError(f"cannot draw samples of {image.size} values: the dataset gives no shape")
-    return (side, side)
+    echo(f"wrote {api.show_samples(dataset, split, count, out, **options)}")
 
 
 @click.command()

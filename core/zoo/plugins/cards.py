@@ -267,3 +267,19 @@ def _dataset(value: Any) -> bool:
             and all(isinstance(n, str) and n.isprintable() and len(n) < 200 for n in names)
         )
     )
+
+
+def register_cards(register: Any, folder: str | Path) -> list[str]:
+    """Register every card in ``folder`` (``NAME.json`` beside ``NAME.safetensors``) as the
+    weights ``NAME``, in name order; returns the names. What a plugin's ``register_weights``
+    hook does with its ``weights/`` folder::
+
+        @zoo.hookimpl
+        def register_weights(register):
+            zoo.register_cards(register, Path(__file__).parent / "weights")
+    """
+    names = []
+    for card in sorted(Path(folder).glob("*.json")):
+        register(card.stem, card)
+        names.append(card.stem)
+    return names

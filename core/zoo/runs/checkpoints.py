@@ -14,27 +14,27 @@ Reading the marker needs no torch; reading or writing a checkpoint imports it.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
 import re
 import shutil
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import files, text
 from ..errors import ZooError
+from . import fitting
 
 if TYPE_CHECKING:
     import torch
 
 MARKER = "checkpoint.json"
+FOLDER_NAME = "checkpoints"
 BEST = "best.safetensors"
 FORMAT = 1
 FOLDER = re.compile(r"^epoch-(\d{4,9})$")
+MAX_MARKER = 16384  # the marker's few fields and a stopped run's reason (at most 1,000 characters)
 MAX_STATE = 1 << 30  # a state.pt larger than this is not one zoo wrote for these models
 
 
@@ -45,6 +45,10 @@ class Checkpoint:
     epoch: int
     folder: Path
     world_size: int = 1  # the processes (ranks) that trained it
+    #: why the run stopped there (an early stop, ``stop_at``), ``None`` when it did not; a
+    #: marker written before zoo recorded it there does not say (``marked`` False): its state does
+    stopped: str | None = None
+    marked: bool = True
 
     @property
     def weights(self) -> Path:
@@ -91,6 +95,7 @@ def save(
             "epoch": epoch,
             "folder": str(folder.relative_to(run_dir)),
             "world_size": world_size,
+            "stopped": state.get("stopped"),  # read by a run's status without loading the state
         }
         files.write_atomic(run_dir / MARKER, json.dumps(marker).encode())
         files.fsync_dir(run_dir)
@@ -107,10 +112,10 @@ def save(
 def checkpoints_dir(run_dir: Path) -> Path:
     """``RUN_DIR/checkpoints``, refused when it is a link or leads out of the run directory: zoo
     writes and deletes checkpoints only inside the run it trains."""
-    folder = Path(run_dir) / "checkpoints"
+    folder = Path(run_dir) / FOLDER_NAME
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise ZooError(f"{folder} is not a folder zoo made (a link?): refused, nothing deleted")
-    files.inside(Path(run_dir), "checkpoints", "the checkpoints folder")
+    files.inside(Path(run_dir), FOLDER_NAME, "the checkpoints folder")
     return folder
 
 
@@ -150,7 +155,7 @@ def last(run_dir: Path) -> Checkpoint | None:
     checked: the folder must be this run's own ``checkpoints/epoch-NNNN`` of that epoch."""
     path = Path(run_dir) / MARKER
     try:
-        marker = files.parse_json(files.read_bounded(path, 4096))
+        marker = files.parse_json(files.read_bounded(path, MAX_MARKER))
     except FileNotFoundError:
         return None
     except ZooError as exc:
@@ -169,7 +174,14 @@ def last(run_dir: Path) -> Checkpoint | None:
         )
     if folder.is_symlink() or not folder.resolve().is_relative_to(Path(run_dir).resolve()):
         raise ZooError(f"{folder} leads outside its run directory: not a checkpoint zoo wrote")
-    return Checkpoint(epoch, folder, world)
+    stopped = marker.get("stopped")
+    if stopped is not None and not _reason(stopped):
+        raise ZooError(f"{path} is not a marker zoo wrote: 'stopped' is not why a run stopped")
+    return Checkpoint(epoch, folder, world, stopped, "stopped" in marker)
+
+
+def _reason(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 1000
 
 
 def _count(value: Any) -> bool:
@@ -203,7 +215,7 @@ def load_state(point: Checkpoint) -> dict[str, Any]:
 
 
 def _state_problem(state: Any, epoch: int) -> str | None:
-    from .directory import _is_metrics_row
+    from .metrics import _is_metrics_row
 
     if not isinstance(state, dict):
         return "expected a mapping"
@@ -226,132 +238,8 @@ def _state_problem(state: Any, epoch: int) -> str | None:
         if state.get(key) is not None and not isinstance(state[key], kind):
             return f"'{key}' is not a {kind.__name__}"
     stopped = state.get("stopped")
-    if stopped is not None and (not isinstance(stopped, str) or len(stopped) > 1000):
+    if stopped is not None and not _reason(stopped):
         return "'stopped' is not the reason a run stopped"
-    return None
-
-
-@contextlib.contextmanager
-def restoring(path: Path, part: str) -> Iterator[None]:
-    """Restore one ``part`` of a training state (the optimizer's, a callback's...): whatever the
-    part's own code raises on a value zoo did not write is one line naming it, before any epoch
-    trains."""
-    try:
-        yield
-    except ZooError:
-        raise
-    except Exception as exc:  # torch's, or a plugin's, complaint about a foreign value
-        reason = " ".join(str(exc).split())[:200]
-        raise ZooError(
-            f"{path}: its {part} is not one zoo wrote for this run ({type(exc).__name__}: "
-            f"{reason}); nothing was trained or changed"
-        ) from exc
-
-
-def same_shape(fresh: Any, saved: Any, where: str = "") -> str | None:
-    """Where ``saved`` (a part's state from a checkpoint) differs in structure from ``fresh`` (the
-    same part's state as zoo builds it now): other keys, other types, tensors of another shape
-    or dtype, numbers that are not finite. ``None`` when they match."""
-    import torch
-
-    here = where or "its state"
-    if isinstance(fresh, dict):
-        if not isinstance(saved, dict) or set(saved) != set(fresh):
-            return f"{here} has other keys than zoo writes"
-        for key in fresh:
-            problem = same_shape(fresh[key], saved[key], f"{where}.{key}" if where else str(key))
-            if problem:
-                return problem
-        return None
-    if isinstance(fresh, (list, tuple)):
-        if not isinstance(saved, (list, tuple)) or (fresh and len(saved) != len(fresh)):
-            return f"{here} is not a list of {len(fresh)}"
-        if not fresh:
-            plain = (str, int, float, bool, type(None))
-            ok = all(isinstance(v, plain) and _finite_or_text(v) for v in saved)
-            return None if ok and len(saved) <= 1000 else f"{here} holds values zoo never writes"
-        for i, (a, b) in enumerate(zip(fresh, saved, strict=True)):
-            problem = same_shape(a, b, f"{here}[{i}]")
-            if problem:
-                return problem
-        return None
-    if isinstance(fresh, torch.Tensor):
-        if not isinstance(saved, torch.Tensor) or saved.shape != fresh.shape:
-            return f"{here} is not a tensor of shape {list(fresh.shape)}"
-        if saved.dtype != fresh.dtype:
-            return f"{here} is {saved.dtype}, not {fresh.dtype}"
-        return None
-    if isinstance(fresh, bool) or isinstance(saved, bool):
-        return None if type(saved) is type(fresh) or fresh is None else f"{here} is not {fresh!r}"
-    if isinstance(fresh, (int, float)) or fresh is None:
-        if fresh is None and (saved is None or isinstance(saved, str)):
-            return None
-        if not isinstance(saved, (int, float)) or not _finite_or_text(saved):
-            return f"{here} is not a finite number"
-        return None
-    if isinstance(fresh, str):
-        return None if isinstance(saved, str) and len(saved) <= 1000 else f"{here} is not text"
-    return None if type(saved) is type(fresh) else f"{here} is not a {type(fresh).__name__}"
-
-
-def _finite_or_text(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value) or math.isinf(value)  # inf is a plateau's first "best"
-    return not isinstance(value, int) or abs(value) < 1 << 63
-
-
-def _plain(value: Any) -> Any:
-    """A hyper-parameter held as a one-value tensor (a learning rate a CUDA graph reads from the
-    device) compared as the number it is."""
-    import torch
-
-    if isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point():
-        return float(value)
-    return value
-
-
-def optimizer_problem(optimizer: Any, saved: dict[str, Any]) -> str | None:
-    """Where a saved optimizer state does not fit ``optimizer`` (its groups, its parameters'
-    shapes, finite hyper-parameters): torch checks only the counts, and a wrong buffer would
-    fail in the middle of an epoch."""
-    import torch
-
-    fresh = optimizer.state_dict()
-    groups, state = saved.get("param_groups"), saved.get("state")
-    if set(saved) != set(fresh) or not isinstance(groups, list) or not isinstance(state, dict):
-        return "has other keys than an optimizer state"
-    if len(groups) != len(fresh["param_groups"]):
-        return f"has {len(groups)} parameter groups, the optimizer {len(fresh['param_groups'])}"
-    shapes = {}
-    for i, (mine, theirs) in enumerate(zip(fresh["param_groups"], groups, strict=True)):
-        if not isinstance(theirs, dict) or theirs.get("params") != mine["params"]:
-            return f"param_groups[{i}] holds other parameters"
-        problem = same_shape(
-            {k: _plain(v) for k, v in mine.items() if k != "params"},
-            {k: _plain(v) for k, v in theirs.items() if k != "params"},
-            f"param_groups[{i}]",
-        )
-        if problem:
-            return problem
-        lr = _plain(theirs.get("lr"))
-        if not (isinstance(lr, (int, float)) and lr >= 0):
-            return f"param_groups[{i}].lr is not a learning rate"
-        params = optimizer.param_groups[i]["params"]
-        shapes |= dict(zip(mine["params"], (p.shape for p in params), strict=True))
-    for key, values in state.items():
-        if key not in shapes or not isinstance(values, dict):
-            return f"state[{text.shown(key)}] belongs to no parameter"
-        for name, value in values.items():
-            if isinstance(value, torch.Tensor):
-                if value.dim() and value.shape != shapes[key]:
-                    return (
-                        f"state[{key}].{name} is {list(value.shape)}, the parameter is "
-                        f"{list(shapes[key])}"
-                    )
-                if value.is_complex() or not (value.is_floating_point() or value.dim() == 0):
-                    return f"state[{key}].{name} is {value.dtype}"
-            elif not isinstance(value, (int, float)) or isinstance(value, bool):
-                return f"state[{key}].{name} is not a tensor or a number"
     return None
 
 
@@ -417,7 +305,7 @@ def load_weights(
     wanted = {
         k: tuple(v.shape) for k, v in state.items() if k in shapes or v.data_ptr() not in saved
     }
-    problems = fit_problems(shapes, wanted)
+    problems = fitting.fit_problems(shapes, wanted)
     if problems:
         raise ZooError(f"{what} do not fit the model: {problems}")
     for name, (_, dtype) in header.items():
@@ -446,26 +334,3 @@ def load_weights(
     except (RuntimeError, ValueError) as exc:
         reason = " ".join(str(exc).split())[:300]
         raise ZooError(f"cannot load {what}: {reason}") from exc
-
-
-def fit_problems(given: dict[str, tuple[int, ...]], wanted: dict[str, tuple[int, ...]]) -> str:
-    """What differs between a file's tensors and a model's (names and shapes), as one phrase;
-    empty when they fit. At most three of each kind of difference are named."""
-
-    def some(items: list[str]) -> str:
-        more = f" and {len(items) - 3} more" if len(items) > 3 else ""
-        return ", ".join(items[:3]) + more
-
-    shapes = [
-        f"{k} is {list(given[k])} in the weights, {list(wanted[k])} in the model"
-        for k in wanted
-        if k in given and given[k] != wanted[k]
-    ]
-    missing = [k for k in wanted if k not in given]
-    unexpected = [k for k in given if k not in wanted]
-    parts = [some(shapes)] if shapes else []
-    if missing:
-        parts.append(f"missing from the weights: {some(missing)}")
-    if unexpected:
-        parts.append(f"not in the model: {some(unexpected)}")
-    return "; ".join(parts)

@@ -1,6 +1,6 @@
 """A sweep: one run directory per point of a grid of overrides, under one folder that remembers
 the grid (sweep.json), so the same command later skips the finished runs and resumes an
-interrupted one.
+interrupted one (each run's status is its ``RunDir``'s).
 
     runs/sweeps/<name>-<YYYYmmdd-HHMMSS>/
         sweep.json       the run, the grid, the fixed overrides, the metric
@@ -24,7 +24,7 @@ from ..config import parse_override
 from ..errors import ConfigError, ZooError
 from ..files import write_atomic
 from ..text import printable, shown
-from . import checkpoints, directory
+from . import directory
 
 FILE = "sweep.json"
 MAX_RUNS = 1000
@@ -118,18 +118,6 @@ def open_folder(
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(path, (json.dumps(record, indent=2) + "\n").encode())
     return folder
-
-
-def state_of(run_dir: Path) -> str:
-    """``new``, ``complete`` or ``unfinished`` (to resume)."""
-    if not (run_dir / directory.CONFIG).is_file():
-        return "new"
-    point = checkpoints.last(run_dir)
-    if point is None:
-        return "unfinished"
-    state = checkpoints.load_state(point)
-    epochs = directory.read_config(run_dir).epochs
-    return "complete" if len(state["history"]) >= epochs or state.get("stopped") else "unfinished"
 
 
 def best_row(history: Sequence[Mapping[str, Any]], metric: str, mode: str) -> Mapping[str, Any]:

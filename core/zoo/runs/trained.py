@@ -21,8 +21,9 @@ from ..config import RunConfig
 from ..errors import ConfigError, DataError, ZooError
 from ..plugins.cards import MAX_INPUT
 from ..plugins.registry import Registry
-from . import checkpoints, directory
+from . import checkpoints, fitting
 from .run import Run
+from .rundir import RunDir
 
 WHICH = ("last", "best")  # a run's weights: its last complete checkpoint's, or its best epoch's
 
@@ -46,13 +47,12 @@ class Trained:
     @classmethod
     def from_run(cls, run_dir: str | Path, which: str = "last") -> Trained:
         """The ``last`` or ``best`` weights of a run directory."""
-        run_dir = Path(run_dir)
-        info = directory.read_model_info(run_dir)
-        config = directory.read_config(run_dir)
+        folder = RunDir(run_dir)
+        info, config = folder.model_info, folder.config
         shape = info.get("input_shape")
         return cls(
             label=f"{run_dir} ({which} weights)",
-            path=weights_file(run_dir, which),
+            path=folder.weights(which),
             model=info["model"],
             options=dict(info.get("options", {})),
             num_classes=info.get("num_classes"),
@@ -99,9 +99,7 @@ class Trained:
         meta = skeleton(entry, context, self.options)
         if meta is not None:
             wanted = {k: tuple(v.shape) for k, v in meta.state_dict().items()}
-            problems = checkpoints.fit_problems(
-                shapes, {k: wanted[k] for k in shapes if k in wanted}
-            )
+            problems = fitting.fit_problems(shapes, {k: wanted[k] for k in shapes if k in wanted})
             held = size_of(meta)
             size = self.path.stat().st_size
             if problems:
@@ -234,14 +232,14 @@ def _options_text(options: dict[str, Any]) -> str:
 
 
 def open_run(run_dir: str | Path, models: Registry, which: str = "last") -> Run:
-    """The run in ``run_dir`` with its model loaded (``last`` or ``best`` weights, in eval mode)."""
-    run_dir = Path(run_dir)
-    return Run(
-        run_dir,
-        directory.read_config(run_dir),
-        directory.read_metrics(run_dir),
-        load_model(run_dir, models, which),
-    )
+    """The run in ``run_dir``; its model (``last`` or ``best`` weights, in eval mode) is built
+    when first asked for, so its status and history need no torch."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise ZooError(f"{run_dir} is not a folder: name a run directory (zoo runs lists them)")
+    if which not in WHICH:
+        raise ConfigError(f"which weights: expected last or best, got {which!r}")
+    return Run(path, build=lambda folder: load_model(folder, models, which))
 
 
 def model_context(num_classes: int | None, input_shape: Any) -> dict[str, Any]:
@@ -251,20 +249,6 @@ def model_context(num_classes: int | None, input_shape: Any) -> dict[str, Any]:
         "input_shape": tuple(input_shape) if input_shape else None,
     }
     return {k: v for k, v in context.items() if v is not None}
-
-
-def weights_file(run_dir: Path, which: str = "last") -> Path:
-    """The safetensors file of a run's ``last`` complete checkpoint or its ``best`` epoch."""
-    if which not in WHICH:
-        raise ConfigError(f"which weights: expected last or best, got {which!r}")
-    if which == "best":
-        path = directory.run_file(Path(run_dir) / checkpoints.BEST)  # never a link out of the run
-    else:
-        point = checkpoints.last(Path(run_dir))
-        path = point.weights if point is not None else Path(run_dir) / "checkpoints"
-    if not path.is_file():
-        raise ZooError(f"{run_dir} has no {which} weights yet (no epoch finished)")
-    return path
 
 
 def load_model(

@@ -20,7 +20,7 @@ from ..hints import did_you_mean
 from ..plugins.cards import FORMAT, Card, CardError
 from ..plugins.registry import Registry
 from ..text import is_plain, shown
-from . import checkpoints, directory
+from .rundir import RunDir
 from .trained import Trained
 
 #: Dataset options that say where the data was on the machine that trained: not part of a recipe.
@@ -168,16 +168,15 @@ def card_fields(
     ``test`` split's ``loss`` and ``acc`` when they were measured; ``model`` is the model's
     bare name (default: the run's, as model.json says)."""
     check_name(name, "the weights name")
-    info = directory.read_model_info(run_dir)
-    config = directory.read_config(run_dir)
-    rows = directory.read_metrics(run_dir)
-    weights = directory.run_file(run_dir / checkpoints.BEST)  # a link out of the run: refused
-    if not rows or not weights.is_file():
+    folder = RunDir(run_dir)
+    info, config, rows = folder.model_info, folder.config, folder.history()
+    weights = folder.weights("best")  # a link out of the run: refused
+    if not rows:
         raise ZooError(f"{run_dir} has no best weights yet (no epoch finished)")
     best = config.best(rows) or rows[-1]
-    env = _read_env(run_dir)
+    env = folder.env
     recipe = config.replace(dataset=config.dataset.without(*LOCAL_OPTIONS)).to_dict()
-    point = checkpoints.last(run_dir)
+    point = folder.last_checkpoint()
     plugins = env.get("plugins") if isinstance(env.get("plugins"), Mapping) else {}
     versions = {"python": env.get("python"), "torch": env.get("torch")}
     versions |= {
@@ -241,7 +240,7 @@ def write_card(
     """Write ``NAME.json`` and ``NAME.safetensors`` (the run's best weights) into ``folder``."""
     fields = card_fields(Path(run_dir), name, test, model)
     folder.mkdir(parents=True, exist_ok=True)
-    best = directory.run_file(Path(run_dir) / checkpoints.BEST)
+    best = RunDir(run_dir).weights("best")
     with atomic(folder / fields["file"]) as tmp:
         shutil.copyfile(best, tmp)
     if sha256_of(folder / fields["file"]) != fields["sha256"]:  # changed while it was copied
@@ -270,11 +269,3 @@ def train_seconds(rows: list[dict[str, Any]]) -> float | None:
 
 def _short_text(value: Any) -> bool:
     return isinstance(value, str) and value.isprintable() and len(value) <= 100
-
-
-def _read_env(run_dir: Path) -> dict[str, Any]:
-    try:
-        env = directory.read_json(run_dir / "env.json")
-    except (FileNotFoundError, ValueError):
-        return {}
-    return env if isinstance(env, dict) else {}

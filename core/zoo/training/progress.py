@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import DEFAULT_LOSS, Part, RunConfig
-from ..runs import directory
+from ..runs import metrics
 from ..text import terminal
 
 HEADER = f"  {'epoch':>5}  {'train_loss':>10}  {'val_loss':>8}  {'val_acc':>7}  {'seconds':>7}"
@@ -151,7 +151,7 @@ class Progress:
             note = {"step": self.n, "steps": self.steps, "samples": samples}
             note |= {"train_loss": round(loss, 6), "samples_per_s": round(samples_per_s, 1)}
             if math.isfinite(loss):
-                directory.write_progress(self.dir, self.note | note | {"time": round(now, 3)})
+                metrics.write_progress(self.dir, self.note | note | {"time": round(now, 3)})
 
     def __enter__(self) -> Progress:
         return self

@@ -27,7 +27,8 @@ from ..errors import ConfigError, DataError, Interrupted, ZooError
 from ..hints import did_you_mean
 from ..hookspecs import Callback, Metric, Splits
 from ..plugins.manager import Catalog
-from ..runs import checkpoints, directory, pictures, weights
+from ..runs import checkpoints, directory, fitting, metrics, pictures, weights
+from ..runs.rundir import DONE, RunDir
 from ..runs.trained import Run, measure, open_run
 from . import device as devices
 from . import distributed, graphs, loop, parts, randomness
@@ -63,14 +64,14 @@ def _data_hint(run_dir: Path) -> Any:
 
 class RateSteps:
     """A scheduler stepped after every optimizer step (onecycle, cosine with warm-up), and the
-    learning rate it set, :data:`~zoo.runs.directory.LR_STEPS` times an epoch: the metrics row's
+    learning rate it set, :data:`~zoo.runs.metrics.LR_STEPS` times an epoch: the metrics row's
     ``lr_steps`` (what the page's curve of the rate draws within each epoch). ``step`` is
     ``None`` for a scheduler stepped per epoch, or none: then there is nothing to record."""
 
     def __init__(self, optimizer: Any, scheduler: Any, interval: str, steps: int) -> None:
         self.optimizer = optimizer
         self.scheduler = scheduler if interval == "step" else None
-        self.every = max(1, steps // directory.LR_STEPS)
+        self.every = max(1, steps // metrics.LR_STEPS)
         self.rates: list[float] = []
         self.count = 0
         self.step = self._step if self.scheduler is not None else None
@@ -85,11 +86,11 @@ class RateSteps:
     def _step(self) -> None:
         self.scheduler.step()
         self.count += 1
-        if self.count % self.every == 0 and len(self.rates) <= directory.LR_STEPS:
+        if self.count % self.every == 0 and len(self.rates) <= metrics.LR_STEPS:
             self.rates.append(self._rate())
 
     def row(self) -> dict[str, Any]:
-        return {directory.LR_STEPS_KEY: self.rates} if self.rates else {}
+        return {metrics.LR_STEPS_KEY: self.rates} if self.rates else {}
 
 
 class Trainer:
@@ -110,6 +111,7 @@ class Trainer:
         self.config = config
         self.catalog = catalog
         self.dir = run_dir
+        self.files = RunDir(run_dir) if run_dir is not None else None
         self.history = history if history is not None else []
         self.keep_last = keep_last
         main = distributed.is_main()
@@ -149,11 +151,12 @@ class Trainer:
         self.close()
 
     def close(self) -> None:
-        """Let go of the run directory, and in a distributed run of the process group: the DDP
+        """Let go of the run directory, and in a distributed run of the process group (the one
+        place that ends it, whether the run finished or failed): the DDP
         wrapper (whose buffers the group's threads may still hold) goes first, so that no rank
         tears it down at interpreter exit (an abort, seen about once in twenty runs)."""
         if self.dir is not None and distributed.is_main():
-            directory.clear_progress(self.dir)  # no epoch is in progress any more
+            self.files.clear_progress()  # no epoch is in progress any more
         self.held.close()
         if distributed.active():
             self.model = self.raw_model
@@ -162,9 +165,9 @@ class Trainer:
 
     def hold(self, run_dir: Path) -> None:
         """Take the run directory for this process (rank 0 of a distributed run)."""
-        self.dir = run_dir
+        self.dir, self.files = Path(run_dir), RunDir(run_dir)
         if distributed.is_main():
-            self.held.enter_context(directory.locked(run_dir))
+            self.held.enter_context(self.files.lock())
 
     @property
     def epochs(self) -> int:
@@ -179,10 +182,10 @@ class Trainer:
         """A new run of ``config`` (resolved and checked), its directory made and described."""
         trainer = cls(config, catalog, **how)
         trainer.say(f"zoo run {config.name}: {report.summary(config)}")
-        trainer.prepare()  # a mistake or a failed download here leaves no run directory behind
-        trainer.say(f"  {trainer.summary()}")
-        if distributed.is_main():  # only rank 0 writes
-            with trainer.closed_on_error():
+        with trainer.closed_on_error():  # the process group too, when one was begun
+            trainer.prepare()  # a mistake or a failed download here leaves no run directory
+            trainer.say(f"  {trainer.summary()}")
+            if distributed.is_main():  # only rank 0 writes
                 trainer.hold(directory.make_run_dir(config.name, out))
                 trainer.write_start()
                 trainer.say(f"  writing {trainer.dir}")
@@ -201,7 +204,7 @@ class Trainer:
         info = directory.model_info(self.config, self.splits)
         info |= measure(self.raw_model, self.splits.input_shape)  # parameters, flops
         device = device or str(self.device)
-        directory.write_start(self.dir, self.config, info, device, self.catalog.plugins.values())
+        self.files.write_start(self.config, info, device, self.catalog.plugins.values())
 
     @classmethod
     def resume(
@@ -219,7 +222,8 @@ class Trainer:
         died before its first checkpoint starts again from epoch 1 in the same directory.
         ``overrides`` may say where the data is now (``dataset.*`` but its name), nothing else."""
         run_dir = Path(run_dir)
-        config = configs.recorded(directory.read_config(run_dir), overrides)
+        folder = RunDir(run_dir)
+        config = configs.recorded(folder.config, overrides)
         planned = config.epochs
         config = config.replace(epochs=epochs or planned)
         schedule = config.scheduler
@@ -243,25 +247,27 @@ class Trainer:
         trainer = cls(config, catalog, **how)
         with trainer.closed_on_error(), _data_hint(run_dir):
             trainer.hold(run_dir)
-            point = checkpoints.last(run_dir)
+            standing = folder.standing(config.epochs)  # read once, under the lock
+            if standing.status == "broken":
+                raise ZooError(f"{run_dir} cannot be resumed: {standing.reason}")
+            point = standing.checkpoint
             if point is None:
                 return trainer.restart(device)
-            state = checkpoints.load_state(point)
+            state = folder.state(point)
             trainer.history = state["history"]
             trainer.stopped = state.get("stopped")
-            complete = len(trainer.history) >= trainer.epochs or trainer.stopped
-            trainer.trained_on = directory.trained_device(run_dir)  # before env.json is rewritten
+            complete = standing.status in DONE
+            trainer.trained_on = folder.trained_device  # before env.json is rewritten
             if not complete:  # every part of the saved state checked before anything is written
                 trainer.restore(point, state, device)
             if (epochs is not None or moved) and distributed.is_main():
-                info = directory.read_model_info(run_dir)
-                plugins = catalog.plugins.values()
-                directory.write_start(run_dir, config, info, device or "auto", plugins)
+                info, plugins = folder.model_info, catalog.plugins.values()
+                folder.write_start(config, info, device or "auto", plugins)
             if complete:
                 # a kill between the last checkpoint and its metrics line left that line out:
                 # the checkpoint's history is the record
-                if distributed.is_main() and directory.read_metrics(run_dir) != trainer.history:
-                    directory.rewrite_metrics(run_dir, trainer.history)
+                if distributed.is_main() and folder.history() != trainer.history:
+                    folder.rewrite(trainer.history)
                 return trainer  # fit() says it is complete, nothing to load
             trainer.tidy(point)
         return trainer
@@ -272,8 +278,7 @@ class Trainer:
         self.prepare(device)
         self.say(f"  {self.summary()}")
         if distributed.is_main():
-            checkpoints.clear_unfinished(self.dir)  # what the killed run had begun to write
-            directory.rewrite_metrics(self.dir, [])
+            self.files.restart()  # what the killed run had begun to write goes
             self.write_start()
         distributed.barrier()
         return self
@@ -285,17 +290,17 @@ class Trainer:
         self.prepare(device, init=False)  # the checkpoint's weights replace the model's
         checkpoints.load_weights(self.raw_model, point.weights, self.device)
         path = point.state
-        with checkpoints.restoring(path, "optimizer state"):
-            problem = checkpoints.optimizer_problem(self.optimizer, state["optimizer"])
+        with fitting.restoring(path, "optimizer state"):
+            problem = fitting.optimizer_problem(self.optimizer, state["optimizer"])
             if problem:
                 raise ValueError(problem)
             self.optimizer.load_state_dict(state["optimizer"])
             for group in self.optimizer.param_groups:  # a graph's device-held rate, as a number
                 group["lr"] = float(group["lr"])
-        with checkpoints.restoring(path, "random state"):
+        with fitting.restoring(path, "random state"):
             randomness.set_rng_state(state["rng"], self.shuffler)  # the same on every rank
         if self.augmenter is not None:
-            with checkpoints.restoring(path, "augmentation state"):
+            with fitting.restoring(path, "augmentation state"):
                 if "augment" not in state:
                     raise ValueError("the run augments its batches, the checkpoint saved no state")
                 self.augmenter.restore(state["augment"])
@@ -316,8 +321,8 @@ class Trainer:
         for what, part, saved in parts:
             if part is None or saved is None:
                 continue
-            with checkpoints.restoring(path, what):
-                problem = checkpoints.same_shape(part.state_dict(), saved)
+            with fitting.restoring(path, what):
+                problem = fitting.same_shape(part.state_dict(), saved)
                 if problem:
                     raise ValueError(problem)
                 part.load_state_dict(saved)
@@ -325,9 +330,8 @@ class Trainer:
     def tidy(self, point: checkpoints.Checkpoint) -> None:
         """After a restore: the run directory made to hold exactly the checkpoint's epochs."""
         if distributed.is_main():
-            directory.rewrite_metrics(self.dir, self.history)  # rows past the checkpoint go
-            checkpoints.prune(self.dir, keep_last=None)  # only what a killed save left half-written
-            checkpoints.clear_partial(self.dir)
+            self.files.rewrite(self.history)  # rows past the checkpoint go
+            self.files.tidy()  # only what a killed save left half-written
         distributed.barrier()
         self.say(f"zoo resume {self.dir}: from epoch {len(self.history)} of {self.epochs}")
         self.say(f"  {self.summary()}")
@@ -457,8 +461,10 @@ class Trainer:
         """Train to the configured epochs; returns the run with its history and trained model."""
         if self.stopped:
             done = len(self.history)
-            self.say(f"{self.dir} is complete: it stopped after {done} epoch{'s' * (done != 1)}")
-            self.say(f"  ({self.stopped})")
+            self.say(
+                f"{self.dir} is stopped (complete by its own rule) after {done} "
+                f"epoch{'s' * (done != 1)}: {self.stopped}"
+            )
             return open_run(self.dir, self.catalog.registries["models"])
         if len(self.history) >= self.epochs:
             self.say(
@@ -580,7 +586,7 @@ class Trainer:
     def output_path(self, relative: str | Path, what: str = "a callback's path") -> Path:
         """Where a callback may write its files: ``relative`` inside the run directory (links
         resolved), never over zoo's own files; a :class:`ConfigError` otherwise."""
-        return directory.output_path(self.dir, relative, what)
+        return self.files.output_path(relative, what)
 
     @property
     def is_main(self) -> bool:
@@ -650,8 +656,7 @@ class Trainer:
             if self.stopped:
                 state["stopped"] = self.stopped
             best = self.config.best(self.history) is row  # by the run's monitor
-            checkpoints.save(
-                self.dir,
+            self.files.save(
                 row["epoch"],
                 self.raw_model,
                 state,
@@ -659,7 +664,7 @@ class Trainer:
                 world_size=distributed.world_size(),
                 keep_last=self.keep_last,
             )
-            directory.append_metrics(self.dir, row)
+            self.files.append(row)
             with contextlib.suppress(Exception):  # a failed picture is never worth a failed run
                 pictures.curves(self.history, self.dir / "curves.png", title=str(self.dir))
         distributed.barrier()  # every rank waits for rank 0's files

@@ -40,13 +40,9 @@ from .. import api
 from ..config import dump_yaml
 from ..errors import ZooError
 from ..files import inside, parse_json
-from ..runs.directory import (
-    LR_STEPS_KEY,
-    MAX_SHOWN_ROWS,
-    MetricsScan,
-    find_runs,
-    read_progress,
-)
+from ..runs.directory import find_runs, is_run_dir
+from ..runs.metrics import LR_STEPS_KEY, MAX_SHOWN_ROWS, MetricsScan
+from ..runs.rundir import RunDir
 from ..text import duration, printable
 
 STATIC = Path(__file__).parent / "static"
@@ -115,7 +111,7 @@ class Folder:
         with self.lock:
             if run_dir not in kept:
                 keep = MAX_SHOWN_ROWS if history else 0
-                kept[run_dir] = (threading.Lock(), MetricsScan(run_dir, keep=keep))
+                kept[run_dir] = (threading.Lock(), RunDir(run_dir).scan(keep=keep))
             kept.move_to_end(run_dir)
             lock, scan = kept[run_dir]
             while len(kept) > self.MAX_KEPT[history]:
@@ -153,7 +149,7 @@ class Folder:
             path = inside(self.root, relative, "run")
         except ZooError as exc:
             raise Refused(403, str(exc)) from exc
-        if not ((path / "config.yaml").exists() and (path / "model.json").exists()):
+        if not is_run_dir(path):
             raise Refused(404, f"{printable(relative)} is not a run directory in {self.root}")
         return self.root / relative
 
@@ -169,6 +165,8 @@ def run_row(folder: Folder, name: str, summary: api.RunSummary) -> dict[str, Any
         "date": summary.date,
         "epochs_done": summary.epochs_done,
         "in_use": summary.in_use,
+        "status": "broken" if problem else summary.status,
+        "reason": printable(problem or summary.reason, 500) if problem or summary.reason else None,
         "problem": printable(problem, 500) if problem else None,
     }
     if config is not None:
@@ -328,7 +326,7 @@ def build_app(root: Path, allowed_hosts: list[str]) -> Starlette:
             body["config"] = dump_yaml(summary.config.to_dict())
             body["history"] = [_scalars(row) for row in summary.history]
             body["confusion"] = api.confusion_matrices(summary)
-            progress = read_progress(run_dir) if summary.in_use else None
+            progress = RunDir(run_dir).progress if summary.in_use else None
             if progress is not None and progress["epoch"] == summary.epochs_done + 1:
                 body["progress"] = progress  # the epoch training now, as far as it got
         return body

@@ -35,5 +35,4 @@ def register_models(register):
 
 @zoo.hookimpl
 def register_weights(register):
-    for card in sorted(WEIGHTS.glob("*.json")):
-        register(card.stem, card)
+    zoo.register_cards(register, WEIGHTS)

@@ -62,6 +62,9 @@ function showError(message) {
   box.hidden = !message;
 }
 
+// A run's status, the word zoo runs prints (zoo.runs.rundir.STATUSES), its reason on hover.
+const badge = (status, reason) => el("span", { class: `badge status-${status}`, text: status,
+  title: reason ? visible(reason) : "" });
 const pct = (v) => (v === null || v === undefined ? "-" : `${(100 * v).toFixed(2)}%`);
 const num = (v, digits = 4) => (v === null || v === undefined ? "-" : Number(v).toFixed(digits));
 function si(v) {
@@ -183,14 +186,14 @@ async function runs(main) {
       location.hash = `#/compare?${picked.map((p) => `run=${encodeURIComponent(p)}`).join("&")}`;
     } });
   const head = el("tr", {}, el("th"), ["run", "model", "dataset", "epochs", "best epoch",
-    "val acc", "val loss", "date", ""].map((t) => el("th", { text: t })));
+    "val acc", "val loss", "date", "status"].map((t) => el("th", { text: t })));
   const body = el("tbody");
   const table = el("table", { id: "runs" }, el("thead", {}, head), body);
   const picked = () => new Set([...main.querySelectorAll("input.pick:checked")].map((b) => b.value));
   const row = (r, checked) => {
     if (r.problem) {
       return el("tr", { class: "broken", "data-path": r.path }, el("td"), el("td", { text: r.path }),
-        el("td", { colspan: 7, text: `broken: ${r.problem}` }), el("td"));
+        el("td", { colspan: 7, text: r.problem }), el("td", {}, badge("broken")));
     }
     const open = () => { location.hash = `#/run?path=${encodeURIComponent(r.path)}`; };
     const best = r.best || {};
@@ -205,7 +208,7 @@ async function runs(main) {
       el("td", { class: "num", text: pct(best.val_acc), onclick: open }),
       el("td", { class: "num", text: num(best.val_loss), onclick: open }),
       el("td", { text: r.date, onclick: open }),
-      el("td", {}, r.in_use ? el("span", { class: "badge", text: "training" }) : null));
+      el("td", { onclick: open }, badge(r.status, r.reason)));
   };
   const render = () => {
     const keep = picked();
@@ -344,7 +347,7 @@ async function run(main, params) {
       return;
     }
     const best = r.best ? ` · best ${r.monitor} ${num(r.best[r.monitor])} at epoch ${r.best.epoch}` : "";
-    status.replaceChildren(r.in_use ? el("span", { class: "badge", text: "training" }) : "",
+    status.replaceChildren(badge(r.status, r.reason),
       ` ${r.epochs_done} of ${r.epochs} epochs${best} · ${r.date}`);
     live.textContent = r.progress ? progressText(r.progress) : "";
     live.hidden = !r.progress;
@@ -376,7 +379,7 @@ async function run(main, params) {
     try {
       const next = await call(url);
       const moved = JSON.stringify(next.progress) !== JSON.stringify(shown.progress);
-      if (moved || next.epochs_done !== shown.epochs_done || next.in_use !== shown.in_use) render(next);
+      if (moved || next.epochs_done !== shown.epochs_done || next.status !== shown.status) render(next);
       shown = next;
     } catch (e) { showError(e.message); }
   }, POLL_MS);
