@@ -231,7 +231,7 @@ def test_predict_reads_any_picture(tmp_path, reference, mnist_arrays):
     out = run_cli("predict", str(reference), *paths, "--top", "2", cwd=tmp_path).stdout
     lines = out.strip().splitlines()
     assert len(lines) == 4 and all(line.count("%") == 2 for line in lines)
-    from zoo.runs.trained import read_image
+    from zoo.runs.images import read_image
 
     model = zoo.load_run(reference)
     for i, path in enumerate(paths):  # back to the dataset's own pixels: light on black, 28x28
