@@ -48,7 +48,7 @@ def test_second_load_uses_the_cache_and_its_recorded_sha256(server, zoo_home):
 
 
 def test_later_loads_read_the_prepared_copy_not_the_pickle(server, zoo_home):
-    from zoo_mnist_data.loader import read_arrays
+    from zoo_mnist_data.prepared import read_arrays
 
     url = server.url("mnist.pkl.gz")
     first = load(url=url)
