@@ -134,6 +134,29 @@ def train_small(folder: Path, model: str = "logistic", *args: str, epochs: int =
     return folder / "runs" / "good"
 
 
+@pytest.fixture(scope="module")
+def module_data(tmp_path_factory):
+    """A folder for one test module's shared runs, holding a small, valid ``mnist.pkl.gz``:
+    (the folder, the file)."""
+    folder = tmp_path_factory.mktemp("module")
+    return folder, write_pickle_gz(folder / "mnist.pkl.gz", make_mnist_arrays())
+
+
+@pytest.fixture
+def data(tmp_path):
+    """A learnable MNIST-format pickle: 512 train, 128 valid, 128 test samples."""
+    return write_pickle_gz(tmp_path / "mnist.pkl.gz", make_mnist_arrays(512, 128, 128))
+
+
+def train_api(tmp_path, data, out, name="logistic", epochs=3, **overrides):
+    """``zoo.train`` of ``name`` on ``data`` into ``tmp_path/out``, ``overrides`` as ``--set``."""
+    import zoo
+
+    return zoo.train(
+        name, overrides={"dataset.path": str(data), **overrides}, epochs=epochs, out=tmp_path / out
+    )
+
+
 @pytest.fixture
 def mnist_file(tmp_path):
     """A small, valid ``mnist.pkl.gz`` in the tutorial's layout."""
@@ -416,6 +439,15 @@ def pytest_terminal_summary(terminalreporter):
 
 
 EXACT = ("epoch", "train_loss", "val_loss", "val_acc")
+
+
+def untimed_rows(run_dir: Path) -> list[dict]:
+    """metrics.jsonl without the timings, which no two runs share."""
+    import json
+
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    drop = ("epoch_seconds", "samples_per_s")
+    return [{k: v for k, v in json.loads(line).items() if k not in drop} for line in lines]
 
 
 def run_metrics(run_dir):

@@ -4,7 +4,6 @@ it is read or deleted, nothing in it is run, and each bad file is one line on st
 from __future__ import annotations
 
 import json
-import pickle
 import shutil
 import subprocess
 import sys
@@ -21,16 +20,9 @@ pytestmark = pytest.mark.hostile
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(module_data):
     """Two finished runs (logistic, 2 epochs) that each test copies and tampers with."""
-    import gzip
-
-    from conftest import make_mnist_arrays
-
-    folder = tmp_path_factory.mktemp("hostile-runs")
-    data = folder / "mnist.pkl.gz"
-    with gzip.open(data, "wb") as f:
-        pickle.dump(make_mnist_arrays(), f, protocol=2)
+    folder, data = module_data
     for out in ("runs/good", "runs/other"):
         run_cli("run", "logistic", "--set", f"dataset.path={data}", "--out", out,
                 "--no-progress", cwd=folder, env={"ZOO_HOME": str(folder / "home")})  # fmt: skip

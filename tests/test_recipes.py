@@ -19,28 +19,8 @@ import torch
 
 import zoo
 from conftest import one_line_error, run_cli
-
-
-@pytest.fixture
-def data(tmp_path, mnist_arrays):
-    """A learnable MNIST-format pickle: 512 train, 128 valid, 128 test samples."""
-    from conftest import write_pickle_gz
-
-    return write_pickle_gz(tmp_path / "mnist.pkl.gz", mnist_arrays(512, 128, 128))
-
-
-def train(tmp_path, data, out, name="logistic", epochs=3, **overrides):
-    return zoo.train(
-        name, overrides={"dataset.path": str(data), **overrides}, epochs=epochs, out=tmp_path / out
-    )
-
-
-def rows(run_dir: Path) -> list[dict]:
-    """metrics.jsonl without the timings, which no two runs share."""
-    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
-    drop = ("epoch_seconds", "samples_per_s")
-    return [{k: v for k, v in json.loads(line).items() if k not in drop} for line in lines]
-
+from conftest import train_api as train
+from conftest import untimed_rows as rows
 
 # --- the built-ins, through the same hooks as any plugin's --------------------------------------
 
@@ -146,29 +126,6 @@ def test_chosen_metrics_go_into_each_row_and_zoo_eval_draws_the_confusion(tmp_pa
 # --- callbacks ----------------------------------------------------------------------------------
 
 STOPPING = {"name": "early_stopping", "patience": 1, "min_delta": 0.02}
-
-
-def test_early_stopping_ends_the_run_saying_why_and_resume_keeps_it_ended(tmp_path, data):
-    result = run_cli(
-        "run",
-        "logistic",
-        "--set",
-        f"dataset.path={data}",
-        "--set",
-        f"callbacks=[{json.dumps(STOPPING)}]",
-        "--epochs",
-        "20",
-        "--out",
-        "stopped",
-        cwd=tmp_path,
-    )
-    assert "early stopping after epoch" in result.stdout
-    assert "has not improved by more than 0.02 for 1 epoch; the best was epoch" in result.stdout
-    history = rows(tmp_path / "stopped")
-    assert len(history) < 20
-    again = run_cli("resume", "stopped", cwd=tmp_path)
-    assert "is stopped (complete by its own rule) after" in again.stdout
-    assert rows(tmp_path / "stopped") == history
 
 
 def test_tensorboard_events_and_the_csv_hold_every_epoch(tmp_path, data):
@@ -369,46 +326,6 @@ def test_sigkill_then_resume_ends_as_the_uninterrupted_run(uninterrupted, tmp_pa
 
 # --- sweeps -------------------------------------------------------------------------------------
 
-SWEEP_KILLER = textwrap.dedent("""
-    import os, signal, sys
-    from zoo.runs import metrics
-
-    calls, count = {"n": 0}, int(sys.argv[1])
-    real_append = metrics.append_metrics
-    def append_metrics(run_dir, row):
-        real_append(run_dir, row)
-        calls["n"] += 1
-        if calls["n"] == count:
-            os.kill(os.getpid(), signal.SIGKILL)
-    metrics.append_metrics = append_metrics
-
-    from zoo.cli import main
-    sys.argv = ["zoo", *sys.argv[2:]]
-    main()
-""")
-
-
-def test_a_sweep_runs_the_grid_sorts_it_and_resumes_where_it_stopped(tmp_path, data):
-    args = ["sweep", "logistic", "--set", f"dataset.path={data}", "--epochs", "2"]
-    args += ["--set", "optimizer.lr=0.5,0.05,0.005", "--out", "sweep", "--no-progress"]
-    killed = subprocess.run(  # killed after the first epoch of the second run
-        [sys.executable, "-c", SWEEP_KILLER, "3", *args], cwd=tmp_path, capture_output=True
-    )
-    assert killed.returncode == -signal.SIGKILL
-    again = run_cli(*args, cwd=tmp_path).stdout
-    assert "run 1 of 3, lr=0.5 (complete)" in again
-    assert "run 2 of 3, lr=0.05 (unfinished)" in again and "run 3 of 3, lr=0.005 (new)" in again
-    table = again[again.index("sweep logistic: 3 runs") :].splitlines()
-    assert table[1].split()[:2] == ["optimizer.lr", "val_loss"]
-    losses = [float(line.split()[1]) for line in table[2:5]]
-    assert losses == sorted(losses) and table[2].split()[0] == "0.5"
-    assert (tmp_path / "sweep" / "sweep.png").is_file()
-    fresh = train(tmp_path, data, "fresh", epochs=2, **{"optimizer.lr": 0.05})
-    assert rows(tmp_path / "sweep" / "lr=0.05") == rows(fresh.dir)
-    other = run_cli("sweep", "logistic", "--set", "optimizer.lr=1,2", "--out", "sweep",
-                    cwd=tmp_path, check=False)  # fmt: skip
-    one_line_error(other, "holds another sweep")
-
 
 # --- the scaffold's kinds -----------------------------------------------------------------------
 
@@ -468,15 +385,3 @@ def test_a_shared_runs_logger_state_cannot_delete_other_files(tmp_path, data):
     run_cli("resume", run.dir, "--epochs", "3", cwd=tmp_path)
     assert victim.read_text() == "not zoo's"
     assert len(rows(run.dir)) == 3
-
-
-def test_early_stopping_on_an_accuracy_waits_for_it_to_rise(tmp_path, data):
-    """mode auto: higher is better for val_acc; a rising accuracy (lr 0.01 here) never stops the
-    run, while mode min reads every rise as no improvement."""
-    watch = {"name": "early_stopping", "monitor": "val_acc", "patience": 1}
-    run = train(tmp_path, data, "acc", epochs=4, callbacks=[watch], **{"optimizer.lr": 0.01})
-    accs = [row["val_acc"] for row in run.history]
-    assert len(accs) == 4 and accs == sorted(accs)
-    wrong = {**watch, "mode": "min"}
-    run = train(tmp_path, data, "min", epochs=4, callbacks=[wrong], **{"optimizer.lr": 0.01})
-    assert len(run.history) == 2

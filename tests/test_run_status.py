@@ -103,14 +103,3 @@ def test_zoo_resume_follows_the_status(every):
     fewer = run_cli("resume", "runs/training", "--epochs", "1", cwd=folder, check=False)
     one_line_error(fewer, "--epochs 1", "epochs already")  # fewer than it has trained
     assert zoo.open_run(folder / "runs/training").status == "unfinished"  # its plan unchanged
-
-
-def test_a_sweep_skips_complete_and_stopped_runs_and_refuses_a_broken_one(tmp_path, mnist_file):
-    folder = tmp_path
-    common = ("--set", f"dataset.path={mnist_file}", "--no-progress", "--epochs", "1")
-    sweep = ("sweep", "logistic", "--set", "optimizer.lr=0.1,0.2", *common, "--out", "s")
-    run_cli(*sweep, cwd=folder)
-    again = run_cli(*sweep, cwd=folder)
-    assert again.stdout.count("(complete)") == 2, again.stdout
-    (folder / "s" / "lr=0.2" / "model.json").write_text("[")
-    one_line_error(run_cli(*sweep, cwd=folder, check=False), "lr=0.2 is broken")

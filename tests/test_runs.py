@@ -20,18 +20,9 @@ from conftest import run_weights as weights
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory):
+def shared(module_data):
     """A data file and a cache shared by this module's runs."""
-    import gzip
-    import pickle
-
-    from conftest import make_mnist_arrays
-
-    folder = tmp_path_factory.mktemp("runs")
-    data = folder / "mnist.pkl.gz"
-    with gzip.open(data, "wb") as f:
-        pickle.dump(make_mnist_arrays(), f, protocol=2)
-    return folder, data
+    return module_data
 
 
 @pytest.fixture

@@ -3,14 +3,13 @@ user tripped over: each seen working here, through the commands and the Python A
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pytest
 import torch
 
 import zoo
-from conftest import one_line_error, run_cli
+from conftest import one_line_error, run_cli, train_small
 
 
 def data_options(mnist_file):
@@ -28,33 +27,6 @@ def test_the_run_config_is_typed_frozen_and_written_whole(tmp_path, mnist_file):
     for line in ("deterministic: true", "monitor: val_loss", "accumulate: 1", "seed: 0"):
         assert line in written
     assert zoo.open_run(run.dir).config == config
-
-
-def test_early_stopping_on_val_acc_keeps_the_best_val_acc_weights(tmp_path, mnist_file, capsys):
-    run = zoo.train(
-        "logistic",
-        overrides={
-            **data_options(mnist_file),
-            "monitor": "val_acc",
-            "callbacks": ["early_stopping"],  # watching the run's monitor: nothing more to say
-            "optimizer.lr": 3.0,  # a rate that makes val_acc go up and down
-        },
-        epochs=6,
-        out=tmp_path / "r",
-        keep_last=10,
-        verbose=True,
-    )
-    best = max(run.history, key=lambda row: row["val_acc"])
-    assert run.best is not None and run.best["epoch"] == best["epoch"]
-    kept = run.dir / "checkpoints" / f"epoch-{best['epoch']:04d}" / "model.safetensors"
-    sha = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()  # noqa: E731
-    assert sha(run.dir / "best.safetensors") == sha(kept)
-    out = capsys.readouterr().out
-    assert f"best val_acc {best['val_acc']:.2%} (epoch {best['epoch']})" in out
-    if "early stopping" in out:  # the two lines name the same best epoch
-        assert f"the best was epoch {best['epoch']} (val_acc" in out
-    card = zoo.api.list_runs(tmp_path)[0]
-    assert card.best["epoch"] == best["epoch"]
 
 
 def test_the_format_of_a_local_path_is_plain_from_it(tmp_path, idx_dir):
@@ -157,46 +129,43 @@ def test_interrupted_before_any_checkpoint_says_so(tmp_path, mnist_file):
     assert "the checkpoint of epoch 1" in trainer.interrupted_message()
 
 
-def test_a_sweep_that_fails_at_once_leaves_no_folder(tmp_path, closed_port_url):
-    result = run_cli(
-        "sweep",
-        "logistic",
-        "--set",
-        "optimizer.lr=0.1,0.2",
-        "--set",
-        f"dataset.url={closed_port_url}",
-        "--set",
-        "dataset.retries=0",
-        "--out",
-        "sw",
-        cwd=tmp_path,
-        check=False,
-    )
-    assert result.returncode == 1 and not (tmp_path / "sw").exists()
+@pytest.fixture(scope="module")
+def api_run(tmp_path_factory):
+    """One small finished run with a confusion matrix among its metrics, for the API's tests."""
+    folder = tmp_path_factory.mktemp("api")
+    return train_small(folder, "logistic", "--set", "metrics=[confusion_matrix]", epochs=1)
 
 
-def test_the_api_has_what_the_cli_does(tmp_path, mnist_file):
-    run = zoo.train(
-        "logistic",
-        overrides={**data_options(mnist_file), "metrics": ["confusion_matrix"]},
-        epochs=1,
-        out=tmp_path / "r",
-    )
+def test_the_api_lists_every_kind_as_the_cli_does():
     assert [e.name for e in zoo.listing("schedulers")] == zoo.list_schedulers()
     assert "cnn.mnist" in [e.name for e in zoo.listing("weights", "cnn.*")]
     assert zoo.list_losses() == ["cross_entropy", "nll"] and "csv" in zoo.list_callbacks()
+
+
+def test_the_api_creates_every_part_of_a_recipe():
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.ones(2))], lr=1.0)
     assert zoo.create_scheduler("cosine", optimizer, epochs=2, steps_per_epoch=3) is not None
     assert zoo.create_metric("top_k", num_classes=10, k=2).key == "top2_acc"
     assert zoo.create_loss("cross_entropy", label_smoothing=0.1) is not None
     assert zoo.create_callback("early_stopping", patience=2).patience == 2
-    result = zoo.evaluate(run.dir, split="test", out=tmp_path / "out")
+
+
+def test_the_api_evaluates_and_writes_the_confusion_matrix_where_asked(api_run, tmp_path):
+    overrides = {"dataset.path": str(api_run.parent.parent / "mnist.pkl.gz")}
+    result = zoo.evaluate(api_run, split="test", out=tmp_path / "out", overrides=overrides)
     assert [p.name for p in result["files"]] == ["confusion-test.json", "confusion-test.png"]
     assert json.loads((tmp_path / "out" / "confusion-test.json").read_text())["matrix"]
-    samples = run.model.linear.weight.new_zeros(2, 784)
+
+
+def test_the_api_predicts_samples_given_as_a_tensor(api_run):
+    samples = zoo.open_run(api_run).model.linear.weight.new_zeros(2, 784)
     samples[1, :100] = 1.0
-    assert [name for name, _ in zoo.predict(run.dir, samples)] == ["0", "1"]
-    listed = zoo.list_runs(tmp_path)
-    assert [r.dir for r in listed] == [run.dir] and listed[0].best["epoch"] == 1
-    picture, skipped = zoo.plot([run.dir, tmp_path], out=tmp_path / "p.png")
+    assert [name for name, _ in zoo.predict(api_run, samples)] == ["0", "1"]
+
+
+def test_the_api_lists_and_plots_runs(api_run, tmp_path):
+    listed = zoo.list_runs(api_run.parent)
+    assert [r.dir for r in listed] == [api_run] and listed[0].best["epoch"] == 1
+    assert listed[0].status == "complete"
+    picture, skipped = zoo.plot([api_run, tmp_path], out=tmp_path / "p.png")
     assert picture.is_file() and len(skipped) == 1

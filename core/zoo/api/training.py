@@ -25,12 +25,13 @@ def resolve(
     config: str | Path | None = None,
     overrides: configs.Overrides | None = None,
     **options: Any,
-) -> dict[str, Any]:
-    """The run config ``zoo run NAME`` would use: run ``name`` of the config file (``config``,
-    else ``$ZOO_CONFIG``, ``./zoo.yaml`` or a parent's, else zoo's own), or any registered model
-    with the defaults; then ``overrides`` (``{"optimizer.lr": 0.1}``, like ``--set``) and
-    ``options`` (``epochs``, ``seed``, ``device``, ``amp``: ``None`` leaves them). Every option is
-    checked against its factory's signature; nothing is downloaded, torch is not imported."""
+) -> configs.RunConfig:
+    """The run config ``zoo run NAME`` would use, a frozen :class:`zoo.RunConfig`: run ``name``
+    of the config file (``config``, else ``$ZOO_CONFIG``, ``./zoo.yaml`` or a parent's, else
+    zoo's own), or any registered model with the defaults; then ``overrides``
+    (``{"optimizer.lr": 0.1}``, like ``--set``) and ``options`` (``epochs``, ``seed``,
+    ``device``, ``amp``: ``None`` leaves them). Every option is checked against its factory's
+    signature; nothing is downloaded, torch is not imported."""
     doc = configs.load(configs.find_config(config))
     catalog = current()
     catalog.use_config(doc["path"], doc["models"])  # the models of the file in use

@@ -132,6 +132,29 @@ def device_option(help: str) -> Any:
     return click.option("--device", type=click.Choice(DEVICES), help=help)
 
 
+def out_option(help: str, *, folder: bool = False, default: str | None = None) -> Any:
+    """``--out``: the folder (``folder``) or the file a command writes."""
+    return click.option(
+        "--out",
+        type=click.Path(file_okay=False) if folder else click.Path(dir_okay=False),
+        default=default,
+        show_default=default is not None,
+        metavar="DIR" if folder else "FILE",
+        help=help,
+    )
+
+
+def nproc_option(help: str, default: int | None = None) -> Any:
+    """``--nproc-per-node N``: how many processes train (torch.distributed, through torchrun)."""
+    return click.option(
+        "--nproc-per-node",
+        type=click.IntRange(min=1),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
 def bars(no_progress: bool) -> bool:
     """Live progress bars: where someone watches stderr, unless --no-progress."""
     return not no_progress and sys.stderr.isatty()

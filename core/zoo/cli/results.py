@@ -10,7 +10,7 @@ import click
 from .. import api
 from ..runs.export import FORMATS
 from ..text import printable
-from .common import dataset_options, device_option, echo, set_option, source_argument
+from .common import dataset_options, device_option, echo, out_option, set_option, source_argument
 
 weights_option = click.option(
     "--weights",
@@ -27,11 +27,8 @@ weights_option = click.option(
 @weights_option
 @set_option
 @device_option("Where to evaluate (default: auto, whatever device the run trained on).")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
-    help="Where a confusion matrix goes (default: the run directory; for weights, here).",
+@out_option(
+    "Where a confusion matrix goes (default: the run directory; for weights, here).", folder=True
 )
 @click.option(
     "--top-losses",
@@ -185,13 +182,7 @@ def _run_json(run: api.RunSummary) -> dict[str, Any]:
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
-@click.option(
-    "--out",
-    default="runs.png",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="The picture to write.",
-)
+@out_option("The picture to write.", default="runs.png")
 def plot(run_dirs: tuple[str, ...], out: str) -> None:
     """Compare runs: loss and accuracy curves of each RUN_DIR in one figure."""
     picture, skipped = api.plot(run_dirs, out)
@@ -207,12 +198,7 @@ def plot(run_dirs: tuple[str, ...], out: str) -> None:
     "--split", type=click.Choice(["train", "valid", "test"]), default="train", show_default=True
 )
 @click.option("--count", type=click.IntRange(1, 200), default=32, show_default=True)
-@click.option(
-    "--out",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="The picture to write (default: DATASET-samples.png).",
-)
+@out_option("The picture to write (default: DATASET-samples.png).")
 def show_samples(
     dataset: str, overrides: tuple[str, ...], split: str, count: int, out: str | None
 ) -> None:
@@ -226,12 +212,7 @@ def show_samples(
 @click.option(
     "--format", "format_", type=click.Choice(list(FORMATS)), default="onnx", show_default=True
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="The file to write (default: WEIGHTS.onnx or MODEL-RUN.onnx here).",
-)
+@out_option("The file to write (default: WEIGHTS.onnx or MODEL-RUN.onnx here).")
 @weights_option
 @device_option("Where to trace the model (default: cpu; the file runs anywhere).")
 def export(source: str, format_: str, out: str | None, weights: str, device: str | None) -> None:

@@ -16,6 +16,8 @@ from .common import (
     data_option,
     device_option,
     echo,
+    nproc_option,
+    out_option,
     progress_option,
     run_dir_argument,
     set_option,
@@ -52,12 +54,7 @@ class Precision(click.Choice):
 @click.option("--epochs", type=click.IntRange(min=1), help="Number of epochs.")
 @click.option("--seed", type=int, help="Random seed (same seed, same device: same numbers).")
 @device_option("Where to train (auto: cuda, then mps, then cpu).")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
-    help="Run directory (default: runs/NAME/YYYYmmdd-HHMMSS).",
-)
+@out_option("Run directory (default: runs/NAME/YYYYmmdd-HHMMSS).", folder=True)
 @keep_last_option
 @progress_option
 @click.option(
@@ -68,12 +65,8 @@ class Precision(click.Choice):
     default=None,
     help="Mixed precision: --amp (bf16) or --amp fp16 (with loss scaling); CPU, CUDA.",
 )
-@click.option(
-    "--nproc-per-node",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Train in N processes on this machine (torch.distributed through torchrun, DDP).",
+@nproc_option(
+    "Train in N processes on this machine (torch.distributed through torchrun, DDP).", default=1
 )
 @click.option(
     "--init",
@@ -120,11 +113,8 @@ def run(
 @device_option("Where to continue (the same device gives the same numbers).")
 @keep_last_option
 @progress_option
-@click.option(
-    "--nproc-per-node",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Continue in N processes (default: as many as trained the run, for the same numbers).",
+@nproc_option(
+    "Continue in N processes (default: as many as trained the run, for the same numbers)."
 )
 def resume(
     run_dir: str,
@@ -150,12 +140,7 @@ def resume(
 
 @click.command()
 @click.argument("weights")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
-    help="Run directory (default: runs/NAME/YYYYmmdd-HHMMSS).",
-)
+@out_option("Run directory (default: runs/NAME/YYYYmmdd-HHMMSS).", folder=True)
 @data_option
 @device_option("Where to train (the card's device gives the card's numbers).")
 @progress_option
@@ -229,11 +214,9 @@ def _cell(value: Any) -> str:
 @click.option("--epochs", type=click.IntRange(min=1), help="Number of epochs of each run.")
 @click.option("--seed", type=int, help="Random seed of each run.")
 @device_option("Where to train.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False),
-    metavar="DIR",
-    help="The sweep's folder (default: runs/sweeps/NAME-YYYYmmdd-HHMMSS); again to resume it.",
+@out_option(
+    "The sweep's folder (default: runs/sweeps/NAME-YYYYmmdd-HHMMSS); again to resume it.",
+    folder=True,
 )
 @click.option(
     "--metric", default="val_loss", show_default=True, help="What the table is sorted by."
@@ -298,14 +281,7 @@ def _value(value: Any) -> str:
     "--steps", type=click.IntRange(5, 100_000), default=100, show_default=True, help="Steps."
 )
 @device_option("Where to train (auto: cuda, then mps, then cpu).")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False),
-    default="lr-find.png",
-    show_default=True,
-    metavar="FILE",
-    help="The plot of the loss against the rate.",
-)
+@out_option("The plot of the loss against the rate.", default="lr-find.png")
 def lr_find(
     name: str,
     config_file: str | None,

@@ -18,7 +18,33 @@ from ..errors import ZooError
 from ..files import write_atomic
 from .directory import MAX_METRICS, METRICS, PROGRESS, read_json, read_text, run_file
 
-METRIC_KEYS = ("epoch", "train_loss", "val_loss", "val_acc")
+#: A metrics row's keys, in order, written here once: every row has these (then the rate within
+#: the epoch, ``lr_steps``, when a scheduler steps every batch, and ``val_KEY`` for each metric
+#: the run chose); the first four are what makes a line a row.
+ROW_KEYS = ("epoch", "train_loss", "val_loss", "val_acc", "epoch_seconds", "samples_per_s", "lr")
+METRIC_KEYS = ROW_KEYS[:4]
+
+
+def row(
+    epoch: int,
+    train_loss: float,
+    val_loss: float,
+    val_acc: float,
+    seconds: float,
+    samples_per_s: float,
+    lr: float,
+) -> dict[str, Any]:
+    """One epoch's metrics row, its numbers rounded as metrics.jsonl keeps them."""
+    values = (
+        epoch,
+        round(train_loss, 6),
+        round(val_loss, 6),
+        round(val_acc, 6),
+        round(seconds, 3),
+        round(samples_per_s, 1),
+        float(lr),
+    )
+    return dict(zip(ROW_KEYS, values, strict=True))
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:

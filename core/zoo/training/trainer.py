@@ -428,8 +428,7 @@ class Trainer:
         self.check_learning_rates("before the first epoch")
         self.stopped = None
         self.row_keys = [
-            *("epoch", "train_loss", "val_loss", "val_acc", "epoch_seconds", "samples_per_s"),
-            "lr",
+            *metrics.ROW_KEYS,
             *(f"val_{key}" for key, _ in self.metrics if key != "acc"),
         ]
         # the table shows the chosen metrics that are one number, and the learning rate when a
@@ -481,7 +480,7 @@ class Trainer:
             self.say(report.row_text(row, self.columns))
         train_batches, valid_batches = self.train_batches, self.valid_batches
         rates = RateSteps(self.optimizer, self.scheduler, self.interval, self.steps_per_epoch)
-        metrics = [metric for _, metric in self.metrics]
+        chosen = [metric for _, metric in self.metrics]
         for callback in self.callbacks:
             callback.on_start(self)
         try:
@@ -505,18 +504,18 @@ class Trainer:
                 self.say_graph_failure()
                 train_seconds = time.perf_counter() - start
                 val_loss, val_acc = loop.evaluate(
-                    self.model, valid_batches, amp=amp, criterion=self.criterion, metrics=metrics
+                    self.model, valid_batches, amp=amp, criterion=self.criterion, metrics=chosen
                 )
                 self.check_finite(epoch, train_loss, val_loss)
-                row = {
-                    "epoch": epoch,
-                    "train_loss": round(train_loss, 6),
-                    "val_loss": round(val_loss, 6),
-                    "val_acc": round(val_acc, 6),
-                    "epoch_seconds": round(time.perf_counter() - start, 3),
-                    "samples_per_s": round(train_batches.size * world / train_seconds, 1),
-                    "lr": float(self.optimizer.param_groups[0]["lr"]),
-                }
+                row = metrics.row(
+                    epoch,
+                    train_loss,
+                    val_loss,
+                    val_acc,
+                    seconds=time.perf_counter() - start,
+                    samples_per_s=train_batches.size * world / train_seconds,
+                    lr=self.optimizer.param_groups[0]["lr"],
+                )
                 row |= rates.row()
                 row |= {f"val_{key}": metric.compute() for key, metric in self.metrics}
                 self.end_epoch(row)
