@@ -262,10 +262,7 @@ def confusion_matrices(run: str | Path | RunSummary) -> dict[str, dict[str, Any]
     run_dir = summary.dir
     found: dict[str, dict[str, Any]] = {}
     for split in ("valid", "test"):
-        try:
-            body = directory.read_json(run_dir / f"confusion-{split}.json")
-        except (FileNotFoundError, ValueError, ZooError):
-            continue
+        body = RunDir(run_dir).evaluation(split)
         if isinstance(body, dict) and _is_matrix(body.get("matrix"), body.get("classes")):
             found[split] = {"classes": body.get("classes"), "matrix": body["matrix"]}
     rows, classes = summary.history, summary.classes

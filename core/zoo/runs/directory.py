@@ -36,6 +36,7 @@ RUNS_DIR = Path("runs")
 CONFIG = "config.yaml"
 MODEL = "model.json"
 ENV = "env.json"
+CURVES = "curves.png"
 METRICS = "metrics.jsonl"
 PROGRESS = "progress.json"  # the epoch in progress, rewritten about once a second while it trains
 
@@ -139,7 +140,7 @@ OWN_FILES = (
     "checkpoint.json",
     "best.safetensors",
     "checkpoints",
-    "curves.png",
+    CURVES,
     "progress.json",
     ".zoo.lock",
     ".zoo.lock.owner",

@@ -107,6 +107,19 @@ class RunDir:
         """How far the epoch in progress is (progress.json), ``None`` when none is."""
         return metrics.read_progress(self.path)
 
+    @property
+    def curves(self) -> Path:
+        """curves.png: the run's losses and accuracy, redrawn after every epoch."""
+        return self.path / directory.CURVES
+
+    def evaluation(self, split: str) -> Any:
+        """What ``zoo eval`` wrote of the ``split`` (confusion-SPLIT.json, parsed, unchecked:
+        the caller checks it is a matrix), ``None`` when there is none or it is not JSON."""
+        try:
+            return directory.read_json(self.path / f"confusion-{split}.json")
+        except (FileNotFoundError, ValueError, ZooError):
+            return None
+
     # --- its weights -------------------------------------------------------------------------
 
     def last_checkpoint(self) -> checkpoints.Checkpoint | None:

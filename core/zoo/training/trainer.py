@@ -665,7 +665,7 @@ class Trainer:
             )
             self.files.append(row)
             with contextlib.suppress(Exception):  # a failed picture is never worth a failed run
-                pictures.curves(self.history, self.dir / "curves.png", title=str(self.dir))
+                pictures.curves(self.history, self.files.curves, title=str(self.dir))
         distributed.barrier()  # every rank waits for rank 0's files
 
     def interrupted_message(self) -> str:
@@ -692,6 +692,6 @@ class Trainer:
             self.say(f"  weights identical on all {world} ranks: {same}")
         for callback in self.callbacks:
             callback.on_end(self)
-        curves = self.dir / "curves.png" if self.dir is not None else "-"
+        curves = self.files.curves if self.files is not None else "-"
         self.say(f"{report.best_text(self.config, self.history)}; curves in {curves}")
         return Run(self.dir, self.config, self.history, self.raw_model)
