@@ -16,8 +16,8 @@ class Run:
     """One training run: ``dir`` (its run directory), ``status`` (``new``, ``unfinished``,
     ``complete``, ``stopped``, ``training`` or ``broken``) and ``reason`` (why, in one line),
     ``config`` (the resolved config), ``history`` (one row per epoch, as in metrics.jsonl) and
-    ``model`` (the trained ``nn.Module``, built when first asked for). A broken run opens; its
-    ``config``, ``history`` and ``model`` raise :class:`zoo.ZooError` saying why."""
+    ``model`` (the trained ``nn.Module``, built when first asked for). A broken run opens; the
+    part of it that is broken (its ``config``, its ``model``) raises :class:`zoo.ZooError`."""
 
     def __init__(
         self,
