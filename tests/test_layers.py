@@ -90,3 +90,24 @@ def test_no_source_file_is_hidden_from_git():
         [git, "check-ignore", "--no-index", *sources], cwd=ROOT, capture_output=True, text=True
     )
     assert result.stdout == "", f"ignored by .gitignore:\n{result.stdout}"
+
+
+#: Names outside zoo.runs that are not a run's files, though they read alike.
+NOT_A_RUNS_FILE = {("plugins/settings.py", "config.yaml")}  # zoo's own settings, in $ZOO_HOME
+
+
+def test_nothing_outside_zoo_runs_names_a_runs_files():
+    """A run folder has one owner (zoo.runs.rundir.RunDir, and the modules behind it): no other
+    module spells the name of a file zoo keeps in a run."""
+    from zoo.runs.directory import OWN_FILES
+
+    found = []
+    for path in sorted(CORE.rglob("*.py")):
+        relative = path.relative_to(CORE).as_posix()
+        if relative.startswith("runs/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in OWN_FILES:
+                if (relative, node.value) not in NOT_A_RUNS_FILE:
+                    found.append(f"{relative}:{node.lineno}: {node.value!r}")
+    assert not found, found
