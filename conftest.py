@@ -148,6 +148,10 @@ def data(tmp_path):
     return write_pickle_gz(tmp_path / "mnist.pkl.gz", make_mnist_arrays(512, 128, 128))
 
 
+#: Early stopping as the tests use it: one epoch of patience, an improvement of 0.02 or more.
+STOPPING = {"name": "early_stopping", "patience": 1, "min_delta": 0.02}
+
+
 def train_api(tmp_path, data, out, name="logistic", epochs=3, **overrides):
     """``zoo.train`` of ``name`` on ``data`` into ``tmp_path/out``, ``overrides`` as ``--set``."""
     import zoo

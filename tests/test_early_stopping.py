@@ -8,11 +8,9 @@ import hashlib
 import json
 
 import zoo
-from conftest import run_cli
+from conftest import STOPPING, run_cli
 from conftest import train_api as train
 from conftest import untimed_rows as rows
-
-STOPPING = {"name": "early_stopping", "patience": 1, "min_delta": 0.02}
 
 
 def test_stop_at_ends_the_run_when_the_target_is_reached(tmp_path, mnist_file):

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 import zoo
-from conftest import one_line_error, run_cli
+from conftest import STOPPING, one_line_error, run_cli
 from conftest import train_api as train
 from conftest import untimed_rows as rows
 
@@ -124,8 +124,6 @@ def test_chosen_metrics_go_into_each_row_and_zoo_eval_draws_the_confusion(tmp_pa
 
 
 # --- callbacks ----------------------------------------------------------------------------------
-
-STOPPING = {"name": "early_stopping", "patience": 1, "min_delta": 0.02}
 
 
 def test_tensorboard_events_and_the_csv_hold_every_epoch(tmp_path, data):
