@@ -45,6 +45,13 @@ class Splits:
     num_classes: int | None = None
     input_shape: tuple[int, ...] | None = None  # (channels, height, width)
     classes: tuple[str, ...] | None = None  # a name per class index, when the dataset has them
+    #: The sha256 of the data as it was read (a prepared copy of the user's pictures), recorded
+    #: with each run, so that a card says which data its numbers come from.
+    digest: str | None = None
+    #: How a picture from outside (``zoo predict``, the page) becomes an input: ``"photo"``, the
+    #: way the dataset's own pictures were read (colours kept, resized to cover, centre-cropped);
+    #: ``None``, a drawn digit (grey, light on black as MNIST is, fitted and centred).
+    pictures: str | None = None
 
 
 class Metric:

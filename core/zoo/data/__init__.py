@@ -11,6 +11,11 @@ use, from here only:
     read_record(path), commit(tmp, path, source), forget(path), locked(path), clean_stale(path)
         the record beside each cached file, and how a derived file (a prepared copy) joins the
         cache the same way: written to temp_file(path), committed with its sha256
+    open_picture(path), is_grey(image), photo(image, size, grey)
+        a picture opened only after its header's pixel count is checked, and decoded to one
+        size and mode as torchvision's Resize + CenterCrop do (zoo predict reads the same way)
+    stratified(labels, share, seed), memory_bytes()
+        a seeded, stratified validation share; this machine's memory (to bound what is read)
     shared_by_user()       whether a URL the user named may become the dataset's default copy
                            (``zoo data fetch``); otherwise data from an unpinned URL serves only
                            the runs that name it (warn with zoo.DataWarning)
@@ -36,6 +41,8 @@ from .cache import (
     verify,
 )
 from .download import cache_path, fetch, is_offline
+from .pictures import is_grey, open_picture, photo
+from .samples import memory_bytes, stratified
 
 __all__ = [
     "Record",
@@ -46,12 +53,17 @@ __all__ = [
     "dataset_dir",
     "fetch",
     "forget",
+    "is_grey",
     "is_offline",
     "locked",
+    "memory_bytes",
+    "open_picture",
+    "photo",
     "read_record",
     "sha256_of",
     "shared_by_user",
     "sharing",
+    "stratified",
     "temp_file",
     "verify",
     "write_atomic",

@@ -258,6 +258,11 @@ def _dataset(value: Any) -> bool:
         return False
     if not all(_int(s) and 0 < s <= 65_536 for s in shape) or math.prod(shape) > MAX_INPUT:
         return False
+    if value.get("pictures") not in (None, "photo"):
+        return False
+    digest = value.get("data_sha256")
+    if digest is not None and not (isinstance(digest, str) and SHA256.match(digest)):
+        return False
     names = value.get("classes")
     return is_name(value["name"]) and (
         names is None

@@ -288,6 +288,106 @@ def _kind(dtype: torch.dtype) -> str:
     return "bool" if dtype == torch.bool else "int"
 
 
+def load_matching(
+    model: torch.nn.Module, path: Path, device: torch.device | str = "cpu", what: str | None = None
+) -> tuple[list[str], list[str]]:
+    """Start ``model`` from the tensors of a safetensors file that have its names and shapes
+    (fine-tuning: weights trained on other data, with another number of classes or channels);
+    the others keep their fresh values. Returns the tensors adapted (a first convolution's
+    filters from grey to RGB or back) and those started afresh, each as ``name [file shape] ->
+    [model shape]`` (or ``name (not in the weights)``). Refused in one line, the model left as it was,
+    when the tensors that fit hold less than half the model's values (nothing worth starting
+    from), a fitting tensor's dtype is of another kind, or its values are not numbers."""
+    what = what or f"weights {path}"
+    header = file_header(path, what)
+    shapes = {name: shape for name, (shape, _) in header.items()}
+    state = model.state_dict()
+    fits = {k for k, shape in shapes.items() if k in state and tuple(state[k].shape) == shape}
+    # a first convolution from grey to colour pictures or back (timm's adapt_input_conv): the
+    # filters spread over the three channels, or summed into one
+    spread = {
+        k
+        for k, shape in shapes.items()
+        if k in state and k not in fits and _channels_only(shape, tuple(state[k].shape))
+    }
+    fits |= spread
+    loaded = {state[k].data_ptr() for k in fits}
+    fresh = [k for k, v in state.items() if k not in fits and v.data_ptr() not in loaded]
+    total = sum(v.numel() for v in state.values() if v.is_floating_point())
+    held = sum(state[k].numel() for k in fits if state[k].is_floating_point())
+    if not fits or held * 2 < total:
+        wanted = {k: tuple(v.shape) for k, v in state.items() if k in shapes or k in fresh}
+        raise ZooError(
+            f"{what} do not fit the model: the tensors of the same names and shapes hold "
+            f"{held:,} of its {total:,} values, too few to start from "
+            f"({fitting.fit_problems(shapes, wanted)})"
+        )
+    _check_kinds({k: header[k] for k in fits}, state, what)
+    tensors = {k: v for k, v in _read(path, device, what).items() if k in fits}
+    for k in spread:
+        given = tensors[k]
+        tensors[k] = (
+            given.repeat(1, 3, *([1] * (given.dim() - 2))) / 3
+            if given.shape[1] == 1
+            else given.sum(dim=1, keepdim=True)
+        )
+    try:
+        model.load_state_dict(tensors, strict=False)
+    except (RuntimeError, ValueError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise ZooError(f"cannot load {what}: {reason}") from exc
+    adapted = [
+        f"{k} {list(shapes[k])} -> {list(state[k].shape)} (its filters "
+        f"{'spread over RGB' if shapes[k][1] == 1 else 'summed to grey'})"
+        for k in sorted(spread)
+    ]
+    return adapted, [
+        f"{k} {list(shapes[k])} -> {list(state[k].shape)}"
+        if k in shapes
+        else f"{k} (not in the weights)"
+        for k in fresh
+    ]
+
+
+def _channels_only(given: tuple[int, ...], wanted: tuple[int, ...]) -> bool:
+    """Whether a convolution's weights differ only in input channels, grey against RGB."""
+    return (
+        len(given) in (3, 4, 5)
+        and len(given) == len(wanted)
+        and {given[1], wanted[1]} == {1, 3}
+        and given[:1] + given[2:] == wanted[:1] + wanted[2:]
+    )
+
+
+def _check_kinds(header: dict[str, Any], state: dict[str, Any], what: str) -> None:
+    for name, (_, dtype) in header.items():
+        kind = _kind(state[name].dtype) if name in state else None
+        if kind is not None and dtype not in DTYPE_KINDS.get(kind, ()):
+            raise ZooError(
+                f"{what} do not fit the model: {name} is {dtype} in the weights, "
+                f"{str(state[name].dtype).removeprefix('torch.')} in the model (not cast)"
+            )
+
+
+def _read(path: Path, device: torch.device | str, what: str) -> dict[str, Any]:
+    """A safetensors file's tensors on ``device``, refused when any holds NaN or infinities."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        tensors = load_file(str(path), device=str(device))
+    except (OSError, SafetensorError, RuntimeError, ValueError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise ZooError(f"cannot load {what}: {reason}") from exc
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+            raise ZooError(
+                f"{what} hold values that are not numbers (NaN or infinite) in {name}: "
+                "broken weights, not loaded"
+            )
+    return tensors
+
+
 def load_weights(
     model: torch.nn.Module, path: Path, device: torch.device | str = "cpu", what: str | None = None
 ) -> None:
@@ -308,27 +408,8 @@ def load_weights(
     problems = fitting.fit_problems(shapes, wanted)
     if problems:
         raise ZooError(f"{what} do not fit the model: {problems}")
-    for name, (_, dtype) in header.items():
-        kind = _kind(state[name].dtype) if name in state else None
-        if kind is not None and dtype not in DTYPE_KINDS.get(kind, ()):
-            raise ZooError(
-                f"{what} do not fit the model: {name} is {dtype} in the weights, "
-                f"{str(state[name].dtype).removeprefix('torch.')} in the model (not cast)"
-            )
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    try:
-        tensors = load_file(str(path), device=str(device))
-    except (OSError, SafetensorError, RuntimeError, ValueError) as exc:
-        reason = " ".join(str(exc).split())[:300]
-        raise ZooError(f"cannot load {what}: {reason}") from exc
-    for name, tensor in tensors.items():
-        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
-            raise ZooError(
-                f"{what} hold values that are not numbers (NaN or infinite) in {name}: "
-                "broken weights, not loaded"
-            )
+    _check_kinds(header, state, what)
+    tensors = _read(path, device, what)
     try:  # names were checked above; tied tensors are saved once, so not strict
         model.load_state_dict(tensors, strict=False)  # copied onto the model's own device
     except (RuntimeError, ValueError) as exc:

@@ -24,7 +24,7 @@ from .. import files, text
 from ..config import RunConfig, dump_yaml, parse_yaml
 from ..errors import ConfigError, ZooError, ZooWarning
 from ..files import write_atomic
-from ..plugins.cards import MAX_INPUT
+from ..plugins.cards import MAX_INPUT, SHA256
 from .lock import LOCK, OWNER
 from .provenance import environment
 
@@ -103,6 +103,8 @@ def model_info(config: RunConfig, splits: Any) -> dict[str, Any]:
         "input_shape": list(splits.input_shape) if splits.input_shape else None,
         "classes": list(splits.classes) if splits.classes else None,
         "dataset": config.dataset.name,
+        "pictures": getattr(splits, "pictures", None),
+        "data_sha256": getattr(splits, "digest", None),
     }
 
 
@@ -251,6 +253,11 @@ def _model_info_problem(info: Any) -> str | None:
         isinstance(shape, list) and 1 <= len(shape) <= 4 and all(map(_positive_int, shape))
     ):
         return "'input_shape' must be a list of 1 to 4 positive integers"
+    if info.get("pictures") not in (None, "photo"):
+        return "'pictures' must be \"photo\" or null"
+    digest = info.get("data_sha256")
+    if digest is not None and not (isinstance(digest, str) and SHA256.fullmatch(digest)):
+        return "'data_sha256' must be a sha256 (64 hex digits)"
     classes = info.get("classes")
     if classes is not None and (
         not isinstance(classes, list)

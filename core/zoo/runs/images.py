@@ -58,7 +58,12 @@ def pictures_in(images: Sequence[Any]) -> list[Any]:
     return found
 
 
-def read_image(path: str | Path | bytes, shape: Sequence[int], name: str | None = None) -> Any:
+def read_image(
+    path: str | Path | bytes,
+    shape: Sequence[int],
+    name: str | None = None,
+    style: str | None = None,
+) -> Any:
     """A picture (a file, or its bytes, named ``name`` in messages: PNG, JPEG..., any size up to
     :data:`MAX_PIXELS`, colour, grey, 16-bit or float, transparent or not) as the model's input
     of ``shape`` (channels, height, width): grey, resized, light on black as MNIST is (a
@@ -66,11 +71,17 @@ def read_image(path: str | Path | bytes, shape: Sequence[int], name: str | None 
     inverted), in [0, 1], flattened like the dataset's rows. A picture of one colour only
     (nothing drawn) is refused: any answer would be a guess. It is decoded at no more than four
     times the model's size where the format allows (JPEG's draft), else reduced right after
-    decoding, and at most :data:`DECODES` at a time, on zoo's own threads."""
+    decoding, and at most :data:`DECODES` at a time, on zoo's own threads.
+
+    ``style="photo"`` (a model trained on a dataset of photos, such as a folder of pictures)
+    reads it as that dataset read its own: grey or RGB as the model takes, scaled to cover its
+    size and centre-cropped (``zoo.data.photo``), nothing inverted."""
     import torch
     from PIL import Image, UnidentifiedImageError
 
     label = name if name is not None else "(bytes)" if isinstance(path, bytes) else str(path)
+    if style == "photo" and len(shape) == 3 and shape[0] in (1, 3):
+        return _read_photo(path, shape, label)
     if len(shape) != 3 or shape[0] != 1:
         raise DataError(f"zoo predict reads grey images; this model takes input {tuple(shape)}")
     if math.prod(shape) > MAX_INPUT:
@@ -108,6 +119,35 @@ def read_image(path: str | Path | bytes, shape: Sequence[int], name: str | None 
     if border.mean() > 0.5:
         pixels = 1 - pixels
     return torch.from_numpy(np.ascontiguousarray(pixels).reshape(1, -1))
+
+
+def _read_photo(path: str | Path | bytes, shape: Sequence[int], label: str) -> Any:
+    import torch
+
+    if math.prod(shape) > MAX_INPUT:
+        raise DataError(f"this model takes inputs of {tuple(shape)}: more than zoo reads")
+    if isinstance(path, (bytes, bytearray, memoryview)):
+        source: Any = io.BytesIO(path)
+    else:
+        try:
+            files.regular(Path(path), f"image {label}")
+        except ZooError as exc:
+            raise DataError(str(exc)) from exc
+        source = path
+    try:
+        pixels = _decoder().submit(_photo, source, tuple(shape), label).result()
+    except DataError:
+        raise
+    except Exception as exc:  # whatever a hostile picture makes a decoder raise
+        raise DataError(f"cannot read image {label}: {exc}") from exc
+    return torch.from_numpy(pixels).float().div_(255).reshape(1, -1)
+
+
+def _photo(source: Any, shape: tuple[int, ...], label: str) -> Any:
+    from ..data.pictures import open_picture, photo
+
+    with open_picture(source, f"image {label}") as image:
+        return photo(image, (shape[1], shape[2]), grey=shape[0] == 1)
 
 
 _DECODER: Any = None

@@ -41,6 +41,7 @@ class Trained:
     classes: list[str] | None
     config: RunConfig | None  # None: a card whose recipe zoo cannot read
     dataset: str | None = None  # the dataset they were trained on, by name
+    pictures: str | None = None  # "photo": pictures are read as the dataset's were (Splits)
 
     @classmethod
     def from_run(cls, run_dir: str | Path, which: str = "last") -> Trained:
@@ -58,6 +59,7 @@ class Trained:
             classes=info.get("classes"),
             config=config,
             dataset=info.get("dataset") or config.dataset.name,
+            pictures=info.get("pictures"),
         )
 
     def check_input(self, datasets: Registry) -> None:
@@ -297,7 +299,7 @@ def predict(
             x = (
                 image
                 if isinstance(image, torch.Tensor)
-                else read_image(image, trained.input_shape, name=label)
+                else read_image(image, trained.input_shape, name=label, style=trained.pictures)
             )
             scores = net(x.to(device)).float()
             if not bool(torch.isfinite(scores).all()):

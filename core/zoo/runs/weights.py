@@ -114,6 +114,7 @@ def from_card(
         classes=[str(c) for c in card.classes],
         config=recipe_config(card),
         dataset=str(card.dataset["name"]),
+        pictures=card.dataset.get("pictures"),
     )
 
 
@@ -205,6 +206,8 @@ def card_fields(
             "num_classes": info["num_classes"],
             "input_shape": info["input_shape"],
             "classes": info.get("classes"),
+            # the user's own data: how pictures were read, and the sha256 of the data as read
+            **{k: info[k] for k in ("pictures", "data_sha256") if info.get(k) is not None},
         },
         # what the model costs and what training it took (absent from older runs and cards)
         "parameters": info.get("parameters"),

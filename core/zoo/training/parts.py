@@ -8,7 +8,7 @@ these functions; what zoo itself hands a factory besides the config's options is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -38,6 +38,7 @@ def model(
     device: torch.device,
     *,
     init: Trained | None = None,
+    say: Callable[[str], None] = print,
 ) -> torch.nn.Module:
     """The run's model for ``splits`` on ``device``: sized without memory first (options that
     make it larger than the machine can train are one line), from ``init``'s weights when given,
@@ -50,8 +51,16 @@ def model(
         what=f"zoo run {config.name}",
         budget=devices.weights_budget(device),
     )
-    if init is not None:
-        checkpoints.load_weights(net, init.path, "cpu", what=f"--init {init.label}")
+    if init is not None:  # every tensor of the same name and shape; the others start afresh
+        adapted, fresh = checkpoints.load_matching(net, init.path, "cpu", f"--init {init.label}")
+        changed = adapted + fresh
+        if changed:
+            total = len(net.state_dict())
+            more = f" and {len(changed) - 4} more" if len(changed) > 4 else ""
+            say(
+                f"  --init {init.label}: {total - len(fresh)} of {total} tensors loaded; "
+                f"changed or started afresh: {', '.join(changed[:4])}{more}"
+            )
     net.to(device)
     what = f"{entry.source()} on dataset '{config.dataset.name}'"
     loop.check_fits(net, splits.train, splits.num_classes, device, what)

@@ -379,7 +379,9 @@ class Trainer:
         if distributed.is_main():
             distributed.barrier()  # ...then read it from the cache
         randomness.seed_everything(config.seed)
-        self.raw_model = parts.model(config, registries, self.splits, self.device, init=start_from)
+        self.raw_model = parts.model(
+            config, registries, self.splits, self.device, init=start_from, say=self.say
+        )
         self.optimizer = parts.optimizer(config, registries, self.raw_model)
         self.shuffler = torch.Generator().manual_seed(config.seed)  # its own: init leaves it be
         self.augmenter = parts.augment(config, registries, self.splits, self.device)

@@ -25,13 +25,7 @@ MAX_CLASSES = 10_000
 
 def max_bytes() -> int:
     """The most bytes an .npz's arrays may hold once read: a quarter of this machine's memory."""
-    import os
-
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        memory = 16 << 30
-    return max(memory // 4, 1 << 30)
+    return max(zoo.data.memory_bytes() // 4, 1 << 30)
 
 
 SPLITS = ("train", "valid", "test")
@@ -46,7 +40,7 @@ def load(
     found = read(Path(path).expanduser())
     if "x" in found:
         x, y = found["x"], found["y"]
-        train, held = stratified(y, valid, seed)
+        train, held = zoo.data.stratified(y, valid, seed)
         parts = {"train": (x[train], y[train]), "valid": (x[held], y[held])}
     else:
         parts = {s: (found[f"x_{s}"], found[f"y_{s}"]) for s in SPLITS if f"x_{s}" in found}
@@ -188,22 +182,6 @@ def labels(y: np.ndarray, where: str) -> None:
             f"{where}: labels run {int(y.min())}..{int(y.max())}: expected 0..K-1 "
             f"(at most {MAX_CLASSES:,} classes)"
         )
-
-
-def stratified(y: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the training and the validation samples: ``share`` of each class held out,
-    at random but the same for the same ``seed``."""
-    rng = np.random.default_rng(seed)
-    train, held = [], []
-    for label in np.unique(y):
-        where = np.flatnonzero(y == label)
-        rng.shuffle(where)
-        cut = int(round(share * len(where)))
-        if len(where) > 1:
-            cut = min(max(cut, 1), len(where) - 1)
-        held.append(where[:cut])
-        train.append(where[cut:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(held))
 
 
 def tensors(x: np.ndarray, y: np.ndarray, shape: tuple[int, int, int]) -> Any:

@@ -12,6 +12,18 @@ import zoo
 WEIGHTS = Path(__file__).parent / "weights"
 
 
+def check_input(name: str, input_shape: tuple[int, ...]) -> None:
+    """The tutorial's CNN is written for 28 x 28 digits: three stride-2 convolutions must leave
+    the 4 x 4 its average pool takes, which pictures of 25 to 32 pixels a side do."""
+    side = list(input_shape)[-2:]
+    if len(input_shape) != 3 or not all(25 <= n <= 32 for n in side):
+        raise zoo.ConfigError(
+            f"model '{name}' is the tutorial's CNN, written for 28 x 28 digits: it takes pictures "
+            f"of 25 to 32 pixels a side, not {tuple(input_shape)} (set dataset.size=28, or use "
+            "bn_cnn or lenet5, which take any size)"
+        )
+
+
 def _flatten(x):
     return x.view(x.size(0), -1)
 
@@ -22,6 +34,7 @@ def sequential_cnn(
     """The tutorial's nn.Sequential CNN: 3 convs + ReLU, AvgPool2d(4), with Lambda reshapes."""
     from torch import nn
 
+    check_input("sequential_cnn", input_shape)
     return nn.Sequential(
         zoo.create_layer("view", -1, *input_shape),  # the tutorial's Lambda(preprocess)
         nn.Conv2d(input_shape[0], channels, kernel_size=3, stride=2, padding=1),

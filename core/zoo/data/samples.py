@@ -1,0 +1,35 @@
+"""What dataset plugins that read the user's own data share: a seeded, stratified validation
+share, and how much memory a dataset may take on this machine."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def stratified(labels: Any, share: float, seed: int) -> tuple[Any, Any]:
+    """Indices (sorted numpy arrays) of the training and the validation samples of ``labels``:
+    ``share`` of each class held out at random, the same for the same ``seed``; a class of two
+    or more samples keeps at least one on each side."""
+    import numpy as np
+
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    train, held = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for label in np.unique(labels):
+        where = np.flatnonzero(labels == label)
+        rng.shuffle(where)
+        cut = int(round(share * len(where)))
+        if len(where) > 1:
+            cut = min(max(cut, 1), len(where) - 1)
+        held.append(where[:cut])
+        train.append(where[cut:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(held))
+
+
+def memory_bytes() -> int:
+    """This machine's memory in bytes (16 GiB where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 16 << 30
