@@ -29,14 +29,17 @@ def open_picture(source: Any, label: str | None = None) -> Any:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(source, formats=FORMATS)
-        except Image.DecompressionBombWarning as exc:
-            raise DataError(f"{label or source}: too large a picture ({exc})") from exc
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise DataError(
+                f"{label or source}: a picture larger than zoo reads ({MAX_PIXELS:,} pixels, "
+                "8192 x 8192)"
+            ) from exc
     width, height = image.size
     if width * height > MAX_PIXELS or width < 1 or height < 1:
         image.close()
         raise DataError(
-            f"{label or source}: {width:,} x {height:,} pixels, more than zoo reads "
-            f"({MAX_PIXELS:,}, 8192 x 8192)"
+            f"{label or source}: {width:,} x {height:,} pixels, a picture larger than zoo reads "
+            f"({MAX_PIXELS:,} pixels, 8192 x 8192)"
         )
     return image
 

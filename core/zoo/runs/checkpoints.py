@@ -295,9 +295,9 @@ def load_matching(
     (fine-tuning: weights trained on other data, with another number of classes or channels);
     the others keep their fresh values. Returns the tensors adapted (a first convolution's
     filters from grey to RGB or back) and those started afresh, each as ``name [file shape] ->
-    [model shape]`` (or ``name (not in the weights)``). Refused in one line, the model left as it was,
-    when the tensors that fit hold less than half the model's values (nothing worth starting
-    from), a fitting tensor's dtype is of another kind, or its values are not numbers."""
+    [model shape]`` (or ``name (not in the weights)``). Refused in one line, the model left as
+    it was, when the tensors that fit hold less than half the model's values (nothing worth
+    starting from), a fitting tensor's dtype is of another kind, or its values are not numbers."""
     what = what or f"weights {path}"
     header = file_header(path, what)
     shapes = {name: shape for name, (shape, _) in header.items()}

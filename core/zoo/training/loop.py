@@ -71,7 +71,10 @@ class Batches:
         order = self._order()
         if self.tensors is None:
             data = self.dataset if order is None else Subset(self.dataset, order.tolist())
-            for x, y in DataLoader(data, batch_size=self.batch_size):
+            # a generator of its own: a DataLoader otherwise draws a seed from the global RNG
+            # at each epoch, and dropout's masks would differ from the in-memory path's
+            loader = DataLoader(data, batch_size=self.batch_size, generator=torch.Generator())
+            for x, y in loader:
                 yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
             return
         x, y = self.tensors

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +63,10 @@ def read(path: Path, label: str, max_value: float) -> Table:
     if len(names) - len(columns) > 1:
         raise zoo.DataError(f"{where}: two columns are named {label!r}")
     try:
-        values = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2,
-                            encoding="utf-8")  # fmt: skip
+        with warnings.catch_warnings():  # an empty file is said below, in one line
+            warnings.simplefilter("ignore", UserWarning)
+            values = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2,
+                                encoding="utf-8")  # fmt: skip
     except ValueError as exc:
         raise zoo.DataError(f"{where}: {_reason(exc)}") from None
     if values.size == 0:

@@ -197,7 +197,7 @@ def _pictures(folder: Path, root: Path, budget: list[int]) -> tuple[list[tuple],
                             continue
                         if depth + 1 > MAX_DEPTH:
                             raise zoo.DataError(
-                                f"{entry.path}: more than {MAX_DEPTH} folders deep in a class folder"
+                                f"{entry.path}: more than {MAX_DEPTH} folders deep in its class"
                             )
                         stack.append((Path(entry.path), depth + 1))
                         continue

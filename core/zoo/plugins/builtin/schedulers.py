@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ...errors import ConfigError
 from ...hookspecs import hookimpl
 from . import auto_mode
 
@@ -88,6 +89,15 @@ def onecycle(
         }
     )
     peak = max_lr if max_lr is not None else [g["lr"] for g in optimizer.param_groups]
+    total = epochs * steps_per_epoch
+    if total < 4:
+        raise ConfigError(
+            f"scheduler onecycle: a cycle takes at least 4 steps, this run has {total} (epochs x "
+            "batches an epoch): more epochs, a smaller batch_size, or another scheduler"
+        )
+    # each phase at least two steps (torch divides by a phase's length): a small dataset's few
+    # steps stretch the warm-up rather than fail
+    pct_start = min(max(pct_start, 2.0 / total), 1 - 2.0 / total)
     return torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
         max_lr=peak,
