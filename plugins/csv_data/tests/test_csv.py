@@ -19,7 +19,10 @@ def kaggle(folder, n=90, side=8, test=True):
     for i, label in enumerate(y):
         x[i, :, 2 * label + 1] = 255
     header = ",".join(f"pixel{i}" for i in range(side * side))
-    rows = [f"{label}," + ",".join(map(str, image.reshape(-1))) for label, image in zip(y, x)]
+    rows = [
+        f"{label}," + ",".join(map(str, image.reshape(-1)))
+        for label, image in zip(y, x, strict=True)
+    ]
     (folder / "train.csv").write_text(f"label,{header}\n" + "\n".join(rows) + "\n")
     if test:
         pixels = [",".join(map(str, image.reshape(-1))) for image in x[:10]]
@@ -41,7 +44,7 @@ def test_the_kaggle_layout_trains_and_csv_predict_writes_a_submission(tmp_path):
     lines = (tmp_path / "submission.csv").read_text().splitlines()
     assert lines[0] == "ImageId,Label" and len(lines) == 11
     answers = [int(line.split(",")[1]) for line in lines[1:]]
-    assert sum(a == b for a, b in zip(answers, y[:10])) >= 8
+    assert sum(a == b for a, b in zip(answers, y[:10], strict=True)) >= 8
     wide = zoo.create_dataset("csv", path=str(folder / "train.csv"), shape=[4, 16],
                               progress=False)  # fmt: skip
     assert wide.input_shape == (1, 4, 16)

@@ -6,8 +6,8 @@ they seem, each one line with nothing half-written in the cache."""
 from __future__ import annotations
 
 import os
-import zlib
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -143,9 +143,9 @@ def test_many_pictures_are_prepared_by_worker_processes(tmp_path, capfd):
 
 def test_fine_tuning_shipped_weights_on_a_folder_says_what_starts_afresh(tmp_path):
     folder = shapes_folder(tmp_path / "shapes", per_class=6)
-    result = run_cli("run", "bn_cnn", "--init", "bn_cnn.mnist", "--set", "dataset.name=image_folder",
-                     "--set", f"dataset.path={folder}", "--epochs", "4", "--out", tmp_path / "ft",
-                     cwd=tmp_path)  # fmt: skip
+    result = run_cli("run", "bn_cnn", "--init", "bn_cnn.mnist", "--set",
+                     "dataset.name=image_folder", "--set", f"dataset.path={folder}",
+                     "--epochs", "4", "--out", tmp_path / "ft", cwd=tmp_path)  # fmt: skip
     assert "--init weights 'bn_cnn.mnist': 30 of 32 tensors loaded" in result.stdout
     assert "features.0.weight [16, 1, 3, 3] -> [16, 3, 3, 3] (its filters spread over RGB)" in (
         result.stdout
@@ -228,7 +228,8 @@ def shutil_move(a: Path, b: Path) -> None:
 
 
 KINDS = ["corrupt", "not a picture", "bomb", "empty class", "one class", "symlink out",
-         "symlinked folder out", "case", "many classes", "no classes", "class outside train"]  # fmt: skip
+         "symlinked folder out", "case", "many classes", "no classes",
+         "class outside train"]  # fmt: skip
 
 
 @pytest.mark.hostile

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ...errors import ConfigError
 from ...hookspecs import hookimpl
 from . import auto_mode
 
@@ -89,15 +88,11 @@ def onecycle(
         }
     )
     peak = max_lr if max_lr is not None else [g["lr"] for g in optimizer.param_groups]
+    # torch divides by the warm-up's length, pct_start x steps - 1: zero when they make exactly
+    # one step (a small dataset's 4 steps at 0.25); half a step more then, not a traceback
     total = epochs * steps_per_epoch
-    if total < 4:
-        raise ConfigError(
-            f"scheduler onecycle: a cycle takes at least 4 steps, this run has {total} (epochs x "
-            "batches an epoch): more epochs, a smaller batch_size, or another scheduler"
-        )
-    # each phase at least two steps (torch divides by a phase's length): a small dataset's few
-    # steps stretch the warm-up rather than fail
-    pct_start = min(max(pct_start, 2.0 / total), 1 - 2.0 / total)
+    if total >= 2 and abs(pct_start * total - 1) < 1e-9:
+        pct_start = 1.5 / total
     return torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
         max_lr=peak,
