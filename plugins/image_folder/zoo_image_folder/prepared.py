@@ -372,4 +372,7 @@ def _split_indices(
     if not len(held):
         keep, out = cache.stratified(labels[train], valid, seed)
         train, held = train[keep], train[out]
+    # a folder lists its pictures class by class: a recipe that does not shuffle (the tutorial's
+    # logistic regression) would learn one class after another, so train comes in a seeded order
+    train = np.random.default_rng(seed).permutation(train)
     return {"train": train, "valid": held, "test": test if len(test) else None}
