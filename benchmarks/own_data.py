@@ -20,7 +20,6 @@ The folder: Fashion-MNIST (Debian's dataset-fashion-mnist) written out as PNGs i
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import subprocess
@@ -29,19 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from fashion_mnist_pickle import idx  # the IDX reader beside this script
 
 SRC = Path("/usr/share/datasets/fashion-mnist")
 FOLDER = Path("data/fashion-png")
 CLASSES = ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
            "Bag", "Ankle boot"]  # fmt: skip
-
-
-def idx(path: Path) -> np.ndarray:
-    data = gzip.decompress(path.read_bytes())
-    ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
 def write_folder() -> None:
@@ -68,6 +60,7 @@ from pathlib import Path
 from PIL import Image
 from torch.utils.data import Dataset, DataLoader
 import numpy as np
+from fashion_mnist_pickle import idx  # the IDX reader beside this script
 import zoo
 
 class Folder(Dataset):  # torchvision's ImageFolder + ToTensor, written out
@@ -158,9 +151,7 @@ def main() -> None:
     limit = 10_000 if quick else 0
     with tempfile.TemporaryDirectory() as home:
         first, later = prepare(home)
-        print(
-            f"zoo prepares the 70,000 PNGs in {first:.1f} s (once); later loads: {later:.2f} s"
-        )
+        print(f"zoo prepares the 70,000 PNGs in {first:.1f} s (once); later loads: {later:.2f} s")
         results = {}
         for model in ("logistic", "bn_cnn"):
             ref_rate, ref_took = baseline(model, limit)

@@ -14,8 +14,9 @@ use, from here only:
     open_picture(path), is_grey(image), photo(image, size, grey)
         a picture opened only after its header's pixel count is checked, and decoded to one
         size and mode as torchvision's Resize + CenterCrop do (zoo predict reads the same way)
-    stratified(labels, share, seed), memory_bytes()
-        a seeded, stratified validation share; this machine's memory (to bound what is read)
+    stratified(labels, share, seed), class_count(labels, classes, where), memory_bytes()
+        a seeded, stratified validation share; how many classes labels make (and their names
+        checked); this machine's memory (to bound what is read)
     shared_by_user()       whether a URL the user named may become the dataset's default copy
                            (``zoo data fetch``); otherwise data from an unpinned URL serves only
                            the runs that name it (warn with zoo.DataWarning)
@@ -42,12 +43,13 @@ from .cache import (
 )
 from .download import cache_path, fetch, is_offline
 from .pictures import is_grey, open_picture, photo
-from .samples import memory_bytes, stratified
+from .samples import class_count, memory_bytes, stratified
 
 __all__ = [
     "Record",
     "cache_path",
     "check",
+    "class_count",
     "clean_stale",
     "commit",
     "dataset_dir",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..errors import ConfigError, DataError
+
 
 def stratified(labels: Any, share: float, seed: int) -> tuple[Any, Any]:
     """Indices (sorted numpy arrays) of the training and the validation samples of ``labels``:
@@ -25,6 +27,21 @@ def stratified(labels: Any, share: float, seed: int) -> tuple[Any, Any]:
         held.append(where[:cut])
         train.append(where[cut:])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(held))
+
+
+def class_count(labels: Any, classes: Any, where: str) -> int:
+    """How many classes labels 0..K-1 (a list of arrays, a split's each) make, or ``classes``
+    names (at least as many); refused in one line when names are missing or one class is all."""
+    count = max((int(y.max()) + 1 for y in labels if len(y)), default=0)
+    if classes is not None:
+        if len(classes) < count or not all(isinstance(c, str) for c in classes):
+            raise ConfigError(
+                f"dataset.classes: {len(classes)} names for labels 0..{count - 1}: name each"
+            )
+        count = len(classes)
+    if count < 2:
+        raise DataError(f"{where}: its labels hold one class: nothing to tell apart")
+    return count
 
 
 def memory_bytes() -> int:

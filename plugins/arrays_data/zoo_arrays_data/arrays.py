@@ -48,15 +48,7 @@ def load(
     if len(set(shapes.values())) != 1:
         raise zoo.DataError(f"{path}: the splits' images differ in shape ({shapes})")
     shape = shapes["train"]
-    count = max(int(y.max()) + 1 if y.size else 0 for _, y in parts.values())
-    if classes is not None:
-        if len(classes) < count or not all(isinstance(c, str) for c in classes):
-            raise zoo.ConfigError(
-                f"dataset.classes: {len(classes)} names for labels 0..{count - 1}: name each"
-            )
-        count = len(classes)
-    if count < 2:
-        raise zoo.DataError(f"{path}: its labels hold one class: nothing to tell apart")
+    count = zoo.data.class_count([y for _, y in parts.values()], classes, str(path))
     splits = {s: tensors(x, y, shape) for s, (x, y) in parts.items()}
     if progress:
         took = time.perf_counter() - start

@@ -77,15 +77,7 @@ def csv(
         parts["valid"] = (tables["valid"].pixels, tables["valid"].labels)
     if "test" in tables:
         parts["test"] = (tables["test"].pixels, tables["test"].labels)
-    count = max(int(y.max()) + 1 for _, y in parts.values() if len(y))
-    if classes is not None:
-        if len(classes) < count or not all(isinstance(c, str) for c in classes):
-            raise zoo.ConfigError(
-                f"dataset.classes: {len(classes)} names for labels 0..{count - 1}: name each"
-            )
-        count = len(classes)
-    if count < 2:
-        raise zoo.DataError(f"{path}: its labels hold one class: nothing to tell apart")
+    count = zoo.data.class_count([y for _, y in parts.values()], classes, str(path))
     splits = {
         s: TensorDataset(torch.from_numpy(x), torch.from_numpy(y)) for s, (x, y) in parts.items()
     }

@@ -105,7 +105,7 @@ def load(
     count = sum(len(s) for s in (splits.train, splits.valid, splits.test) if s is not None)
     options.say(
         f"{count:,} pictures of {len(found.classes)} classes ({c}x{h}x{w} "
-        f"{'grey' if c == 1 else 'RGB'}) from the prepared copy in {took:.2f} s{note}"
+        f"{'grey' if c == 1 else 'RGB'}) ready in {took:.2f} s{note}"
     )
     return splits
 
