@@ -60,7 +60,6 @@ from pathlib import Path
 from PIL import Image
 from torch.utils.data import Dataset, DataLoader
 import numpy as np
-from fashion_mnist_pickle import idx  # the IDX reader beside this script
 import zoo
 
 class Folder(Dataset):  # torchvision's ImageFolder + ToTensor, written out
