@@ -72,7 +72,9 @@ def photo(image: Any, size: tuple[int, int], grey: bool) -> Any:
         scale = max(height / image.height, width / image.width)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        picture = image.convert("L" if grey else "RGB")  # decodes it: a truncated file raises
+        image.load()  # decodes it: a truncated file raises
+        target = "L" if grey else "RGB"
+        picture = image if image.mode == target else image.convert(target)
     if picture.size != (width, height):
         cover = (max(width, int(picture.width * scale)), max(height, int(picture.height * scale)))
         picture = picture.resize(cover, Image.Resampling.BILINEAR)

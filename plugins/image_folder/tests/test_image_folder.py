@@ -124,7 +124,10 @@ def test_past_the_memory_budget_it_streams_with_the_same_numbers(tmp_path, capfd
     assert [r["val_loss"] for r in a] == [r["val_loss"] for r in b]
 
 
-def test_many_pictures_are_prepared_by_worker_processes(tmp_path, capfd):
+def test_many_pictures_are_prepared_by_worker_processes(tmp_path, capfd, monkeypatch):
+    from zoo_image_folder import prepared as module
+
+    monkeypatch.setattr(module, "SAMPLE", 1)  # the sample sees the first picture only
     root = tmp_path / "many"
     rng = np.random.default_rng(0)
     for c in range(2):
@@ -133,12 +136,17 @@ def test_many_pictures_are_prepared_by_worker_processes(tmp_path, capfd):
             pixels = (rng.random((8, 8)) * 100 + 100 * c).astype(np.uint8)
             Image.fromarray(pixels, "L").save(root / f"class{c}" / f"{i}.png")
     (root / "class1" / "0.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    Image.new("RGB", (8, 8), (250, 0, 0)).save(root / "class1" / "7.png")  # one with colour
     splits = zoo.create_dataset("image_folder", path=str(root), workers=2, on_error="skip")
     err = capfd.readouterr().err
     assert "1 pictures that could not be read were skipped" in err and "class1/0.png" in err
+    assert "a sample of the pictures said 1x8x8 grey, the whole folder says 3x8x8 RGB" in err
     assert len(splits.train) + len(splits.valid) == 2199
     x = splits.train.tensors[0]
-    assert x.shape[1] == 64 and float(x.max()) <= 1.0
+    assert x.shape[1] == 3 * 64 and float(x.max()) <= 1.0
+    every = np.concatenate([splits.train.tensors[0].numpy(), splits.valid.tensors[0].numpy()])
+    red = (every.reshape(-1, 3, 64)[:, 0] > 0.97) & (every.reshape(-1, 3, 64)[:, 1] == 0)
+    assert red.all(axis=1).sum() == 1  # the picture with colour, decoded as it is
 
 
 def test_fine_tuning_shipped_weights_on_a_folder_says_what_starts_afresh(tmp_path):
@@ -279,3 +287,25 @@ def test_a_damaged_prepared_copy_is_removed_and_said(tmp_path):
         zoo.create_dataset("image_folder", path=str(folder), progress=False)
     assert not copy.exists()
     assert zoo.create_dataset("image_folder", path=str(folder), progress=False).num_classes == 3
+
+
+@pytest.mark.hostile
+def test_a_picture_swapped_for_a_symlink_out_after_the_scan_is_not_read(tmp_path):
+    from zoo_image_folder import decode
+
+    root = tmp_path / "pictures"
+    (root / "a").mkdir(parents=True)
+    Image.new("L", (4, 4), 7).save(root / "a" / "in.png")
+    Image.new("L", (4, 4), 200).save(tmp_path / "secret.png")
+    (root / "a" / "link.png").symlink_to(root / "a" / "in.png")  # inside: read
+    (root / "a" / "out.png").symlink_to(tmp_path / "secret.png")  # out: refused
+    (root / "b").symlink_to(tmp_path)  # a folder swapped for a link out
+    out = tmp_path / "rows"
+    out.write_bytes(bytes(16 * 4))
+    names = ["a/in.png", "a/link.png", "a/out.png", "b/secret.png"]
+    heads, failures = decode.prepare_chunk(str(root), names, 0, str(out), 0, (4, 4), True)
+    assert heads[:2] == [(4, 4, True), (4, 4, True)] and heads[2:] == [None, None]
+    assert [i for i, _ in failures] == [2, 3]
+    assert all("now leads out of" in reason for _, reason in failures)
+    assert out.read_bytes() == bytes([7] * 32 + [0] * 32)
+

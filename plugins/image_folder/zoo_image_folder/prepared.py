@@ -41,6 +41,8 @@ MAX_SHAPE = (3, 1024, 1024)
 DEFAULT_SIDE = 256
 #: Fewer pictures than this are decoded in this process (starting workers costs more).
 IN_PROCESS = 2_000
+#: How many pictures' headers are read first to choose the size and mode to decode at.
+SAMPLE = 500
 RECORDS = ("x", "y", "split", "meta")
 
 
@@ -124,60 +126,52 @@ def _size(size: int | list[int] | None) -> tuple[int, int] | None:
 
 def prepare(found: Found, options: Options, copy: Path) -> None:
     """Decode every picture of ``found`` into a new prepared copy at ``copy`` (committed to the
-    cache only when complete: a failure leaves nothing)."""
+    cache only when complete: a failure leaves nothing).
+
+    One pass opens each picture once: its header is read and it is decoded at the size and mode
+    that a sample of the headers says are the folder's. When the whole pass finds otherwise (a
+    most common size the sample missed, a picture with colour among grey ones), it is decoded
+    again at what the pass found."""
     start = time.perf_counter()
     root = str(found.root)
-    failed: dict[int, str] = {}
-    size, grey = options.size, options.mode == "grey" if options.mode else None
-    if size is None or grey is None:
-        heads = _run(options, decode.headers, root, found.paths)
-        failed.update(_stop_or_keep(found, options, heads[1]))
-        readable = [h for h in heads[0] if h is not None]
-        if not readable:
-            raise zoo.DataError(f"{root}: none of its {len(found.paths):,} pictures can be read")
-        if size is None:
-            counts = collections.Counter((h, w) for h, w, _ in readable)
-            (height, width), _ = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-            if max(height, width) > DEFAULT_SIDE:
-                scale = DEFAULT_SIDE / max(height, width)
-                shown = f"{height}x{width}"
-                height, width = max(1, round(height * scale)), max(1, round(width * scale))
-                options.say(
-                    f"the pictures are mostly {shown}; read at {height}x{width} (set "
-                    "dataset.size to choose)"
-                )
-            size = (height, width)
-        if grey is None:
-            grey = all(g for _, _, g in readable)
-    channels = 1 if grey else 3
-    shape = (len(found.paths), channels, *size)
-    each = channels * size[0] * size[1]
     options.say(
         f"preparing {len(found.paths):,} pictures of {len(found.classes)} classes from {root} "
-        f"as {channels}x{size[0]}x{size[1]} {'grey' if grey else 'RGB'} (once; later runs read "
-        "the prepared copy)"
+        "(once; later runs read the prepared copy)"
     )
+    size, grey = options.size, options.mode == "grey" if options.mode else None
+    if size is None or grey is None:
+        step = max(1, len(found.paths) // SAMPLE)
+        sample = [h for h in decode.headers(root, found.paths[::step]) if h is not None]
+        guess = (size or _common_size(sample), grey if grey is not None else _all_grey(sample))
+    else:
+        guess = (size, grey)
     tmp = cache.temp_file(copy)
     try:
-        with open(tmp, "wb") as f:
-            header = {"descr": "|u1", "fortran_order": False, "shape": shape}
-            np.lib.format.write_array_header_1_0(f, header)
-            offset = f.tell()
-            f.truncate(offset + shape[0] * each)
-        todo = [i for i in range(len(found.paths)) if i not in failed]
-        paths = [found.paths[i] for i in todo]
-        written = _run(options, decode.write_chunk, root, paths, str(tmp), offset, size, grey)
-        failures = [(todo[i], reason) for i, reason in written]
-        failed.update(_stop_or_keep(found, options, failures))
-        if len(failed) == len(found.paths):
-            raise zoo.DataError(f"{root}: none of its {len(found.paths):,} pictures can be read")
+        with _workers(options, len(found.paths)) as pool:
+            heads, failed, offset = _decode(pool, found, options, tmp, *guess)
+            readable = [h for h in heads if h is not None]
+            if not readable:
+                raise zoo.DataError(
+                    f"{root}: none of its {len(found.paths):,} pictures can be read"
+                )
+            found_size = size or _common_size(readable)
+            found_grey = grey if grey is not None else _all_grey(readable)
+            if size is None:
+                _say_capped(options, readable, found_size)
+            if (found_size, found_grey) != guess:
+                options.say(
+                    f"a sample of the pictures said {_shape_text(*guess)}, the whole folder "
+                    f"says {_shape_text(found_size, found_grey)}: decoding them again"
+                )
+                heads, failed, offset = _decode(pool, found, options, tmp, found_size, found_grey)
+        size, grey = found_size, found_grey
         labels = np.array(found.labels, np.int64)
         for i in failed:
             labels[i] = -1
         skipped = [f"{found.paths[i]}: {failed[i]}" for i in sorted(failed)]
         meta = {"classes": list(found.classes), "skipped": skipped, "layout": found.layout}
         with open(tmp, "r+b") as f:
-            f.seek(offset + shape[0] * each)
+            f.seek(offset + len(found.paths) * (1 if grey else 3) * size[0] * size[1])
             for array in (labels, np.array(found.splits, np.uint8), _text(meta)):
                 np.lib.format.write_array(f, array, allow_pickle=False)
             f.flush()
@@ -185,7 +179,82 @@ def prepare(found: Found, options: Options, copy: Path) -> None:
         cache.commit(tmp, copy, f"prepared from {root}")
     finally:
         tmp.unlink(missing_ok=True)
-    options.say(f"prepared in {time.perf_counter() - start:.1f} s")
+    options.say(f"prepared in {time.perf_counter() - start:.1f} s as {_shape_text(size, grey)}")
+
+
+def _shape_text(size: tuple[int, int], grey: bool) -> str:
+    return f"{1 if grey else 3}x{size[0]}x{size[1]} {'grey' if grey else 'RGB'}"
+
+
+def _common_size(heads: list[tuple[int, int, bool]]) -> tuple[int, int]:
+    """The most common (height, width) (the smaller on a tie), scaled down to
+    :data:`DEFAULT_SIDE` on its longer side when larger."""
+    if not heads:
+        return (DEFAULT_SIDE, DEFAULT_SIDE)
+    counts = collections.Counter((h, w) for h, w, _ in heads)
+    (height, width), _ = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if max(height, width) > DEFAULT_SIDE:
+        scale = DEFAULT_SIDE / max(height, width)
+        height, width = max(1, round(height * scale)), max(1, round(width * scale))
+    return height, width
+
+
+def _say_capped(options: Options, heads: list, size: tuple[int, int]) -> None:
+    counts = collections.Counter((h, w) for h, w, _ in heads)
+    (height, width), _ = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if (height, width) != size:
+        options.say(
+            f"the pictures are mostly {height}x{width}; read at {size[0]}x{size[1]} (set "
+            "dataset.size to choose)"
+        )
+
+
+def _all_grey(heads: list[tuple[int, int, bool]]) -> bool:
+    return all(g for _, _, g in heads)
+
+
+def _decode(
+    pool: concurrent.futures.Executor | None,
+    found: Found,
+    options: Options,
+    tmp: Path,
+    size: tuple[int, int],
+    grey: bool,
+) -> tuple[list, dict[int, str], int]:
+    """One pass over the pictures into a new ``tmp`` of their rows: each picture's header
+    (``None`` where unreadable), the failures kept (index -> reason) and where the rows start."""
+    shape = (len(found.paths), 1 if grey else 3, *size)
+    with open(tmp, "wb") as f:
+        header = {"descr": "|u1", "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(f, header)
+        offset = f.tell()
+        f.truncate(offset + int(np.prod(shape)))
+    root, paths = str(found.root), found.paths
+    chunk = max(64, min(2048, len(paths) // (options.workers * 8) + 1))
+    args = (str(tmp), offset, size, grey)
+    parts = [(paths[i : i + chunk], i) for i in range(0, len(paths), chunk)]
+    if pool is None:
+        results = [decode.prepare_chunk(root, part, first, *args) for part, first in parts]
+    else:
+        futures = [pool.submit(decode.prepare_chunk, root, p, first, *args) for p, first in parts]
+        results = [f.result() for f in futures]
+    heads: list = []
+    failures: list = []
+    for h, f in results:
+        heads += h
+        failures += f
+    return heads, _stop_or_keep(found, options, failures), offset
+
+
+@contextlib.contextmanager
+def _workers(options: Options, count: int):
+    """Worker processes for ``count`` pictures (``None``: few enough to decode here)."""
+    if count < IN_PROCESS or options.workers == 1:
+        yield None
+        return
+    context = multiprocessing.get_context("spawn")  # nothing of this process's threads
+    with concurrent.futures.ProcessPoolExecutor(options.workers, mp_context=context) as pool:
+        yield pool
 
 
 def _text(meta: dict[str, Any]) -> np.ndarray:
@@ -205,31 +274,6 @@ def _stop_or_keep(found: Found, options: Options, failures: list) -> dict[int, s
 
 def _skipped_line(count: int, first: str) -> str:
     return f"{count:,} pictures that could not be read were skipped (the first: {first})"
-
-
-def _run(options: Options, work: Any, root: str, paths: Any, *args: Any) -> Any:
-    """``work(root, chunk, first, *args)`` over chunks of ``paths`` (``first``: the chunk's
-    first index), in worker processes when there are many; the results in order, failures'
-    indices counted from the start (``headers``: found and failures; ``write_chunk``:
-    failures)."""
-    paths = list(paths)
-    workers = options.workers if len(paths) >= IN_PROCESS else 1
-    step = max(64, min(2048, len(paths) // (workers * 8) + 1))
-    chunks = [(paths[i : i + step], i) for i in range(0, len(paths), step)]
-    if workers == 1:
-        results = [work(root, part, first, *args) for part, first in chunks]
-    else:
-        context = multiprocessing.get_context("spawn")  # nothing of this process's threads
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = [pool.submit(work, root, part, first, *args) for part, first in chunks]
-            results = [f.result() for f in futures]
-    if work is decode.write_chunk:
-        return [failure for result in results for failure in result]
-    found, failures = [], []
-    for heads, failed in results:
-        found += heads
-        failures += failed
-    return found, failures
 
 
 def _records(f: Any, size: int) -> dict[str, tuple[np.dtype, tuple[int, ...], int]]:

@@ -177,9 +177,9 @@ def _pictures(folder: Path, root: Path, budget: list[int]) -> tuple[list[tuple],
     linked from inside the folder are not entered (no loops)."""
     found: list[tuple[str, int, int]] = []
     ignored = 0
-    stack = [(folder, 0)]
+    stack = [(folder, os.path.relpath(folder, root), 0)]
     while stack:
-        path, depth = stack.pop()
+        path, where, depth = stack.pop()
         try:
             with os.scandir(path) as entries:
                 for entry in entries:
@@ -187,29 +187,33 @@ def _pictures(folder: Path, root: Path, budget: list[int]) -> tuple[list[tuple],
                     if budget[0] < 0:
                         raise zoo.DataError(f"{root}: more than {MAX_ENTRIES:,} files and folders")
                     name = entry.name
-                    if name.startswith(".") or name.lower() in LEFT_BEHIND:
+                    if name[0] == "." or name.lower() in LEFT_BEHIND:
                         continue
-                    linked = entry.is_symlink()
-                    if linked:
-                        _inside(Path(entry.path), root)
-                    if entry.is_dir():
+                    dot = name.rfind(".")
+                    picture = dot > 0 and name[dot:].lower() in SUFFIXES
+                    if picture and entry.is_file(follow_symlinks=False):  # the common case
+                        info = entry.stat(follow_symlinks=False)
+                    else:
+                        linked = entry.is_symlink()
                         if linked:
+                            _inside(Path(entry.path), root)
+                        if entry.is_dir():
+                            if linked:
+                                continue
+                            if depth + 1 > MAX_DEPTH:
+                                raise zoo.DataError(
+                                    f"{entry.path}: more than {MAX_DEPTH} folders deep in its class"
+                                )
+                            stack.append((Path(entry.path), where + os.sep + name, depth + 1))
                             continue
-                        if depth + 1 > MAX_DEPTH:
-                            raise zoo.DataError(
-                                f"{entry.path}: more than {MAX_DEPTH} folders deep in its class"
-                            )
-                        stack.append((Path(entry.path), depth + 1))
-                        continue
-                    if os.path.splitext(name)[1].lower() not in SUFFIXES:
-                        ignored += 1
-                        continue
-                    info = entry.stat()
+                        if not picture:
+                            ignored += 1
+                            continue
+                        info = entry.stat()
                     if not stat.S_ISREG(info.st_mode):
                         ignored += 1
                         continue
-                    rel = os.path.relpath(entry.path, root)
-                    found.append((rel, info.st_size, info.st_mtime_ns))
+                    found.append((where + os.sep + name, info.st_size, info.st_mtime_ns))
         except OSError as exc:
             raise zoo.DataError(f"{path}: cannot read this folder ({exc.strerror or exc})") from exc
     found.sort()
