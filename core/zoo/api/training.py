@@ -202,7 +202,8 @@ class Reproduction:
     """What ``zoo.reproduce`` found: the new run and, key by key, the card's numbers and the new
     ones (``epoch``, ``val_loss``, ``val_acc`` of the best epoch, ``test_loss``, ``test_acc`` of its
     weights, their ``sha256``); ``facts``, the recorded facts that decide bit-exact numbers
-    (torch, device, threads, processes, hardware) as the card and this run have them."""
+    (torch, device, threads, processes, hardware, and the sha256 of the data as read where the
+    card records it) as the card and this run have them."""
 
     run: Run
     rows: tuple[tuple[str, Any, Any], ...]  # (key, the card's, this run's)
@@ -221,6 +222,12 @@ class Reproduction:
     def differing(self) -> list[tuple[str, Any, Any]]:
         """The facts the card records that this run does not share."""
         return [(what, card, here) for what, card, here in self.facts if card not in (None, here)]
+
+    @property
+    def other_data(self) -> bool:
+        """Whether this run trained on other data than the card's (by the sha256 of the data as
+        read, where the card records it)."""
+        return any(what == "data" for what, _, _ in self.differing)
 
     @property
     def gaps(self) -> dict[str, float]:
@@ -319,6 +326,7 @@ def _facts(card: Any, run_dir: Path) -> tuple[tuple[str, Any, Any], ...]:
         ("threads", recipe.get("threads"), env.get("threads")),
         ("processes", recipe.get("world_size"), point.world_size if point else None),
         ("hardware", card.hardware, env.get("hardware")),
+        ("data", card.dataset.get("data_sha256"), folder.model_info.get("data_sha256")),
     )
 
 

@@ -165,6 +165,13 @@ def reproduce(
         echo(f"  {key:<10}  {_cell(want):>10}  {_cell(have):>10}  {mark}")
     verdict = "reproduced exactly" if result.exact else "not the same numbers"
     echo(f"{verdict}: {result.matches} of {len(result.rows)} match")
+    if result.other_data:
+        (_, card_data, run_data), *_ = (f for f in result.differing if f[0] == "data")
+        echo(
+            f"  other data: the card's was read as sha256 {card_data[:12]}..., this run's as "
+            f"{(run_data or 'unrecorded')[:12]}... (other pictures or rows, or read another way: "
+            "other numbers are expected)"
+        )
     if not result.exact:
         gaps = result.gaps
         accuracies = [g for k, g in gaps.items() if k.endswith("acc")]
@@ -182,7 +189,8 @@ def reproduce(
         echo(f"  {how}: {', '.join(far)}" if far else f"  {how}")
         differing = result.differing
         for what, card_fact, here in differing:
-            echo(f"  {what} differs: the card's {card_fact}, this run's {here}")
+            if what != "data":  # said above
+                echo(f"  {what} differs: the card's {card_fact}, this run's {here}")
         if not differing:
             echo(
                 "  every fact the card records is the same here (torch, device, threads, hardware)"

@@ -17,6 +17,8 @@ use, from here only:
     stratified(labels, share, seed), class_count(labels, classes, where), memory_bytes()
         a seeded, stratified validation share; how many classes labels make (and their names
         checked); this machine's memory (to bound what is read)
+    digest(*arrays)        the sha256 of the data as read, for zoo.Splits(digest=...): cards
+                           record it, and zoo reproduce says when the data differs
     shared_by_user()       whether a URL the user named may become the dataset's default copy
                            (``zoo data fetch``); otherwise data from an unpinned URL serves only
                            the runs that name it (warn with zoo.DataWarning)
@@ -43,7 +45,7 @@ from .cache import (
 )
 from .download import cache_path, fetch, is_offline
 from .pictures import is_grey, open_picture, photo
-from .samples import class_count, memory_bytes, stratified
+from .samples import class_count, digest, memory_bytes, stratified
 
 __all__ = [
     "Record",
@@ -53,6 +55,7 @@ __all__ = [
     "clean_stale",
     "commit",
     "dataset_dir",
+    "digest",
     "fetch",
     "forget",
     "is_grey",

@@ -1,8 +1,10 @@
 """What dataset plugins that read the user's own data share: a seeded, stratified validation
-share, and how much memory a dataset may take on this machine."""
+share, the sha256 of the data as read (a run's card records it, so a reproduction on other data
+says so), and how much memory a dataset may take on this machine."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any
 
@@ -50,3 +52,16 @@ def memory_bytes() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return 16 << 30
+
+
+def digest(*arrays: Any) -> str:
+    """The sha256 of numpy arrays as read (each one's dtype and shape, then its bytes): the same
+    for the same data however it was stored, another for any change of a value or a label."""
+    import numpy as np
+
+    hasher = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        hasher.update(f"{array.dtype.str}{array.shape}\n".encode())
+        hasher.update(memoryview(array).cast("B"))
+    return hasher.hexdigest()

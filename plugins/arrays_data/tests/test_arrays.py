@@ -5,6 +5,7 @@ say, each one line before anything trains."""
 from __future__ import annotations
 
 import io
+import json
 import pickle
 import zipfile
 
@@ -44,6 +45,12 @@ def test_an_npz_trains_predicts_with_its_class_names_and_splits_by_class(tmp_pat
     assert guesses[0][0] in names
     again = zoo.create_dataset("arrays", path=str(tmp_path / "bars.npz"), seed=0)
     assert [int(v) for _, v in again.valid] == held  # the same seed, the same split
+    assert again.digest == splits.digest and len(splits.digest) == 64  # a card records it
+    y[0] = (y[0] + 1) % 3
+    np.savez(tmp_path / "other.npz", x=x, y=y)  # one label changed, stored another way
+    assert zoo.create_dataset("arrays", path=str(tmp_path / "other.npz")).digest != splits.digest
+    recorded = json.loads((run.dir / "model.json").read_text())["data_sha256"]
+    assert recorded == splits.digest
 
 
 def test_a_folder_of_npy_splits_rgb_channels_last(tmp_path):

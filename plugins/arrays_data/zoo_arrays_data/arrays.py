@@ -60,6 +60,7 @@ def load(
         num_classes=count,
         input_shape=shape,
         classes=tuple(classes) if classes else None,
+        digest=zoo.data.digest(*(found[name] for name in sorted(found))),  # as the file holds
     )
 
 

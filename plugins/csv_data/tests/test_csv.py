@@ -35,6 +35,7 @@ def test_the_kaggle_layout_trains_and_csv_predict_writes_a_submission(tmp_path):
     splits = zoo.create_dataset("csv", path=str(folder), progress=False)
     assert splits.input_shape == (1, 8, 8) and splits.num_classes == 3
     assert (len(splits.train), len(splits.valid), splits.test) == (81, 9, None)
+    assert len(splits.digest) == 64  # the rows as read: a card records it
     result = run_cli("run", "mlp", "--set", "dataset.name=csv", "--set", f"dataset.path={folder}",
                      "--epochs", "5", "--out", tmp_path / "run", cwd=tmp_path)  # fmt: skip
     assert "test.csv has no labels: it is left out" in result.stderr

@@ -92,6 +92,7 @@ def csv(
         num_classes=count,
         input_shape=full,
         classes=tuple(classes) if classes else None,
+        digest=zoo.data.digest(*(a for t in tables.values() for a in (t.pixels, t.labels))),
     )
 
 

@@ -309,3 +309,30 @@ def test_a_picture_swapped_for_a_symlink_out_after_the_scan_is_not_read(tmp_path
     assert all("now leads out of" in reason for _, reason in failures)
     assert out.read_bytes() == bytes([7] * 32 + [0] * 32)
 
+
+def test_published_from_a_folder_run_it_keeps_its_classes_and_says_when_the_data_differs(
+    tmp_path, site
+):
+    import json
+
+    folder = shapes_folder(tmp_path / "shapes", per_class=8)
+    run = zoo.train("mlp", overrides=options(folder) | {"augment": None}, epochs=2,
+                    out=tmp_path / "run")  # fmt: skip
+    made = run_cli("new-plugin", "shapes", "--from-run", run.dir, "--tag", "shapes",
+                   cwd=tmp_path)  # fmt: skip
+    assert "wrote zoo-shapes/ with the weights mlp.shapes" in made.stdout
+    card = json.loads((tmp_path / "zoo-shapes/zoo_shapes/weights/mlp.shapes.json").read_text())
+    dataset = card["dataset"]
+    assert dataset["classes"] == ["blue", "green", "red"] and dataset["pictures"] == "photo"
+    assert dataset["name"] == "image_folder" and len(dataset["data_sha256"]) == 64
+    assert "path" not in card["recipe"]["config"]["dataset"]  # where the pictures were stays here
+    site.publish(run.dir, "mlp.shapes")
+    again = run_cli("reproduce", "mlp.shapes", "--set", f"dataset.path={folder}", "--out",
+                    tmp_path / "again", cwd=tmp_path)  # fmt: skip
+    assert "reproduced exactly" in again.stdout and "other data" not in again.stdout
+    Image.new("RGB", (32, 32), (10, 200, 10)).save(folder / "green" / "000.jpg")  # one changed
+    other = run_cli("reproduce", "mlp.shapes", "--set", f"dataset.path={folder}", "--out",
+                    tmp_path / "other", cwd=tmp_path)  # fmt: skip
+    line = next(x for x in other.stdout.splitlines() if "other data" in x)
+    assert f"the card's was read as sha256 {dataset['data_sha256'][:12]}..." in line
+    assert "other numbers are expected" in line
