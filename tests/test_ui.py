@@ -747,3 +747,71 @@ def _statuses(folder: Path) -> dict[str, str]:
     """What ``zoo runs --format json`` prints for each run: its status."""
     out = run_cli("runs", "runs", "--format", "json", cwd=folder).stdout
     return {json.loads(line)["dir"]: json.loads(line)["status"] for line in out.splitlines()}
+
+
+def _folder_of(root: Path, grey: bool) -> Path:
+    """Three classes of small pictures: a coloured square per class, or (grey) a bar at a
+    place per class."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(("blue", "green", "red")):
+        (root / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = (rng.random((20, 20, 3)) * 30).astype(np.uint8)
+            if grey:
+                pixels[:, 2 + 6 * c : 6 + 6 * c] = 230
+                Image.fromarray(pixels[..., 0], "L").save(root / name / f"{i}.png")
+            else:
+                pixels[4:16, 4:16] = [(40, 60, 220), (40, 200, 60), (220, 40, 40)][c]
+                Image.fromarray(pixels, "RGB").save(root / name / f"{i}.jpg", quality=95)
+    return root
+
+
+def test_try_takes_colour_uploads_for_a_folder_run_and_draws_only_for_grey_ones(
+    ui, page, tmp_path, shots
+):
+    from PIL import Image
+
+    for kind in ("rgb", "grey"):
+        data = _folder_of(tmp_path / f"{kind}-pictures", grey=kind == "grey")
+        overrides = {"dataset.name": "image_folder", "dataset.path": str(data),
+                     "dataset.progress": False, "augment": None}  # fmt: skip
+        zoo.train("mlp", overrides=overrides, epochs=6, out=tmp_path / kind)
+    picture = tmp_path / "a-red-one.png"
+    Image.new("RGB", (30, 30), (220, 40, 40)).save(picture)
+    ((_, expected),) = zoo.predict(tmp_path / "rgb", [picture], top=3)
+    server = ui()
+    page.goto(server.url + "#/try?kind=run&source=rgb")
+    page.wait_for_selector("#upload")
+    assert page.locator("#pad").is_hidden()  # a colour model: no canvas
+    assert "reads input 3 x 20 x 20 (colour pictures): drop a picture" in page.inner_text(
+        "#shape-note"
+    )
+    page.set_input_files("#upload", [str(picture)])
+    page.wait_for_selector("#uploads li[data-predicted]")
+    assert page.get_attribute("#uploads li", "data-predicted") == expected[0][0] == "red"
+    assert page.inner_text("#uploads li .top").startswith("red ")  # the folder's class names
+    page.click("#grid")  # the validation pictures, in colour, with the folder's class names
+    page.wait_for_selector("#grid-summary")
+    assert "validation accuracy" in page.inner_text("#grid-summary")
+    names = set(
+        page.eval_on_selector_all(
+            "#grid-rows tbody td:nth-child(3)", "t => t.map(c => c.innerText)"
+        )
+    )
+    assert names <= {"blue", "green", "red"} and names
+    page.screenshot(path=shots / "ui-try-folder.png")
+    page.goto(server.url + "#/try?kind=run&source=grey")
+    pad = page.locator("#pad")
+    pad.wait_for()  # a grey model: the canvas
+    assert "read at 20 x 20" in page.inner_text("#pad-hint")
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 140, box["y"] + 10)
+    page.mouse.down()
+    for step in range(1, 27):
+        page.mouse.move(box["x"] + 140, box["y"] + 10 + 10 * step)
+    page.mouse.up()
+    page.wait_for_selector("#predictions:not([data-busy]) li")
+    classes = page.eval_on_selector_all("#predictions li", "li => li.map(i => i.dataset.class)")
+    assert sorted(classes) == ["blue", "green", "red"]

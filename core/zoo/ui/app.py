@@ -444,7 +444,8 @@ def _source(kind: str, name: str, label: str, shape: Any, digits: bool) -> dict[
         "source": name,
         "label": label,
         "input_shape": shape,
-        "drawable": shape == [1, 28, 28],  # the canvas draws a grey 28 x 28 picture
+        # the canvas draws a grey picture (280 x 280, read at the model's size): grey models only
+        "drawable": bool(shape) and len(shape) == 3 and shape[0] == 1,
         "digits": digits,
     }
 

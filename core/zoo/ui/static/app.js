@@ -433,9 +433,9 @@ async function tryView(main, params) {
   const grid = el("div", { id: "grid-out" });
   const padBox = el("div", {}, el("div", {}, pad),
     el("button", { id: "clear", text: "Clear", onclick: () => { clearPad(); bars.replaceChildren(); } }),
-    el("span", { class: "muted", text: "  draw a digit: the prediction follows your strokes" }));
-  main.append(el("h2", { text: "Try a model" }), el("p", {}, "Weights: ", select), shapeNote,
-    el("div", { class: "row" }, padBox, el("div", {}, el("h2", { text: "Top classes" }), bars)),
+    el("span", { id: "pad-hint", class: "muted", text: "  draw a digit: the prediction follows your strokes" }));
+  const padRow = el("div", { class: "row" }, padBox, el("div", {}, el("h2", { text: "Top classes" }), bars));
+  main.append(el("h2", { text: "Try a model" }), el("p", {}, "Weights: ", select), shapeNote, padRow,
     el("h2", { text: "Or a picture" }), drop, uploads,
     el("h2", { text: "Validation images" }), el("p", {}, gridButton, "  ", dataPath,
       el("span", { class: "muted", text: " (as --set dataset.path=...; default: where the weights' data is)" })),
@@ -545,8 +545,12 @@ async function tryView(main, params) {
     const chosenSource = found.sources.find((s) => s.kind === kind && s.source === source);
     const shape = chosenSource ? chosenSource.input_shape : null;
     const drawable = chosenSource ? chosenSource.drawable : false;
-    padBox.hidden = !drawable;
-    shapeNote.textContent = drawable ? "" : `This model reads input ${JSON.stringify(shape)}: drop a picture instead of drawing.`;
+    padRow.hidden = !drawable;
+    padBox.querySelector("#pad-hint").textContent = chosenSource && chosenSource.digits
+      ? "  draw a digit: the prediction follows your strokes"
+      : `  draw in white on black (read at ${shape ? shape.slice(1).join(" x ") : "its size"}): the prediction follows your strokes`;
+    const colour = shape && shape.length === 3 && shape[0] === 3 ? " (colour pictures)" : "";
+    shapeNote.textContent = drawable ? "" : `This model reads input ${shape ? shape.join(" x ") : "of a shape it does not record"}${colour}: drop a picture instead of drawing.`;
     clearPad();
   }
   select.addEventListener("change", chosen);
