@@ -6,7 +6,10 @@ they seem, each one line with nothing half-written in the cache."""
 from __future__ import annotations
 
 import os
+import shutil
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -147,6 +150,18 @@ def test_many_pictures_are_prepared_by_worker_processes(tmp_path, capfd, monkeyp
     every = np.concatenate([splits.train.tensors[0].numpy(), splits.valid.tensors[0].numpy()])
     red = (every.reshape(-1, 3, 64)[:, 0] > 0.97) & (every.reshape(-1, 3, 64)[:, 1] == 0)
     assert red.all(axis=1).sum() == 1  # the picture with colour, decoded as it is
+    script = tmp_path / "train.py"  # a script with no `if __name__ == "__main__":` guard
+    script.write_text(
+        "import sys, zoo\nprint('the script ran')\n"
+        "s = zoo.create_dataset('image_folder', path=sys.argv[1], workers=2, on_error='skip')\n"
+        "print(len(s.train) + len(s.valid))\n"
+    )
+    env = {**os.environ, "ZOO_HOME": str(tmp_path / "home")}
+    for how in ([str(script)], ["-"]):  # a file, and a script with no file (a notebook's case)
+        done = subprocess.run([sys.executable, *how, str(root)], capture_output=True, text=True,
+                              env=env, input=script.read_text(), check=True)  # fmt: skip
+        assert done.stdout.split("\n")[:2] == ["the script ran", "2199"]  # once: not in workers
+        shutil.rmtree(tmp_path / "home")
 
 
 def test_fine_tuning_shipped_weights_on_a_folder_says_what_starts_afresh(tmp_path):
@@ -336,3 +351,19 @@ def test_published_from_a_folder_run_it_keeps_its_classes_and_says_when_the_data
     line = next(x for x in other.stdout.splitlines() if "other data" in x)
     assert f"the card's was read as sha256 {dataset['data_sha256'][:12]}..." in line
     assert "other numbers are expected" in line
+
+
+@pytest.mark.hostile
+def test_a_worker_that_dies_or_fails_is_one_line_not_a_hang(tmp_path):
+    from zoo_image_folder.pool import Workers
+
+    task = {"root": str(tmp_path), "paths": ["a/1.png"], "first": 0, "out": str(tmp_path / "no"),
+            "offset": 0, "size": [4, 4], "grey": True}  # fmt: skip
+    with Workers(1) as pool:  # its copy is not there to write into
+        with pytest.raises(zoo.DataError, match="a worker could not decode its pictures"):
+            list(pool.map([task]))
+    with pytest.raises(zoo.DataError, match="ended without an answer .* try dataset.workers=1"):
+        with Workers(1) as pool:
+            pool.procs[0].kill()  # as a decoder that crashes takes its process down
+            pool.procs[0].wait()
+            list(pool.map([task]))

@@ -11,12 +11,10 @@ pictures skipped and why)."""
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import contextlib
 import hashlib
 import json
 import mmap
-import multiprocessing
 import os
 import sys
 import threading
@@ -32,6 +30,7 @@ import zoo
 from zoo import data as cache  # zoo's public API for dataset plugins
 
 from . import decode
+from .pool import Workers
 from .scan import TEST, TRAIN, VALID, Found, scan
 
 PREPARED_VERSION = "1"  # bump when the layout or the decoding changes: old copies are then unused
@@ -214,7 +213,7 @@ def _all_grey(heads: list[tuple[int, int, bool]]) -> bool:
 
 
 def _decode(
-    pool: concurrent.futures.Executor | None,
+    pool: Workers | None,
     found: Found,
     options: Options,
     tmp: Path,
@@ -236,8 +235,12 @@ def _decode(
     if pool is None:
         results = [decode.prepare_chunk(root, part, first, *args) for part, first in parts]
     else:
-        futures = [pool.submit(decode.prepare_chunk, root, p, first, *args) for p, first in parts]
-        results = [f.result() for f in futures]
+        out, at = args[0], args[1]
+        results = list(pool.map(
+            {"root": root, "paths": list(part), "first": first, "out": out, "offset": at,
+             "size": list(size), "grey": grey}
+            for part, first in parts
+        ))  # fmt: skip
     heads: list = []
     failures: list = []
     for h, f in results:
@@ -252,8 +255,7 @@ def _workers(options: Options, count: int):
     if count < IN_PROCESS or options.workers == 1:
         yield None
         return
-    context = multiprocessing.get_context("spawn")  # nothing of this process's threads
-    with concurrent.futures.ProcessPoolExecutor(options.workers, mp_context=context) as pool:
+    with Workers(options.workers) as pool:
         yield pool
 
 
