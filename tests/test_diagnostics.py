@@ -51,6 +51,10 @@ def test_lr_find_plots_the_loss_and_suggests_a_rate(tmp_path, mnist_file):
         cwd=tmp_path,
     ).stdout
     assert "suggested learning rate" in printed or "no suggestion" in printed
+    if "suggested" in printed:  # the command to try trains on the data it measured
+        assert f"(try it: zoo run logistic --set dataset.path={mnist_file} --set optimizer.lr=" in (
+            printed
+        )
     assert (tmp_path / "lr-find.png").is_file() and not (tmp_path / "runs").exists()
     one_line_error(
         run_cli("lr-find", "logistic", "--start", "1", "--end", "0.1", cwd=tmp_path, check=False),

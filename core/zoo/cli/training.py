@@ -4,6 +4,7 @@ print the run as it goes), nothing else."""
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
 import click
@@ -319,8 +320,12 @@ def lr_find(
     if found.suggestion is None:
         echo("  no suggestion: the loss did not fall (try a wider range, or more --steps)")
     else:
+        same = ([f"--config {shlex.quote(config_file)}"] if config_file else []) + [
+            f"--set {shlex.quote(o)}" for o in overrides if not o.startswith("optimizer.lr=")
+        ]  # the run it measured: its data and settings
+        command = " ".join([f"zoo run {shlex.quote(name)}", *same])
         echo(
-            f"  suggested learning rate: {found.suggestion:.2g} (try it: zoo run {name} --set "
+            f"  suggested learning rate: {found.suggestion:.2g} (try it: {command} --set "
             f"optimizer.lr={found.suggestion:.2g})"
         )
     if found.plot is not None:

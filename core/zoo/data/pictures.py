@@ -81,5 +81,5 @@ def photo(image: Any, size: tuple[int, int], grey: bool) -> Any:
         left = int(round((picture.width - width) / 2.0))
         top = int(round((picture.height - height) / 2.0))
         picture = picture.crop((left, top, left + width, top + height))
-    pixels = np.asarray(picture, dtype=np.uint8)
+    pixels = np.array(picture, dtype=np.uint8)  # its own, writable copy
     return pixels[None] if grey else np.ascontiguousarray(pixels.transpose(2, 0, 1))
