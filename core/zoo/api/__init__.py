@@ -69,6 +69,7 @@ from .trained import (
     show_samples,
 )
 from .training import LRFind, Reproduction, lr_find, reproduce, resolve, resume, sweep, train
+from .tuning import join_study, tune, tune_status
 
 #: The public names, the ones ``zoo`` itself offers (its facade takes them from here, so they are
 #: written once). ``current``, ``using`` and ``reset`` (the process's catalog, for tools and
@@ -129,5 +130,8 @@ __all__ = [
     "RunSummary",
     "show_samples",
     "sweep",
+    "tune",
+    "tune_status",
+    "join_study",
     "train",
 ]

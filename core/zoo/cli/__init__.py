@@ -18,6 +18,7 @@ from .common import CONTEXT, ZooGroup, show_warning
 from .data import data
 from .results import eval_, export, plot, predict, runs_, show_samples
 from .training import lr_find, reproduce, resume, run, sweep
+from .tuning import tune
 from .ui import ui
 
 
@@ -41,6 +42,7 @@ for command in (
     run,
     resume,
     sweep,
+    tune,
     lr_find,
     eval_,
     predict,

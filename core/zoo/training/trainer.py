@@ -16,6 +16,7 @@ import contextlib
 import gc
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,7 @@ class Trainer:
         keep_last: int = 1,
         progress: bool = False,
         verbose: bool = False,
+        watchers: Sequence[Callback] = (),
     ) -> None:
         self.config = config
         self.catalog = catalog
@@ -133,6 +135,9 @@ class Trainer:
         self.scheduler: Any = None
         self.interval = "epoch"  # when the scheduler steps: after each epoch or each step
         self.callbacks: list[Callback] = []
+        # what watches this process's epochs from outside the run (a search's trial): called as
+        # callbacks are, after them, but not part of the run's config nor saved in checkpoints
+        self.watchers: list[Callback] = list(watchers)
         self.shuffler = torch.Generator()
         self.augmenter: Augmenter | None = None  # the run's batch transforms, if it names any
         self.train_batches: loop.Batches | None = None
@@ -483,7 +488,7 @@ class Trainer:
         train_batches, valid_batches = self.train_batches, self.valid_batches
         rates = RateSteps(self.optimizer, self.scheduler, self.interval, self.steps_per_epoch)
         chosen = [metric for _, metric in self.metrics]
-        for callback in self.callbacks:
+        for callback in [*self.callbacks, *self.watchers]:
             callback.on_start(self)
         try:
             for epoch in range(len(self.history) + 1, self.epochs + 1):
@@ -563,7 +568,7 @@ class Trainer:
                 self.scheduler.step(row[monitor])
             else:
                 self.scheduler.step()
-        for callback in self.callbacks:
+        for callback in [*self.callbacks, *self.watchers]:
             callback.on_epoch_end(self, row)
         self.check_learning_rates(f"after epoch {row['epoch']}")
 
@@ -692,7 +697,7 @@ class Trainer:
         if world > 1:
             same = distributed.weights_in_sync(self.raw_model)
             self.say(f"  weights identical on all {world} ranks: {same}")
-        for callback in self.callbacks:
+        for callback in [*self.callbacks, *self.watchers]:
             callback.on_end(self)
         curves = self.files.curves if self.files is not None else "-"
         self.say(f"{report.best_text(self.config, self.history)}; curves in {curves}")

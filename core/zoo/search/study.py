@@ -1,0 +1,380 @@
+"""A study on Optuna whose trials are zoo runs: ``STUDY_DIR/trial-0007/`` is trial 7's run
+directory, its epochs reported to the trial as they end (a pruner may stop it: a ``stopped`` run
+with the pruner's reason), its best value of the run's ``monitor`` the trial's value.
+
+The study lives in an Optuna storage: by default a journal file in the study directory (many
+processes on one machine, or on a shared file system), or a database URL (``postgresql://``,
+``sqlite:///``: machines that share it). ``study.json`` beside the trials records what the study
+searches (the run, its settings, the space, the metric), so that another worker, here or on
+another machine, joins the same search (``zoo tune --join STUDY_DIR``), and a study made for
+another search is refused.
+
+A trial whose worker died (SIGKILL, a lost machine) is not lost: its run directory keeps its
+checkpoints, so the next worker marks the trial failed, queues it again with its parameters, its
+reported values and its directory, and the new trial resumes the run from its last checkpoint,
+with the numbers an uninterrupted trial has. A dead worker is found by its process on this
+machine, and through Optuna's heartbeat on a database."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import socket
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, ZooError
+from ..files import write_atomic
+from . import space as spaces
+
+PLAN = "study.json"
+JOURNAL = "journal.log"
+SAMPLERS = ("tpe", "random")
+PRUNERS = ("median", "hyperband", "halving", "none")
+#: A database's trials send a heartbeat this often (seconds); one silent for the grace is dead.
+HEARTBEAT = 10
+GRACE = 30
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a study searches, as study.json records it."""
+
+    name: str  # the run (zoo run NAME)
+    space: dict[str, str]  # key -> distribution, as written
+    fixed: list[str] = field(default_factory=list)  # --set texts every trial has
+    config: str | None = None
+    epochs: int | None = None
+    seed: int | None = None
+    device: str | None = None
+    metric: str = "val_loss"
+    mode: str = "min"
+    trials: int = 20
+    sampler: str = "tpe"
+    pruner: str = "median"
+    study: str = ""  # the Optuna study's name
+    storage: str | None = None  # a database URL; None: the journal file in the folder
+
+    def same_search(self, other: Plan) -> list[str]:
+        """What differs from ``other`` in what is searched (trials, sampler, pruner may)."""
+        keys = ("name", "space", "fixed", "config", "epochs", "seed", "metric", "mode", "study")
+        return [k for k in keys if getattr(self, k) != getattr(other, k)]
+
+
+def read_plan(folder: Path) -> Plan:
+    path = folder / PLAN
+    try:
+        fields = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(fields, dict):
+            raise ValueError("not an object")
+        return Plan(**fields)
+    except FileNotFoundError:
+        raise ConfigError(f"{folder} holds no study ({PLAN}): start one with zoo tune") from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"{path}: not a study zoo can read ({exc})") from None
+
+
+def open_folder(folder: Path, plan: Plan) -> Plan:
+    """The study folder with ``plan`` recorded: a new one, or one made for the same search."""
+    if (folder / PLAN).exists():
+        recorded = read_plan(folder)
+        differ = recorded.same_search(plan)
+        if differ:
+            shown = ", ".join(f"{k} {getattr(recorded, k)!r}" for k in differ)
+            raise ConfigError(
+                f"{folder} is a study of another search ({shown}): give another --out, or "
+                f"zoo tune --join {folder} to add a worker to it as it is"
+            )
+        return recorded if plan.storage is None else plan
+    if folder.exists() and any(p.name != ".lock" for p in folder.iterdir()):
+        raise ConfigError(f"{folder} is not empty and holds no study: give another --out")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / PLAN, (json.dumps(asdict(plan), indent=2) + "\n").encode())
+    return plan
+
+
+def storage(folder: Path, plan: Plan) -> Any:
+    """The Optuna storage of the study: its database, or the journal file in ``folder``."""
+    import optuna
+
+    url = plan.storage
+    if url is None:
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(str(folder / JOURNAL)))
+    if not url.startswith(("postgresql://", "postgresql+", "sqlite:///", "mysql://", "mysql+")):
+        raise ConfigError(
+            f"--storage {url!r}: expected a database URL (postgresql://USER@HOST/DB, "
+            "sqlite:///FILE), or none for the journal file in the study folder"
+        )
+    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)  # Optuna 4.9+
+    kind = "heartbeat_stale_trial_callback" if retry is not None else "failed_trial_callback"
+    retry = retry or optuna.storages.RetryFailedTrialCallback
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            again = {kind: retry(inherit_intermediate_values=True)}
+            return optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=HEARTBEAT,
+                grace_period=GRACE,
+                engine_kwargs={"pool_pre_ping": True},
+                **again,
+            )
+    except ImportError as exc:  # the database's driver (psycopg2 for postgresql)
+        raise ConfigError(
+            f"--storage {_shown(url)}: its database driver is not installed ({exc}): pip "
+            "install psycopg2-binary for PostgreSQL"
+        ) from None
+    except Exception as exc:  # sqlalchemy's, psycopg's: one line, the URL's password left out
+        raise ConfigError(
+            f"--storage {_shown(url)}: cannot reach the database ({_first_line(exc)})"
+        ) from None
+
+
+def load_study(folder: Path, plan: Plan, *, worker: int | None = None) -> Any:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    samplers = {
+        "tpe": lambda seed: optuna.samplers.TPESampler(seed=seed),
+        "random": lambda seed: optuna.samplers.RandomSampler(seed=seed),
+    }
+    pruners = {
+        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+        "hyperband": lambda: optuna.pruners.HyperbandPruner(),
+        "halving": lambda: optuna.pruners.SuccessiveHalvingPruner(),
+        "none": lambda: optuna.pruners.NopPruner(),
+    }
+    seed = None if plan.seed is None or worker is None else plan.seed * 1000 + worker
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study = optuna.create_study(
+            storage=storage(folder, plan),
+            study_name=plan.study,
+            direction="minimize" if plan.mode == "min" else "maximize",
+            sampler=samplers[plan.sampler](seed),
+            pruner=pruners[plan.pruner](),
+            load_if_exists=True,
+        )
+    recorded = study.user_attrs.get("zoo")
+    mine = {"name": plan.name, "metric": plan.metric, "mode": plan.mode, "space": plan.space}
+    if recorded is None:
+        study.set_user_attr("zoo", mine)
+    elif recorded != mine:
+        raise ConfigError(
+            f"the study {plan.study!r} in {_shown(plan.storage or str(folder / JOURNAL))} was "
+            f"made for another search ({recorded}): give another --study"
+        )
+    return study
+
+
+def finished(study: Any) -> int:
+    from optuna.trial import TrialState
+
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+
+
+def more_needed(study: Any, trials: int) -> bool:
+    """Whether this worker should start another trial: the study has fewer than ``trials``
+    finished or running ones, or a queued one (a trial to resume) waits."""
+    from optuna.trial import TrialState
+
+    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    return bool(waiting) or finished(study) + len(running) < trials
+
+
+def recover(study: Any, folder: Path, say: Callable[[str], None]) -> None:
+    """Trials still marked running whose worker on this machine is gone: each marked failed and
+    queued again (parameters, reported values, run directory), once, under the folder's lock."""
+    import optuna
+    from filelock import FileLock
+    from optuna.trial import TrialState
+
+    host = socket.gethostname()
+    with FileLock(str(folder / ".lock")):
+        trials = study.get_trials(deepcopy=False)
+        queued = {t.system_attrs.get("failed_trial") for t in trials if not t.state.is_finished()}
+        for trial in trials:
+            if trial.state != TrialState.RUNNING:
+                continue
+            where, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
+            if where != host or not pid.isdigit() or _alive(int(pid)):
+                continue
+            original = trial.system_attrs.get("failed_trial", trial.number)
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+                study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            if original in queued:
+                continue
+            history = [*trial.system_attrs.get("retry_history", []), trial.number]
+            study.add_trial(
+                optuna.trial.create_trial(
+                    state=TrialState.WAITING,
+                    params=trial.params,
+                    distributions=trial.distributions,
+                    user_attrs=trial.user_attrs,
+                    system_attrs={"failed_trial": original, "retry_history": history},
+                    intermediate_values=trial.intermediate_values,
+                )
+            )
+            queued.add(original)
+            say(
+                f"trial {trial.number}: its worker (process {pid}) is gone; queued again, to "
+                f"resume {trial.user_attrs.get('run_dir', 'its run')} from its last checkpoint"
+            )
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): the signal said it is there
+
+
+def suggest(trial: Any, space: dict[str, Any]) -> dict[str, Any]:
+    """The trial's value of each key (a queued trial's own parameters come back as they were)."""
+    import optuna.distributions as d
+
+    values = {}
+    for key, dist in space.items():
+        if isinstance(dist, d.CategoricalDistribution):
+            values[key] = trial.suggest_categorical(key, dist.choices)
+        elif isinstance(dist, d.IntDistribution):
+            values[key] = trial.suggest_int(key, dist.low, dist.high, log=dist.log)
+        else:
+            values[key] = trial.suggest_float(key, dist.low, dist.high, log=dist.log)
+    return values
+
+
+class Report:
+    """A watcher of a trial's run (a callback not saved with it): each epoch's ``metric`` is
+    reported to the trial as its step, and the pruner asked whether to go on. A resumed run's
+    epochs before the checkpoint are reported again only where the trial lacks them."""
+
+    def __init__(self, trial: Any, metric: str, pruner: str) -> None:
+        self.trial, self.metric, self.pruner = trial, metric, pruner
+        self.pruned: str | None = None
+
+    def on_start(self, trainer: Any) -> None:
+        known = self._known()
+        for row in trainer.history:
+            if row["epoch"] not in known and _finite(row.get(self.metric)):
+                self.trial.report(float(row[self.metric]), row["epoch"])
+
+    def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
+        value = row.get(self.metric)
+        if not _finite(value):
+            return
+        if row["epoch"] not in self._known():
+            self.trial.report(float(value), row["epoch"])
+        if row["epoch"] < trainer.epochs and self.trial.should_prune():  # the last one ends
+            self.pruned = (
+                f"pruned by Optuna's {self.pruner} pruner after epoch {row['epoch']} "
+                f"({self.metric} {value:.4g})"
+            )
+            trainer.stop(self.pruned)
+
+    def on_end(self, trainer: Any) -> None:
+        pass
+
+    def _known(self) -> dict[int, float]:
+        return _frozen(self.trial).intermediate_values
+
+
+def _frozen(trial: Any) -> Any:
+    """A live trial as the storage holds it now (its system attributes, reported values)."""
+    return trial.study._storage.get_trial(trial._trial_id)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def best(history: list[dict[str, Any]], metric: str, mode: str) -> float | None:
+    values = [r[metric] for r in history if _finite(r.get(metric))]
+    if not values:
+        return None
+    return min(values) if mode == "min" else max(values)
+
+
+def work(
+    folder: Path,
+    plan: Plan,
+    train_trial: Callable[..., Any],
+    *,
+    worker: int | None = None,
+    say: Callable[[str], None] = print,
+) -> Any:
+    """This process as one worker of the study: trials until the study has ``plan.trials``
+    finished ones (complete or pruned). ``train_trial(trial, values, run_dir, report)`` trains
+    or resumes the trial's run and returns its history."""
+    import optuna
+
+    study = load_study(folder, plan, worker=worker)
+    space = {key: spaces.parse([f"{key}={text}"])[key] for key, text in plan.space.items()}
+    me = f"{socket.gethostname()}:{os.getpid()}"
+
+    def objective(trial: Any) -> float:
+        original = _frozen(trial).system_attrs.get("failed_trial")
+        number = trial.number if original is None else original
+        run_dir = folder / f"trial-{number:04d}"
+        trial.set_user_attr("worker", me)
+        trial.set_user_attr("run_dir", run_dir.name)
+        values = suggest(trial, space)
+        report = Report(trial, plan.metric, plan.pruner)
+        shown = ", ".join(f"{k}={_value(v)}" for k, v in values.items())
+        again = "" if original is None else f" (trial {original} again, resumed)"
+        say(f"trial {trial.number}{again}: {shown} -> {run_dir}")
+        history, stopped = train_trial(trial, values, run_dir, report)
+        value = best(history, plan.metric, plan.mode)
+        if report.pruned or (stopped and "pruned by Optuna" in stopped):
+            say(f"trial {trial.number}: {report.pruned or stopped}")
+            raise optuna.TrialPruned(report.pruned or stopped)
+        if value is None:
+            raise ZooError(f"trial {trial.number}: its run has no {plan.metric} to report")
+        say(f"trial {trial.number}: {plan.metric} {value:.4f} after {len(history)} epochs")
+        return value
+
+    def enough(study: Any, trial: Any) -> None:
+        recover(study, folder, say)
+        if not more_needed(study, plan.trials):
+            study.stop()
+
+    recover(study, folder, say)
+    if more_needed(study, plan.trials):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*is already reported")
+            study.optimize(objective, callbacks=[enough], catch=(ZooError,), gc_after_trial=True)
+    return study
+
+
+def _value(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _shown(url: str) -> str:
+    """A storage URL with its password left out."""
+    head, at, rest = url.rpartition("@")
+    if not at:
+        return url
+    scheme, _, user = head.partition("://")
+    return f"{scheme}://{user.split(':')[0]}@{rest}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]

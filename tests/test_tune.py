@@ -1,0 +1,148 @@
+"""``zoo tune``: searches on real Optuna (a journal file), each trial a zoo run directory; worker
+processes that never share a trial; a worker SIGKILLed mid-trial whose trial the next worker
+resumes from its checkpoint with the numbers of one never stopped; searches written wrongly,
+one line each."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+import zoo
+from conftest import one_line_error, run_cli, run_process
+
+pytest.importorskip("optuna")
+
+
+def tune_args(mnist_file, out, *more):
+    return ["tune", "logistic", "--space", "optimizer.lr=loguniform(0.01,1)", "--set",
+            f"dataset.path={mnist_file}", "--out", out, *more]  # fmt: skip
+
+
+def test_two_workers_share_a_study_and_never_a_trial(tmp_path, mnist_file):
+    args = tune_args(mnist_file, tmp_path / "study", "--space", "batch_size=choice(32,64)",
+                     "--trials", "5", "--epochs", "2", "--workers", "2", "--seed", "0")  # fmt: skip
+    done = run_process(*args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "[worker 0] trial" in done.stdout and "[worker 1] trial" in done.stdout
+    found = zoo.tune_status(tmp_path / "study")
+    rows = found["trials"]
+    assert sum(r["state"] in ("complete", "pruned") for r in rows) >= 5
+    dirs = [r["run_dir"] for r in rows]
+    assert len(dirs) == len(set(dirs))  # no two trials in one directory
+    for row in rows:
+        run_dir = tmp_path / "study" / row["run_dir"]
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        assert config["optimizer"]["lr"] == pytest.approx(row["params"]["optimizer.lr"])
+        assert config["batch_size"] == row["params"]["batch_size"]
+        history = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+        assert len(history) == row["epochs"]  # every epoch reported to its trial
+    best = found["best"]
+    assert best["value"] == min(r["value"] for r in rows if r["state"] == "complete")
+    assert f"best: trial {best['number']}, val_loss" in done.stdout
+    shown = run_cli("tune", "--status", tmp_path / "study", cwd=tmp_path).stdout
+    assert "study 'logistic' in" in shown and "importances (Optuna's fANOVA): " in shown
+
+
+def test_a_pruned_trial_is_a_stopped_run_with_the_pruners_reason(tmp_path, mnist_file):
+    study = zoo.tune("logistic", ["optimizer.lr=loguniform(1e-4,1)"], trials=6, epochs=3,
+                     overrides=[f"dataset.path={mnist_file}"], out=tmp_path / "s", seed=2,
+                     sampler="random")  # fmt: skip
+    pruned = [t for t in study.trials if t.state.name == "PRUNED"]
+    assert len(study.trials) == 6 and pruned, [t.state for t in study.trials]
+    for trial in pruned:
+        standing = zoo.runs.rundir.RunDir(tmp_path / "s" / trial.user_attrs["run_dir"]).check()
+        assert standing.status == "stopped" and "pruned by Optuna's median pruner" in (
+            standing.reason
+        )
+        assert len(trial.intermediate_values) < 3  # never pruned at its last epoch
+
+
+def test_a_worker_killed_mid_trial_is_resumed_exactly_by_the_next(tmp_path, mnist_file):
+    args = tune_args(mnist_file, tmp_path / "killed", "--trials", "1", "--epochs", "4",
+                     "--pruner", "none", "--seed", "5")  # fmt: skip
+    worker = subprocess.Popen([sys.executable, "-m", "zoo", *map(str, args)], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    metrics = tmp_path / "killed" / "trial-0000" / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 2):
+        assert worker.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait()
+    again = run_process(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "trial 0: its worker (process" in again.stdout and "queued again" in again.stdout
+    assert "trial 1 (trial 0 again, resumed)" in again.stdout
+    same = ["--trials", "1", "--epochs", "4", "--pruner", "none", "--seed", "5"]
+    whole = run_process(*tune_args(mnist_file, tmp_path / "whole", *same), cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+
+    def rows(folder):
+        lines = (tmp_path / folder / "trial-0000" / "metrics.jsonl").read_text().splitlines()
+        timed = ("epoch_seconds", "samples_per_s")
+        return [{k: v for k, v in json.loads(x).items() if k not in timed} for x in lines]
+
+    assert rows("killed") == rows("whole")  # the numbers of a trial never stopped
+    states = {r["state"]: r for r in zoo.tune_status(tmp_path / "killed")["trials"]}
+    assert states["fail"]["run_dir"] == states["complete"]["run_dir"] == "trial-0000"
+    assert states["complete"]["epochs"] == 4 and states["complete"]["retry_of"] == 0
+    whole_value = zoo.tune_status(tmp_path / "whole")["best"]["value"]
+    assert states["complete"]["value"] == whole_value
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    "space, expected",
+    [
+        ("optimizer.lr=lognormal(1,2)", "is not a distribution zoo knows"),
+        ("optimizer.lr=loguniform(0,1)", "a log scale needs bounds above 0"),
+        ("optimizer.lr=uniform(1,0.1)", "the low bound must be below the high one"),
+        ("model.width=int(8,6.5)", "'6.5' is not an integer"),
+        ("optimizer.lr", "expected KEY=DISTRIBUTION"),
+        ("optimizer.lr=uniform(nan,1)", "is not a finite number"),
+        ("optimizer.nonsense=uniform(0.1,1)", "--space optimizer.nonsense:"),
+        ("optimizer.name=choice(sgd,nosuch)", "--space optimizer.name:"),
+    ],
+)
+def test_a_search_written_wrongly_is_one_line_and_leaves_nothing(tmp_path, mnist_file, space,
+                                                                   expected):  # fmt: skip
+    result = run_cli("tune", "logistic", "--space", space, "--set", f"dataset.path={mnist_file}",
+                     "--out", tmp_path / "s", cwd=tmp_path, check=False)  # fmt: skip
+    one_line_error(result, expected)
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.hostile
+def test_a_study_of_another_search_or_no_study_is_one_line(tmp_path, mnist_file):
+    first = run_cli(*tune_args(mnist_file, tmp_path / "s", "--trials", "1", "--epochs", "1"),
+                    cwd=tmp_path)  # fmt: skip
+    assert first.returncode == 0
+    other = run_cli("tune", "logistic", "--space", "batch_size=choice(16,32)", "--set",
+                    f"dataset.path={mnist_file}", "--out", tmp_path / "s", cwd=tmp_path,
+                    check=False)  # fmt: skip
+    one_line_error(other, "is a study of another search (space", "zoo tune --join")
+    (tmp_path / "empty").mkdir()
+    one_line_error(run_cli("tune", "--status", tmp_path / "empty", cwd=tmp_path, check=False),
+                   "holds no study (study.json): start one with zoo tune")  # fmt: skip
+    bad = run_cli(*tune_args(mnist_file, tmp_path / "db", "--storage", "redis://x"),
+                  cwd=tmp_path, check=False)  # fmt: skip
+    one_line_error(bad, "--storage 'redis://x': expected a database URL")
+    down = run_cli(*tune_args(mnist_file, tmp_path / "pg", "--storage",
+                              "postgresql://zoo:secret@127.0.0.1:9/none"),
+                   cwd=tmp_path, check=False)  # fmt: skip
+    one_line_error(down, "--storage postgresql://zoo@127.0.0.1:9/none: ")
+    assert "secret" not in down.stderr and not (tmp_path / "pg").exists()
+    nowhere = run_cli(*tune_args(mnist_file, tmp_path / "q", "--storage",
+                                 f"sqlite:///{tmp_path}/no/such/folder/study.db"),
+                      cwd=tmp_path, check=False)  # fmt: skip
+    one_line_error(nowhere, "cannot reach the database")
+    assert Path(tmp_path / "s" / "study.json").is_file()  # the first study untouched
