@@ -154,7 +154,8 @@ def resume(
     from ..training.trainer import Trainer
 
     run_dir = Path(run_dir)
-    standing = _resumable(RunDir(run_dir))
+    # a rank of a launched resume: the launcher checked the run, and rank 0 may hold it already
+    standing = _resumable(RunDir(run_dir), rank=distributed.active())
     if epochs is not None and epochs < standing.epochs_done:
         raise ConfigError(
             f"--epochs {epochs}: {run_dir} has trained {standing.epochs_done} epochs already "
@@ -174,10 +175,11 @@ def resume(
         return trainer.fit()
 
 
-def _resumable(folder: Any) -> Any:
+def _resumable(folder: Any, rank: bool = False) -> Any:
     """The run's standing, when ``zoo resume`` can continue it (or say it is complete); a broken
-    run, one training now or a folder holding no run is one line."""
-    standing = folder.check()
+    run, one training now or a folder holding no run is one line. ``rank``: in a process of a
+    launched resume, where the lock is rank 0's (its files are read, the lock aside)."""
+    standing = folder.standing() if rank else folder.check()
     if standing.status == "broken":
         raise ZooError(f"{folder.path} cannot be resumed: {standing.reason}")
     if standing.status == "training":
