@@ -81,7 +81,8 @@ def tune(
     if storage is not None:
         studies.storage(folder, plan)  # the database reached before the folder is made
     plan = studies.open_folder(folder, plan)
-    studies.load_study(folder, plan)  # the storage reached and the study checked, once, here
+    if workers > 1:  # the storage reached and the study checked once, here, not in each worker
+        studies.load_study(folder, plan)
     return _work(folder, plan, workers, verbose)
 
 

@@ -358,7 +358,7 @@ def work(
     if more_needed(study, plan.trials):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*is already reported")
-            study.optimize(objective, callbacks=[enough], catch=(ZooError,), gc_after_trial=True)
+            study.optimize(objective, callbacks=[enough], catch=(ZooError,))
     return study
 
 
