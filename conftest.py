@@ -578,3 +578,53 @@ class EveryStatus:
         if self.live.poll() is None:
             self.live.kill()
             self.live.communicate(timeout=60)
+
+
+def _postgres_program(name: str) -> str | None:
+    import glob
+
+    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found if isinstance(found, str) else (found[-1] if found else None)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A real PostgreSQL server of its own on 127.0.0.1, in a temp folder (Debian's package;
+    .ci/run installs it and sets ZOO_REQUIRE_POSTGRES, so a missing server fails there), run as
+    the ``postgres`` user when the tests run as root (PostgreSQL refuses root); stopped after."""
+    import socket
+    import tempfile
+
+    initdb, pg_ctl = _postgres_program("initdb"), _postgres_program("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        if os.environ.get("ZOO_REQUIRE_POSTGRES"):
+            pytest.fail(
+                "PostgreSQL's initdb and pg_ctl are not installed (apt-get install postgresql)"
+            )
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    base = Path(tempfile.mkdtemp(prefix="zoo-postgres-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        import pwd
+
+        owner = pwd.getpwnam("postgres")
+        os.chown(base, owner.pw_uid, owner.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = base / "data"
+    quiet = {"capture_output": True, "text": True, "timeout": 120, "check": True}
+    subprocess.run([*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "zoo", "--no-sync"],
+                   **quiet)  # fmt: skip
+    options = f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off -c max_connections=50"
+    subprocess.run([*as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"),
+                    "-w", "start"], **quiet)  # fmt: skip
+    try:
+        subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "zoo", "-d",
+                        "postgres", "-c", "CREATE DATABASE studies"], **quiet)  # fmt: skip
+        yield f"postgresql://zoo@127.0.0.1:{port}/studies"
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60)  # fmt: skip
+        shutil.rmtree(base, ignore_errors=True)

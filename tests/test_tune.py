@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -146,3 +147,94 @@ def test_a_study_of_another_search_or_no_study_is_one_line(tmp_path, mnist_file)
                       cwd=tmp_path, check=False)  # fmt: skip
     one_line_error(nowhere, "cannot reach the database")
     assert Path(tmp_path / "s" / "study.json").is_file()  # the first study untouched
+
+
+# --- a study many machines share: a real PostgreSQL server -----------------------------------
+
+
+def test_two_machines_share_a_study_on_postgresql(tmp_path, mnist_file, postgres_url):
+    """Two zoo tune commands with their own folders (as on two machines) and two workers each,
+    on one database: one study, every trial trained once, each in its own worker's folder."""
+
+    def start(folder):
+        more = ["--workers", "2", "--storage", postgres_url, "--study", "shared"]
+        args = tune_args(mnist_file, tmp_path / folder, "--trials", "6", "--epochs", "2", *more)
+        command = [sys.executable, "-m", "zoo", *map(str, args)]
+        return subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+    machines = [start("here"), start("there")]
+    outs = [m.communicate(timeout=600) for m in machines]
+    for machine, (out, err) in zip(machines, outs, strict=True):
+        assert machine.returncode == 0, out + err
+    import optuna
+
+    study = optuna.load_study(study_name="shared", storage=postgres_url)
+    finished = [t for t in study.trials if t.state.is_finished()]
+    assert len(finished) >= 6 and len({t.number for t in study.trials}) == len(study.trials)
+    workers = {t.user_attrs["worker"] for t in finished}
+    assert len(workers) >= 3, workers  # the four workers of both commands took trials
+    for folder in ("here", "there"):
+        status = zoo.tune_status(tmp_path / folder)
+        assert len(status["trials"]) == len(study.trials)  # one study, seen from either
+    dirs = [p.name for f in ("here", "there") for p in (tmp_path / f).glob("trial-*")]
+    assert len(dirs) == len(set(dirs)) == len(study.trials)  # no trial trained twice
+    assert study.user_attrs["zoo"]["metric"] == "val_loss"
+
+
+@pytest.mark.hostile
+def test_a_postgresql_study_of_another_search_is_one_line(tmp_path, mnist_file, postgres_url):
+    more = ["--storage", postgres_url, "--study", "mine"]
+    first = run_cli(*tune_args(mnist_file, tmp_path / "a", "--trials", "1", "--epochs", "1",
+                               *more), cwd=tmp_path)  # fmt: skip
+    assert first.returncode == 0
+    other = run_cli("tune", "logistic", "--space", "batch_size=choice(16,32)", "--set",
+                    f"dataset.path={mnist_file}", "--out", tmp_path / "b", "--storage",
+                    postgres_url, "--study", "mine", cwd=tmp_path, check=False)  # fmt: skip
+    one_line_error(other, "was made for another search", "give another --study")
+
+
+# --- zoo sweep: a grid on the same engine -----------------------------------------------------
+
+
+def test_a_sweep_with_two_workers_trains_every_point_once(tmp_path, mnist_file):
+    args = ["sweep", "logistic", "--set", f"dataset.path={mnist_file}", "--epochs", "1",
+            "--set", "optimizer.lr=0.4,0.2,0.1,0.05", "--set", "batch_size=32,64",
+            "--workers", "2", "--out", "grid"]  # fmt: skip
+    done = run_process(*args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "[worker 0] sweep logistic: run" in done.stdout
+    assert "[worker 1] sweep logistic: run" in done.stdout
+    table = done.stdout[done.stdout.index("sweep logistic: 8 runs") :].splitlines()
+    losses = [float(line.split()[2]) for line in table[2:10]]
+    assert losses == sorted(losses)
+    found = zoo.tune_status(tmp_path / "grid")
+    complete = [r for r in found["trials"] if r["state"] == "complete"]
+    assert sorted(r["run_dir"] for r in complete) == sorted(
+        p.name for p in (tmp_path / "grid").iterdir() if p.is_dir()
+    )
+    assert len(complete) == 8  # each point once
+    for row in complete:
+        history = (tmp_path / "grid" / row["run_dir"] / "metrics.jsonl").read_text().splitlines()
+        assert len(history) == 1
+    shutil.rmtree(tmp_path / "grid" / "lr=0.1-batch_size=64")  # someone removed one run
+    again = run_process(*args[:-4], "--out", "grid", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "run 6 of 8, lr=0.1-batch_size=64 (new)" in again.stdout
+    assert again.stdout.count("(complete)") == 7
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    "grid, expected",
+    [
+        (["optimizer.lr=0.1,0.1"], "--set optimizer.lr: a value is given twice in the sweep"),
+        (["model.name=a b,a_b"], "would share the folder"),
+    ],
+)
+def test_a_sweep_written_wrongly_is_one_line(tmp_path, mnist_file, grid, expected):
+    sets = [x for g in grid for x in ("--set", g)]
+    result = run_cli("sweep", "logistic", *sets, "--set", f"dataset.path={mnist_file}",
+                     "--out", tmp_path / "s", cwd=tmp_path, check=False)  # fmt: skip
+    one_line_error(result, expected)
+    assert not (tmp_path / "s").exists()

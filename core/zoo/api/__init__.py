@@ -1,7 +1,7 @@
 """The public Python API, the one the ``zoo`` command itself is built on (the CLI calls nothing
 else): ``catalog`` (what zoo knows: list, get and create for every kind), ``training`` (resolve,
-train, resume, reproduce, sweep), ``trained`` (evaluate, predict, export; the runs on disk) and
-``cache`` (the download cache).
+train, resume, reproduce), ``tuning`` (tune and sweep: searches on Optuna), ``trained``
+(evaluate, predict, export; the runs on disk) and ``cache`` (the download cache).
 
 The catalog (the installed plugins and the models of the config file in use) is loaded on the
 first call, not at ``import zoo``; torch is imported when a model is built or a run trains, never
@@ -68,8 +68,8 @@ from .trained import (
     run_summary,
     show_samples,
 )
-from .training import LRFind, Reproduction, lr_find, reproduce, resolve, resume, sweep, train
-from .tuning import join_study, tune, tune_status
+from .training import LRFind, Reproduction, lr_find, reproduce, resolve, resume, train
+from .tuning import join_study, sweep, tune, tune_status
 
 #: The public names, the ones ``zoo`` itself offers (its facade takes them from here, so they are
 #: written once). ``current``, ``using`` and ``reset`` (the process's catalog, for tools and

@@ -1,19 +1,16 @@
 """Training, for a program: ``resolve`` (the run config ``zoo run`` would use), ``train``,
-``resume``, ``reproduce`` (with its comparison to the card) and ``sweep``. Each returns what the
+``resume`` and ``reproduce`` (with its comparison to the card). Each returns what the
 command prints from; torch is imported when a run trains, never to resolve a config."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import config as configs
 from ..errors import ConfigError, ZooError
-from ..plugins.builtin import auto_mode
 from ..runs.run import Run
 from .catalog import current, get_weights
 from .trained import open_run
@@ -330,114 +327,6 @@ def _facts(card: Any, run_dir: Path) -> tuple[tuple[str, Any, Any], ...]:
         ("hardware", card.hardware, env.get("hardware")),
         ("data", card.dataset.get("data_sha256"), folder.model_info.get("data_sha256")),
     )
-
-
-def sweep(
-    name: str,
-    overrides: Sequence[str],
-    *,
-    config: str | Path | None = None,
-    out: str | Path | None = None,
-    metric: str = "val_loss",
-    mode: str | None = None,
-    epochs: int | None = None,
-    seed: int | None = None,
-    device: str | None = None,
-    progress: bool = False,
-    verbose: bool = False,
-) -> tuple[Path, list[dict[str, Any]]]:
-    """Train ``name`` at every point of a grid: ``overrides`` are ``--set`` texts, and one
-    whose value has top-level commas (``"optimizer.lr=0.1,0.05"``) is swept. Each run gets a
-    directory under one sweep folder (``out``, or runs/sweeps/NAME-YYYYmmdd-HHMMSS); given the
-    same folder again, finished runs are skipped and an interrupted one resumes. Returns the
-    folder and a row per run, best first by ``metric`` (``mode`` min or max; default: min for a
-    loss, max otherwise): ``{"dir", "point", "status", "best", "epochs"}``."""
-    from ..runs import pictures, sweeps
-
-    grid, fixed = sweeps.parse_grid(overrides)
-    if not grid:
-        raise ConfigError("nothing to sweep: give a --set with values separated by commas")
-    if mode not in (None, "min", "max"):
-        raise ConfigError(f"--mode {mode}: expected min or max")
-    mode = auto_mode(metric, mode or "auto")
-    points = sweeps.points(grid)
-    options = {"epochs": epochs, "seed": seed, "device": device}
-    for point in points:  # every point checked before the first run trains
-        resolve(name, config=config, overrides=[*fixed, *_texts(point)], **options)
-    new = out is None or not Path(out).exists() or not any(Path(out).iterdir())
-    folder = sweeps.open_folder(name, grid, fixed, metric, out)
-    try:
-        results = _sweep_runs(
-            name,
-            folder,
-            points,
-            fixed,
-            config,
-            options,
-            metric,
-            mode,
-            progress=progress,
-            verbose=verbose,
-        )
-    except BaseException:
-        # a sweep that failed before any of its runs began leaves no folder of sweep.json alone
-        if new and [p.name for p in folder.iterdir()] == [sweeps.FILE]:
-            (folder / sweeps.FILE).unlink()
-            folder.rmdir()
-        raise
-    results.sort(key=lambda r: r["best"][metric], reverse=mode == "max")
-    histories = {sweeps.label(r["point"]): r.pop("history") for r in results}
-    with contextlib.suppress(Exception):  # a failed picture is never worth a failed sweep
-        pictures.compare(histories, folder / "sweep.png")
-    return folder, results
-
-
-def _sweep_runs(
-    name: str,
-    folder: Path,
-    points: list[dict[str, Any]],
-    fixed: list[str],
-    config: str | Path | None,
-    options: dict[str, Any],
-    metric: str,
-    mode: str,
-    *,
-    progress: bool,
-    verbose: bool,
-) -> list[dict[str, Any]]:
-    """Each point's run in ``folder``: trained, resumed, or read when complete."""
-    from ..runs import sweeps
-    from ..runs.rundir import DONE, RunDir
-
-    say = print if verbose else (lambda text: None)
-    results = []
-    for i, point in enumerate(points, 1):
-        run_dir = folder / sweeps.label(point)
-        standing = RunDir(run_dir).check()
-        status = standing.status
-        say(f"sweep {name}: run {i} of {len(points)}, {sweeps.label(point)} ({status})")
-        how = {"progress": progress, "verbose": verbose}
-        if status in ("broken", "training"):
-            raise ZooError(f"{run_dir} is {status}: {standing.reason}")
-        if status == "unfinished":
-            run = resume(run_dir, **how)
-        elif status == "new":
-            texts = [*fixed, *_texts(point)]
-            run = train(name, config=config, overrides=texts, out=run_dir, **options, **how)
-        else:
-            assert status in DONE
-            run = Run(run_dir)
-        results.append(
-            {
-                "dir": run.dir,
-                "point": point,
-                "status": status,
-                "best": sweeps.best_row(run.history, metric, mode),
-                "epochs": len(run.history),
-                "history": run.history,
-            }
-        )
-    return results
 
 
 def _texts(point: dict[str, Any]) -> list[str]:

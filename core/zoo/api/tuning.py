@@ -3,7 +3,9 @@ other machines, its trials resumed after a worker dies. See ``zoo.search.study``
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -13,8 +15,91 @@ from typing import Any
 
 from ..errors import ConfigError, ZooError
 from ..plugins.builtin import auto_mode
+from ..runs.run import Run
 from .catalog import current
 from .training import _texts, resolve
+
+
+def sweep(
+    name: str,
+    overrides: Sequence[str],
+    *,
+    config: str | Path | None = None,
+    out: str | Path | None = None,
+    metric: str = "val_loss",
+    mode: str | None = None,
+    epochs: int | None = None,
+    seed: int | None = None,
+    device: str | None = None,
+    storage: str | None = None,
+    workers: int = 1,
+    progress: bool = False,
+    verbose: bool = False,
+) -> tuple[Path, list[dict[str, Any]]]:
+    """Train ``name`` at every point of a grid: ``overrides`` are ``--set`` texts, and one
+    whose value has top-level commas (``"optimizer.lr=0.1,0.05"``) is swept. Each run gets a
+    directory under one sweep folder (``out``, or runs/sweeps/NAME-YYYYmmdd-HHMMSS); given the
+    same folder again, finished runs are skipped and an interrupted one resumes.
+
+    The grid is an Optuna study (its grid sampler, the journal file in the folder or the
+    ``storage`` database), so ``workers`` processes here, and the same call on other machines
+    sharing the folder or the database, train its points, never one twice; a point whose worker
+    was killed resumes from its checkpoint. Returns the folder and a row per finished run, best
+    first by ``metric`` (``mode`` min or max; default: min for a loss, max otherwise):
+    ``{"dir", "point", "status", "best", "epochs"}``."""
+    from ..runs import pictures, sweeps
+    from ..runs.rundir import DONE, RunDir
+    from ..search import study as studies
+
+    grid, fixed = sweeps.parse_grid(overrides)
+    if not grid:
+        raise ConfigError("nothing to sweep: give a --set with values separated by commas")
+    if mode not in (None, "min", "max"):
+        raise ConfigError(f"--mode {mode}: expected min or max")
+    if not 1 <= workers <= 64:
+        raise ConfigError(f"--workers {workers}: expected 1 to 64")
+    mode = auto_mode(metric, mode or "auto")
+    points = sweeps.points(grid)
+    options = {"epochs": epochs, "seed": seed, "device": device}
+    for point in points:  # every point checked before the first run trains
+        resolve(name, config=config, overrides=[*fixed, *_texts(point)], **options)
+    _importable("zoo sweep")
+    more = {"mode": mode, "config": str(config) if config is not None else None, **options}
+    record = {"name": name, "grid": grid, "fixed": fixed, "metric": metric, **more}
+    plan = studies.sweep_plan(json.loads(json.dumps(record)), storage=storage)
+    if storage is not None:
+        studies.storage(Path(out or "."), plan)  # the database reached before the folder is made
+    new = out is None or not Path(out).exists() or not any(Path(out).iterdir())
+    more = {k: v for k, v in {**more, "storage": storage}.items() if v is not None}
+    folder = sweeps.open_folder(name, grid, fixed, metric, out, **more)
+    for i, point in enumerate(points, 1):  # what is done already (the study trains the rest)
+        run_dir = folder / sweeps.label(point)
+        standing = RunDir(run_dir).check()
+        if standing.status == "broken":
+            raise ZooError(f"{run_dir} is broken: {standing.reason}")
+        if verbose and standing.status in DONE:
+            print(f"sweep {name}: run {i} of {len(points)}, {run_dir.name} ({standing.status})")
+    try:
+        _work(folder, plan, workers, verbose, progress=progress)
+    except BaseException:
+        if new:  # a sweep that failed before any of its runs began leaves no folder
+            studies.remove_if_unused(folder)
+        raise
+    results = []
+    for point in points:
+        run_dir = folder / sweeps.label(point)
+        status = RunDir(run_dir).check().status
+        if status not in DONE:  # trained by a worker elsewhere, not finished yet
+            continue
+        run = Run(run_dir)
+        best = sweeps.best_row(run.history, metric, mode)
+        results.append({"dir": run.dir, "point": point, "status": status, "best": best,
+                        "epochs": len(run.history), "history": run.history})  # fmt: skip
+    results.sort(key=lambda r: r["best"][metric], reverse=mode == "max")
+    histories = {sweeps.label(r["point"]): r.pop("history") for r in results}
+    with contextlib.suppress(Exception):  # a failed picture is never worth a failed sweep
+        pictures.compare(histories, folder / "sweep.png")
+    return folder, results
 
 
 def tune(
@@ -102,7 +187,7 @@ def join_study(folder: str | Path, *, workers: int = 1, trials: int | None = Non
     return _work(folder, plan, workers, verbose)
 
 
-def _work(folder: Path, plan: Any, workers: int, verbose: bool) -> Any:
+def _work(folder: Path, plan: Any, workers: int, verbose: bool, progress: bool = False) -> Any:
     from ..search import study as studies
 
     if workers > 1:
@@ -137,7 +222,10 @@ def _work(folder: Path, plan: Any, workers: int, verbose: bool) -> Any:
             )
         return studies.load_study(folder, plan)
     say = print if verbose else (lambda text: None)
-    return studies.work(folder, plan, _trainer(plan), worker=0, say=say)
+    # a sweep's runs print their epochs, as zoo run does; a search's trials their lines only
+    loud = verbose and plan.grid is not None
+    return studies.work(folder, plan, _trainer(plan, progress=progress, verbose=loud), worker=0,
+                        say=say)  # fmt: skip
 
 
 def work_one(folder: str | Path, index: int, trials: int | None = None) -> Any:
@@ -157,8 +245,9 @@ def work_one(folder: str | Path, index: int, trials: int | None = None) -> Any:
     return studies.work(folder, plan, _trainer(plan), worker=index, say=say)
 
 
-def _trainer(plan: Any):
+def _trainer(plan: Any, *, progress: bool = False, verbose: bool = False):
     """What trains (or resumes, or reads) one trial's run: its history and why it stopped."""
+    how = {"progress": progress, "verbose": verbose}
 
     def train_trial(trial: Any, values: dict[str, Any], run_dir: Path, report: Any):
         from ..runs.run import Run
@@ -171,9 +260,9 @@ def _trainer(plan: Any):
             texts = [*plan.fixed, *_texts(values)]
             config = resolve(plan.name, config=plan.config, overrides=texts, epochs=plan.epochs,
                              seed=plan.seed, device=plan.device)  # fmt: skip
-            start = Trainer.start(config, catalog, out=run_dir, watchers=[report])
+            start = Trainer.start(config, catalog, out=run_dir, watchers=[report], **how)
         elif standing.status == "unfinished":
-            start = Trainer.resume(run_dir, catalog, device=plan.device, watchers=[report])
+            start = Trainer.resume(run_dir, catalog, device=plan.device, watchers=[report], **how)
         elif standing.status in ("complete", "stopped"):
             run = Run(run_dir)
             stopped = standing.reason if standing.status == "stopped" else None
@@ -232,13 +321,13 @@ def tune_status(folder: str | Path) -> dict[str, Any]:
             "folder": folder}  # fmt: skip
 
 
-def _importable() -> None:
+def _importable(what: str = "zoo tune") -> None:
     try:
         import optuna  # noqa: F401
     except ImportError:
         raise ConfigError(
-            "zoo tune runs its searches on Optuna, which is not installed: pip install "
-            "'torch-zoo[tune]' (or pip install optuna)"
+            f"{what} runs its searches on Optuna, which zoo needs and is not installed: "
+            "pip install optuna"
         ) from None
 
 

@@ -231,6 +231,11 @@ def _cell(value: Any) -> str:
     "--metric", default="val_loss", show_default=True, help="What the table is sorted by."
 )
 @click.option("--mode", type=click.Choice(["min", "max"]), help="min for a loss, else max.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes training the points here at once.")  # fmt: skip
+@click.option("--storage", metavar="URL", help="A database many machines share "
+              "(postgresql://USER@HOST/DB); default: a journal file in the sweep's "
+              "folder.")  # fmt: skip
 @progress_option
 def sweep(
     name: str,
@@ -242,11 +247,14 @@ def sweep(
     out: str | None,
     metric: str,
     mode: str | None,
+    workers: int,
+    storage: str | None,
     no_progress: bool,
 ) -> None:
     """Train NAME once per combination of the swept values, each run in its own directory under
     one folder; print them best first and draw their curves in one figure. The same command with
-    --out DIR skips finished runs and resumes an interrupted one."""
+    --out DIR skips finished runs and resumes an interrupted one; run again elsewhere (the folder
+    shared, or --storage), it adds a worker. The grid is an Optuna study (its grid sampler)."""
     folder, results = api.sweep(
         name,
         overrides,
@@ -257,9 +265,14 @@ def sweep(
         epochs=epochs,
         seed=seed,
         device=device,
-        progress=bars(no_progress),
+        storage=storage,
+        workers=workers,
+        progress=bars(no_progress) and workers == 1,
         verbose=True,
     )
+    if not results:
+        echo(f"sweep {name}: no run finished yet (each is trained by a worker elsewhere)")
+        return
     keys = list(results[0]["point"])
     header = [*keys, metric, "epoch", "epochs", "dir"]
     rows = []

@@ -71,11 +71,25 @@ def parse_grid(overrides: Iterable[str]) -> tuple[dict[str, list[Any]], list[str
 
 
 def points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the grid's values, in the order given."""
+    """Every combination of the grid's values, in the order given; each its own folder name."""
     keys = list(grid)
+    count = 1
+    for key, values in grid.items():
+        count *= len(values)
+        written = [json.dumps(v, sort_keys=True) for v in values]
+        if len(set(written)) != len(written):
+            raise ConfigError(f"--set {key}: a value is given twice in the sweep")
+    if count > MAX_RUNS:
+        raise ConfigError(f"the sweep has {count:,} runs: more than {MAX_RUNS:,}")
     combos = [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
-    if len(combos) > MAX_RUNS:
-        raise ConfigError(f"the sweep has {len(combos):,} runs: more than {MAX_RUNS:,}")
+    names: dict[str, dict[str, Any]] = {}
+    for point in combos:
+        other = names.setdefault(label(point), point)
+        if other is not point:
+            raise ConfigError(
+                f"the sweep's points {shown(other)} and {shown(point)} would share the folder "
+                f"{label(point)}: give values that differ in letters or digits"
+            )
     return combos
 
 
@@ -91,20 +105,39 @@ def label(point: Mapping[str, Any]) -> str:
     return re.sub(r"[^A-Za-z0-9._=,+-]+", "_", "-".join(parts))[:120]
 
 
+def read(folder: Path) -> dict[str, Any]:
+    """A sweep folder's record (sweep.json), its shape checked."""
+    path = folder / FILE
+    try:
+        before = directory.read_json(path)
+    except ValueError as exc:
+        raise ZooError(f"{path} is unreadable: {exc}") from exc
+    grid = before.get("grid") if isinstance(before, dict) else None
+    if (
+        not isinstance(grid, dict)
+        or not isinstance(before.get("name"), str)
+        or not all(isinstance(v, list) and len(v) >= 1 for v in grid.values())
+        or not isinstance(before.get("fixed", []), list)
+    ):
+        raise ZooError(f"{path} is not a sweep zoo wrote: expected its name, grid and metric")
+    return before
+
+
 def open_folder(
-    name: str, grid: Mapping[str, Sequence[Any]], fixed: Sequence[str], metric: str, out: Any
+    name: str,
+    grid: Mapping[str, Sequence[Any]],
+    fixed: Sequence[str],
+    metric: str,
+    out: Any,
+    **more: Any,
 ) -> Path:
-    """The sweep's folder: ``out`` (new, empty, or holding this same sweep) or a new one."""
-    record = {"name": name, "grid": grid, "fixed": list(fixed), "metric": metric}
+    """The sweep's folder: ``out`` (new, empty, or holding this same sweep) or a new one.
+    ``more``: what else sweep.json records for another worker (epochs, seed, mode, storage)."""
+    record = {"name": name, "grid": grid, "fixed": list(fixed), "metric": metric, **more}
     folder = Path(out) if out else directory.RUNS_DIR / "sweeps" / f"{name}-{_stamp()}"
     path = folder / FILE
     if path.is_file() or path.is_symlink():
-        try:
-            before = directory.read_json(path)
-        except ValueError as exc:
-            raise ZooError(f"{path} is unreadable: {exc}") from exc
-        if not isinstance(before, dict) or not isinstance(before.get("grid"), dict):
-            raise ZooError(f"{path} is not a sweep zoo wrote: expected its name, grid and metric")
+        before = read(folder)
         same = {k: before.get(k) for k in ("name", "grid", "fixed")}
         if same != json.loads(json.dumps({k: record[k] for k in ("name", "grid", "fixed")})):
             grid_keys = ", ".join(map(str, before["grid"]))

@@ -30,6 +30,7 @@ from typing import Any
 
 from ..errors import ConfigError, ZooError
 from ..files import write_atomic
+from ..runs import sweeps
 from . import space as spaces
 
 PLAN = "study.json"
@@ -59,15 +60,51 @@ class Plan:
     pruner: str = "median"
     study: str = ""  # the Optuna study's name
     storage: str | None = None  # a database URL; None: the journal file in the folder
+    grid: dict[str, list[Any]] | None = None  # a sweep: every point of this grid, once
 
     def same_search(self, other: Plan) -> list[str]:
         """What differs from ``other`` in what is searched (trials, sampler, pruner may)."""
-        keys = ("name", "space", "fixed", "config", "epochs", "seed", "metric", "mode", "study")
+        keys = ("name", "space", "fixed", "config", "epochs", "seed", "metric", "mode", "study",
+                "grid")  # fmt: skip
         return [k for k in keys if getattr(self, k) != getattr(other, k)]
+
+    def distributions(self) -> dict[str, Any]:
+        """Each key's Optuna distribution (a grid's: its values, as Optuna can store them)."""
+        import optuna.distributions as d
+
+        if self.grid is not None:
+            return {k: d.CategoricalDistribution(grid_choices(v)) for k, v in self.grid.items()}
+        return {key: spaces.parse([f"{key}={text}"])[key] for key, text in self.space.items()}
+
+    def trial_dir(self, folder: Path, number: int, values: dict[str, Any]) -> Path:
+        """A trial's run directory: a sweep's point's own name, a search's trial-0007."""
+        if self.grid is not None:
+            return folder / sweeps.label(values)
+        return folder / f"trial-{number:04d}"
+
+
+def grid_choices(values: list[Any]) -> list[Any]:
+    """A grid's values as Optuna stores choices: a number, a name, true, false or null as they
+    are, a list or a mapping as its JSON text."""
+    return [v if v is None or isinstance(v, (str, int, float, bool)) else
+            json.dumps(v, sort_keys=True) for v in values]  # fmt: skip
+
+
+def grid_point(plan: Plan, params: dict[str, Any]) -> dict[str, Any]:
+    """The grid point (values as the sweep gave them) of a trial's parameters."""
+    assert plan.grid is not None
+    point = {}
+    for key, values in plan.grid.items():
+        choices = grid_choices(values)
+        point[key] = values[choices.index(params[key])]
+    return point
 
 
 def read_plan(folder: Path) -> Plan:
+    """The study in ``folder``: a search's (study.json) or a sweep's (sweep.json)."""
     path = folder / PLAN
+    if not path.exists() and (folder / sweeps.FILE).exists():
+        return sweep_plan(sweeps.read(folder))
     try:
         fields = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(fields, dict):
@@ -98,6 +135,42 @@ def open_folder(folder: Path, plan: Plan) -> Plan:
     return plan
 
 
+def sweep_plan(record: dict[str, Any], **given: Any) -> Plan:
+    """A sweep (sweep.json's record) as a study: Optuna's grid sampler over its points, no
+    pruner, as many trials as points, each run in the point's own directory."""
+    from ..plugins.builtin import auto_mode
+
+    fields = {k: record.get(k) for k in ("config", "epochs", "seed", "device", "storage")}
+    fields |= {k: v for k, v in given.items() if v is not None}
+    metric = record.get("metric") or "val_loss"
+    return Plan(
+        name=record["name"],
+        space={},
+        grid=record["grid"],
+        fixed=list(record.get("fixed", [])),
+        metric=metric,
+        mode=auto_mode(metric, record.get("mode") or "auto"),
+        trials=len(sweeps.points(record["grid"])),
+        sampler="grid",
+        pruner="none",
+        study=record["name"],
+        **fields,
+    )
+
+
+def remove_if_unused(folder: Path) -> None:
+    """A study folder no trial ever wrote in, removed: the files zoo made there and the folder,
+    never anything else (a folder that holds more is left as it is)."""
+    ours = {PLAN, sweeps.FILE, JOURNAL, f"{JOURNAL}.lock", ".lock"}
+    with contextlib.suppress(OSError):
+        if not all(p.name in ours and p.is_file() for p in folder.iterdir()):
+            return
+        for name in ours:
+            with contextlib.suppress(FileNotFoundError):
+                (folder / name).unlink()
+        folder.rmdir()
+
+
 def storage(folder: Path, plan: Plan) -> Any:
     """The Optuna storage of the study: its database, or the journal file in ``folder``."""
     import optuna
@@ -126,10 +199,10 @@ def storage(folder: Path, plan: Plan) -> Any:
                 engine_kwargs={"pool_pre_ping": True},
                 **again,
             )
-    except ImportError as exc:  # the database's driver (psycopg2 for postgresql)
+    except ImportError as exc:  # the database's driver (psycopg for postgresql)
         raise ConfigError(
             f"--storage {_shown(url)}: its database driver is not installed ({exc}): pip "
-            "install psycopg2-binary for PostgreSQL"
+            "install 'torch-zoo[postgresql]' (psycopg) for PostgreSQL"
         ) from None
     except Exception as exc:  # sqlalchemy's, psycopg's: one line, the URL's password left out
         raise ConfigError(
@@ -151,6 +224,9 @@ def load_study(folder: Path, plan: Plan, *, worker: int | None = None) -> Any:
         "halving": lambda: optuna.pruners.SuccessiveHalvingPruner(),
         "none": lambda: optuna.pruners.NopPruner(),
     }
+    if plan.grid is not None:  # one order of the points in every worker: the same seed
+        grid = {k: grid_choices(v) for k, v in plan.grid.items()}
+        samplers["grid"] = lambda seed: optuna.samplers.GridSampler(grid, seed=0)
     seed = None if plan.seed is None or worker is None else plan.seed * 1000 + worker
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -164,6 +240,8 @@ def load_study(folder: Path, plan: Plan, *, worker: int | None = None) -> Any:
         )
     recorded = study.user_attrs.get("zoo")
     mine = {"name": plan.name, "metric": plan.metric, "mode": plan.mode, "space": plan.space}
+    if plan.grid is not None:
+        mine = {k: v for k, v in mine.items() if k != "space"} | {"grid": plan.grid}
     if recorded is None:
         study.set_user_attr("zoo", mine)
     elif recorded != mine:
@@ -180,19 +258,26 @@ def finished(study: Any) -> int:
     return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
 
 
-def more_needed(study: Any, trials: int) -> bool:
-    """Whether this worker should start another trial: the study has fewer than ``trials``
-    finished or running ones, or a queued one (a trial to resume) waits."""
+def more_needed(study: Any, plan: Plan) -> bool:
+    """Whether this worker should start another trial: a queued one (a trial to resume) waits,
+    or the study has fewer than ``plan.trials`` finished or running ones (a sweep: points)."""
     from optuna.trial import TrialState
 
-    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    return bool(waiting) or finished(study) + len(running) < trials
+    trials = study.get_trials(deepcopy=False)
+    if any(t.state == TrialState.WAITING for t in trials):
+        return True
+    going = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED,
+                                                 TrialState.RUNNING)]  # fmt: skip
+    if plan.grid is not None:  # each point once, however many trials it took
+        return len({t.system_attrs.get("grid_id") for t in going}) < plan.trials
+    return len(going) < plan.trials
 
 
-def recover(study: Any, folder: Path, say: Callable[[str], None]) -> None:
+def recover(study: Any, folder: Path, plan: Plan, say: Callable[[str], None]) -> None:
     """Trials still marked running whose worker on this machine is gone: each marked failed and
-    queued again (parameters, reported values, run directory), once, under the folder's lock."""
+    queued again (parameters, reported values, run directory), once, under the folder's lock.
+    A sweep's point whose trial failed (its run raised) is queued again too: the same command
+    again goes on with it, as it always did."""
     import optuna
     from filelock import FileLock
     from optuna.trial import TrialState
@@ -200,34 +285,74 @@ def recover(study: Any, folder: Path, say: Callable[[str], None]) -> None:
     host = socket.gethostname()
     with FileLock(str(folder / ".lock")):
         trials = study.get_trials(deepcopy=False)
-        queued = {t.system_attrs.get("failed_trial") for t in trials if not t.state.is_finished()}
+        dead = []
         for trial in trials:
             if trial.state != TrialState.RUNNING:
                 continue
             where, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
-            if where != host or not pid.isdigit() or _alive(int(pid)):
-                continue
-            original = trial.system_attrs.get("failed_trial", trial.number)
+            if where == host and pid.isdigit() and not _alive(int(pid)):
+                dead.append((trial, pid))
+        # a trial goes on elsewhere when another of the same original waits or runs
+        numbers = {t.number for t, _ in dead}
+        going = {_original(t) for t in trials if not t.state.is_finished()
+                 and t.number not in numbers}  # fmt: skip
+        for trial, pid in dead:
             with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
                 study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-            if original in queued:
+            if _original(trial) in going:
                 continue
-            history = [*trial.system_attrs.get("retry_history", []), trial.number]
-            study.add_trial(
-                optuna.trial.create_trial(
-                    state=TrialState.WAITING,
-                    params=trial.params,
-                    distributions=trial.distributions,
-                    user_attrs=trial.user_attrs,
-                    system_attrs={"failed_trial": original, "retry_history": history},
-                    intermediate_values=trial.intermediate_values,
-                )
-            )
-            queued.add(original)
+            _again(study, trial)
+            going.add(_original(trial))
             say(
                 f"trial {trial.number}: its worker (process {pid}) is gone; queued again, to "
                 f"resume {trial.user_attrs.get('run_dir', 'its run')} from its last checkpoint"
             )
+        if plan.grid is None:
+            return
+        # a sweep's point is done when a trial of it finished and its run directory says so:
+        # one that failed, or whose directory someone removed or changed, is queued again
+        from ..runs.rundir import DONE, RunDir
+
+        trials = study.get_trials(deepcopy=False)
+        done = set()
+        for t in trials:
+            if t.state == TrialState.FAIL:
+                continue
+            if t.state.is_finished():
+                where = folder / str(t.user_attrs.get("run_dir", ""))
+                if t.state == TrialState.COMPLETE and RunDir(where).check().status not in DONE:
+                    continue
+            done.add(t.system_attrs.get("grid_id"))
+        for trial in reversed(trials):  # the latest trial of each point
+            point = trial.system_attrs.get("grid_id")
+            if trial.state.is_finished() and point is not None and point not in done:
+                _again(study, trial)
+                done.add(point)
+
+
+def _original(trial: Any) -> int:
+    return trial.system_attrs.get("failed_trial", trial.number)
+
+
+def _again(study: Any, trial: Any) -> None:
+    """A failed trial queued again: its parameters, values, run directory and grid point."""
+    import optuna
+    from optuna.trial import TrialState
+
+    history = [*trial.system_attrs.get("retry_history", []), trial.number]
+    attrs = {"failed_trial": _original(trial), "retry_history": history}
+    attrs |= {k: trial.system_attrs[k] for k in ("grid_id", "search_space")
+              if k in trial.system_attrs}  # fmt: skip
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=TrialState.WAITING,
+            params=trial.params,
+            distributions=trial.distributions,
+            user_attrs=trial.user_attrs,
+            system_attrs=attrs,
+            intermediate_values=trial.intermediate_values,
+        )
+    )
 
 
 def _alive(pid: int) -> bool:
@@ -320,45 +445,62 @@ def work(
     say: Callable[[str], None] = print,
 ) -> Any:
     """This process as one worker of the study: trials until the study has ``plan.trials``
-    finished ones (complete or pruned). ``train_trial(trial, values, run_dir, report)`` trains
-    or resumes the trial's run and returns its history."""
+    finished ones (complete or pruned; a sweep: every point once). ``train_trial(trial,
+    values, run_dir, report)`` trains or resumes the trial's run and returns its history and
+    why it stopped early (or None)."""
     import optuna
 
+    from ..runs.rundir import RunDir
+
     study = load_study(folder, plan, worker=worker)
-    space = {key: spaces.parse([f"{key}={text}"])[key] for key, text in plan.space.items()}
+    space = plan.distributions()
     me = f"{socket.gethostname()}:{os.getpid()}"
+    points = sweeps.points(plan.grid) if plan.grid is not None else []
 
     def objective(trial: Any) -> float:
         original = _frozen(trial).system_attrs.get("failed_trial")
         number = trial.number if original is None else original
-        run_dir = folder / f"trial-{number:04d}"
         trial.set_user_attr("worker", me)
-        trial.set_user_attr("run_dir", run_dir.name)
         values = suggest(trial, space)
+        if plan.grid is not None:
+            values = grid_point(plan, values)
+        run_dir = plan.trial_dir(folder, number, values)
+        trial.set_user_attr("run_dir", run_dir.name)
         report = Report(trial, plan.metric, plan.pruner)
-        shown = ", ".join(f"{k}={_value(v)}" for k, v in values.items())
-        again = "" if original is None else f" (trial {original} again, resumed)"
-        say(f"trial {trial.number}{again}: {shown} -> {run_dir}")
+        if plan.grid is not None:
+            status = RunDir(run_dir).check().status
+            if status == "training":  # two workers drew one point at once: the other has it
+                raise optuna.TrialPruned(f"{run_dir.name} is trained by another worker")
+            at = points.index(values) + 1
+            say(f"sweep {plan.name}: run {at} of {len(points)}, {run_dir.name} ({status})")
+        else:
+            shown = ", ".join(f"{k}={_value(v)}" for k, v in values.items())
+            again = "" if original is None else f" (trial {original} again, resumed)"
+            say(f"trial {trial.number}{again}: {shown} -> {run_dir}")
         history, stopped = train_trial(trial, values, run_dir, report)
         value = best(history, plan.metric, plan.mode)
         if report.pruned or (stopped and "pruned by Optuna" in stopped):
             say(f"trial {trial.number}: {report.pruned or stopped}")
             raise optuna.TrialPruned(report.pruned or stopped)
         if value is None:
-            raise ZooError(f"trial {trial.number}: its run has no {plan.metric} to report")
-        say(f"trial {trial.number}: {plan.metric} {value:.4f} after {len(history)} epochs")
+            raise ZooError(f"{run_dir}: its run has no {plan.metric} to report (--metric)")
+        if plan.grid is None:
+            say(f"trial {trial.number}: {plan.metric} {value:.4f} after {len(history)} epochs")
         return value
 
     def enough(study: Any, trial: Any) -> None:
-        recover(study, folder, say)
-        if not more_needed(study, plan.trials):
+        recover(study, folder, plan, say)
+        if not more_needed(study, plan):
             study.stop()
 
-    recover(study, folder, say)
-    if more_needed(study, plan.trials):
+    recover(study, folder, plan, say)
+    if more_needed(study, plan):
+        # a search goes on past a trial that failed; a sweep stops at it, as it always did
+        catch = (ZooError,) if plan.grid is None else ()
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*is already reported")
-            study.optimize(objective, callbacks=[enough], catch=(ZooError,))
+            warnings.filterwarnings("ignore", message=".*GridSampler.*re-evaluating")
+            study.optimize(objective, callbacks=[enough], catch=catch)
     return study
 
 
