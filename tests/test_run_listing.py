@@ -153,3 +153,27 @@ def test_a_runs_date_is_when_it_trained_not_when_it_was_looked_at(trained, tmp_p
         == before
         == time.strftime("%Y-%m-%d %H:%M", time.localtime(trained_at))
     )
+
+
+def test_the_page_reads_again_only_the_runs_that_changed(trained, tmp_path):
+    """A poll of the page's list reads a run again when its files changed (an epoch appended, a
+    file broken, a run removed or added), never shows what it was before."""
+    from zoo.ui.app import Folder
+
+    runs = tmp_path / "runs"
+    for name in ("a", "b", "c"):
+        copy(trained, runs, name)
+    folder = Folder(runs)
+    first = {name: s for name, s in folder.runs()}
+    assert {s.status for s in first.values()} == {"complete"}
+    again = {name: s for name, s in folder.runs()}
+    assert all(again[n] is first[n] for n in first)  # nothing changed: nothing read again
+    rows = (runs / "a" / "metrics.jsonl").read_text().splitlines()
+    (runs / "a" / "metrics.jsonl").write_text("\n".join(rows[:1]) + "\n")
+    (runs / "b" / "model.json").write_text("[")
+    shutil.rmtree(runs / "c")
+    copy(trained, runs, "d")
+    now = {name: s for name, s in folder.runs()}
+    assert sorted(now) == ["a", "b", "d"]
+    assert now["a"].epochs_done == 1 and now["a"] is not first["a"]
+    assert now["b"].status == "broken" and "model.json" in now["b"].problem

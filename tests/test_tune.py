@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -238,3 +239,70 @@ def test_a_sweep_written_wrongly_is_one_line(tmp_path, mnist_file, grid, expecte
                      "--out", tmp_path / "s", cwd=tmp_path, check=False)  # fmt: skip
     one_line_error(result, expected)
     assert not (tmp_path / "s").exists()
+
+
+# --- results over seeds -----------------------------------------------------------------------
+
+
+def test_a_search_over_seeds_reports_each_configurations_mean_and_sd(tmp_path, mnist_file):
+    args = tune_args(mnist_file, tmp_path / "s", "--trials", "2", "--epochs", "1", "--seeds",
+                     "3", "--seed", "4", "--pruner", "none")  # fmt: skip
+    done = run_cli(*args, cwd=tmp_path)
+    found = zoo.tune_status(tmp_path / "s")
+    for row in found["trials"]:
+        folder = tmp_path / "s" / row["run_dir"]
+        assert sorted(p.name for p in folder.iterdir()) == ["seed-4", "seed-5", "seed-6"]
+        values = []
+        for seed in (4, 5, 6):
+            config = yaml.safe_load((folder / f"seed-{seed}" / "config.yaml").read_text())
+            assert config["seed"] == seed
+            assert config["optimizer"]["lr"] == pytest.approx(row["params"]["optimizer.lr"])
+            metrics = json.loads((folder / f"seed-{seed}" / "metrics.jsonl").read_text())
+            values.append(metrics["val_loss"])
+        assert row["value"] == pytest.approx(sum(values) / 3)
+        assert list(row["seeds"].values()) == pytest.approx(values)
+        assert row["sd"] == pytest.approx(statistics.stdev(values))
+        assert f"{row['value']:.4f} ± {row['sd']:.4f} (3)" in done.stdout
+    assert "over 3 seeds" in done.stdout
+
+
+def test_a_sweep_over_seeds_shows_each_configuration_over_them(tmp_path, mnist_file):
+    done = run_cli("sweep", "logistic", "--set", f"dataset.path={mnist_file}", "--epochs", "1",
+                   "--set", "optimizer.lr=0.3,0.03", "--set", "seed=0,1", "--out", "g",
+                   "--no-progress", cwd=tmp_path)  # fmt: skip
+    table = done.stdout[done.stdout.index("sweep logistic: 2 configurations") :].splitlines()
+    assert "2 configurations over seeds" in table[0] and "mean ± sd (n)" in table[1]
+    rows = [line.split() for line in table[2:4]]
+    assert {r[0] for r in rows} == {"0.3", "0.03"} and all(
+        r[2:5] == ["±", r[3], "(2)"] for r in rows
+    )
+    assert float(rows[0][1]) <= float(rows[1][1])  # best mean val_loss first
+
+
+@pytest.mark.hostile
+def test_a_trial_directory_someone_changed_is_refused_and_nothing_lost(tmp_path, mnist_file):
+    args = tune_args(mnist_file, tmp_path / "s", "--trials", "1", "--epochs", "2", "--seed", "1",
+                     "--pruner", "none")  # fmt: skip
+    run_cli(*args, cwd=tmp_path)
+    config = tmp_path / "s" / "trial-0000" / "config.yaml"
+    config.write_text(config.read_text().replace("lr: ", "lr: 9", 1))
+    before = {p.name: p.read_bytes() for p in (tmp_path / "s" / "trial-0000").iterdir()
+              if p.is_file()}  # fmt: skip
+    state = zoo.tune_status(tmp_path / "s")["trials"][0]
+    # the trial is done: asked for one more, the study trains a new trial and leaves it alone
+    again = run_cli("tune", "--join", tmp_path / "s", "--trials", "2", cwd=tmp_path)
+    assert again.returncode == 0
+    after = {p.name: p.read_bytes() for p in (tmp_path / "s" / "trial-0000").iterdir()
+             if p.is_file()}  # fmt: skip
+    assert after == before and zoo.tune_status(tmp_path / "s")["trials"][0] == state
+    # a sweep's point whose folder someone changed is one line, nothing trained there
+    sweep = ["sweep", "logistic", "--set", f"dataset.path={mnist_file}", "--epochs", "2",
+             "--set", "optimizer.lr=0.1,0.2", "--out", "g", "--no-progress"]  # fmt: skip
+    run_cli(*sweep, cwd=tmp_path)
+    rows = tmp_path / "g" / "lr=0.1" / "metrics.jsonl"
+    rows.write_text(rows.read_text().splitlines()[0] + "\n")  # as if killed after epoch 1...
+    (tmp_path / "g" / "lr=0.1" / "checkpoint.json").unlink()
+    changed = tmp_path / "g" / "lr=0.1" / "config.yaml"
+    changed.write_text(changed.read_text().replace("lr: 0.1", "lr: 0.7"))  # ...and changed
+    one_line_error(run_cli(*sweep, cwd=tmp_path, check=False),
+                   "lr=0.1 was changed: its config.yaml has optimizer.lr=0.7")  # fmt: skip

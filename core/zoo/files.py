@@ -51,6 +51,12 @@ def inside(root: Path, path: str | Path, what: str) -> Path:
     """``path`` (relative to ``root``, or absolute) with every link resolved, refused when it
     leads out of ``root``: what zoo writes, deletes or reads for a run stays in its folder."""
     root = Path(root)
+    name = os.fspath(path)
+    if name and "/" not in name and os.sep not in name and name not in (".", ".."):
+        # one plain name in root: inside it unless it is itself a link (one lstat, no walk)
+        with contextlib.suppress(OSError):
+            if not stat.S_ISLNK(os.lstat(root / name).st_mode):
+                return root.resolve() / name
     resolved = (root / path).resolve()
     if not resolved.is_relative_to(root.resolve()):
         raise ZooError(

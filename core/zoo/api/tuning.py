@@ -117,6 +117,7 @@ def tune(
     workers: int = 1,
     epochs: int | None = None,
     seed: int | None = None,
+    seeds: int = 1,
     device: str | None = None,
     verbose: bool = False,
 ) -> Any:
@@ -127,7 +128,9 @@ def tune(
     texts every trial has. Each trial is a run directory ``out/trial-0007/``; the trial's value is
     its best ``monitor`` (the run's, e.g. val_loss; ``mode`` as the run says). ``storage``: a
     database URL many machines share (default: a journal file in ``out``); ``workers``: how many
-    processes train trials here at once. Given the same ``out`` again, the study goes on (a
+    processes train trials here at once; ``seeds`` > 1: each trial trains its configuration at
+    that many seeds (``out/trial-0007/seed-0/``...), its value their mean (the first seed's
+    epochs are reported to the pruner). Given the same ``out`` again, the study goes on (a
     killed trial resumes from its checkpoint) until it has ``trials`` finished ones."""
     from ..search import space as spaces
     from ..search import study as studies
@@ -140,7 +143,11 @@ def tune(
         raise ConfigError(f"--trials {trials}: expected 1 to 100,000")
     if not 1 <= workers <= 64:
         raise ConfigError(f"--workers {workers}: expected 1 to 64")
+    if not 1 <= seeds <= 100:
+        raise ConfigError(f"--seeds {seeds}: expected 1 to 100")
     distributions = spaces.parse(space)
+    if seeds > 1 and "seed" in distributions:
+        raise ConfigError("--seeds trains each trial at several seeds: the seed is not searched")
     _importable()
     base = resolve(name, config=config, overrides=list(overrides), epochs=epochs, seed=seed)
     for key, dist in distributions.items():  # every key is one --set takes, checked up front
@@ -162,6 +169,7 @@ def tune(
         pruner=pruner,
         study=study or name,
         storage=storage,
+        seeds=seeds,
     )
     if storage is not None:
         studies.storage(folder, plan)  # the database reached before the folder is made
@@ -256,13 +264,18 @@ def _trainer(plan: Any, *, progress: bool = False, verbose: bool = False):
 
         standing = RunDir(run_dir).check()
         catalog = current()
+        if standing.status in ("unfinished", "complete", "stopped"):
+            _same_values(run_dir, standing.config, values)
         if standing.status == "new":
-            texts = [*plan.fixed, *_texts(values)]
+            seed = values.get("seed", plan.seed)
+            texts = [*plan.fixed, *_texts({k: v for k, v in values.items() if k != "seed"})]
             config = resolve(plan.name, config=plan.config, overrides=texts, epochs=plan.epochs,
-                             seed=plan.seed, device=plan.device)  # fmt: skip
-            start = Trainer.start(config, catalog, out=run_dir, watchers=[report], **how)
+                             seed=seed, device=plan.device)  # fmt: skip
+            watchers = [report] if report is not None else []
+            start = Trainer.start(config, catalog, out=run_dir, watchers=watchers, **how)
         elif standing.status == "unfinished":
-            start = Trainer.resume(run_dir, catalog, device=plan.device, watchers=[report], **how)
+            watchers = [report] if report is not None else []
+            start = Trainer.resume(run_dir, catalog, device=plan.device, watchers=watchers, **how)
         elif standing.status in ("complete", "stopped"):
             run = Run(run_dir)
             stopped = standing.reason if standing.status == "stopped" else None
@@ -274,6 +287,29 @@ def _trainer(plan: Any, *, progress: bool = False, verbose: bool = False):
             return run.history, trainer.stopped
 
     return train_trial
+
+
+def _same_values(run_dir: Path, config: Any, values: dict[str, Any]) -> None:
+    """A trial's run directory holds the trial's configuration: one someone changed (another
+    value at a searched key) is refused, never resumed or counted as the trial's."""
+    import math
+
+    written = config.to_dict()
+    for key, value in values.items():
+        if not isinstance(value, (int, float)):  # numbers (a name or a path may be resolved)
+            continue
+        found: Any = written
+        for part in key.split("."):
+            found = found.get(part) if isinstance(found, dict) else None
+        same = found == value or (
+            isinstance(found, (int, float)) and isinstance(value, (int, float))
+            and math.isclose(found, value, rel_tol=1e-9)
+        )  # fmt: skip
+        if not same:
+            raise ZooError(
+                f"{run_dir} was changed: its config.yaml has {key}={found!r}, the trial "
+                f"{value!r}; nothing trained there (remove the folder to train the trial again)"
+            )
 
 
 def tune_status(folder: str | Path) -> dict[str, Any]:
@@ -300,6 +336,8 @@ def tune_status(folder: str | Path) -> dict[str, Any]:
                 "run_dir": t.user_attrs.get("run_dir"),
                 "epochs": len(t.intermediate_values),
                 "retry_of": t.system_attrs.get("failed_trial"),
+                "seeds": t.user_attrs.get("seeds"),  # each seed's value (--seeds N)
+                "sd": t.user_attrs.get("sd"),
             }
         )
     complete = [t for t in study.get_trials(deepcopy=False)
@@ -309,7 +347,8 @@ def tune_status(folder: str | Path) -> dict[str, Any]:
     if complete:
         b = study.best_trial
         best = {"number": b.number, "value": b.value, "params": dict(b.params),
-                "run_dir": b.user_attrs.get("run_dir")}  # fmt: skip
+                "run_dir": b.user_attrs.get("run_dir"), "seeds": b.user_attrs.get("seeds"),
+                "sd": b.user_attrs.get("sd")}  # fmt: skip
     if len(complete) >= 2 and len(plan.space) >= 1:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

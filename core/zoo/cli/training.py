@@ -286,7 +286,32 @@ def sweep(
     echo(f"sweep {name}: {len(results)} runs, best {metric} first")
     for row in [header, *rows]:
         echo("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    if "seed" in keys:
+        from ..plugins.builtin import auto_mode
+
+        _print_over_seeds(name, results, metric, mode or auto_mode(metric, "auto"))
     echo(f"curves of every run in {folder / 'sweep.png'}")
+
+
+def _print_over_seeds(name: str, results: list[dict[str, Any]], metric: str, mode: str) -> None:
+    """Each configuration over its seeds: mean ± sd (n), a single seed named as such."""
+    from ..runs.sweeps import over_seeds
+
+    grouped = over_seeds(results, metric, mode)
+    keys = list(grouped[0]["point"]) if grouped else []
+    header = [*keys, f"{metric} mean ± sd (n)", "seeds"]
+    rows = []
+    for group in grouped:
+        if group["sd"] is None:
+            shown = f"{group['mean']:.4f} (1 seed)"
+        else:
+            shown = f"{group['mean']:.4f} ± {group['sd']:.4f} ({group['n']})"
+        seeds = ",".join(str(s) for s in group["seeds"])
+        rows.append([*(_value(group["point"][k]) for k in keys), shown, seeds])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    echo(f"sweep {name}: {len(grouped)} configurations over seeds, best mean {metric} first")
+    for row in [header, *rows]:
+        echo("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _value(value: Any) -> str:

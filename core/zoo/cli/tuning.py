@@ -38,6 +38,9 @@ from .common import config_option, device_option, echo
               default="median", show_default=True)  # fmt: skip
 @click.option("--epochs", type=click.IntRange(min=1), help="Epochs of each trial.")
 @click.option("--seed", type=int, help="Seed of each trial's run (and of the sampler).")
+@click.option("--seeds", type=click.IntRange(1, 100), default=1, show_default=True,
+              help="Train each configuration at this many seeds (seed, seed+1, ...): its value "
+              "the mean, shown as mean ± sd (n).")  # fmt: skip
 @device_option("Where each trial trains.")
 @click.option("--join", "join_dir", type=click.Path(file_okay=False, exists=True),
               help="Add workers to the study in this folder, as it was started.")  # fmt: skip
@@ -60,6 +63,7 @@ def tune(
     pruner: str,
     epochs: int | None,
     seed: int | None,
+    seeds: int,
     device: str | None,
     join_dir: str | None,
     status_dir: str | None,
@@ -102,6 +106,7 @@ def tune(
         workers=workers,
         epochs=epochs,
         seed=seed,
+        seeds=seeds,
         device=device,
         verbose=True,
     )
@@ -126,7 +131,7 @@ def _print_status(found: dict[str, Any], fmt: str) -> None:
     head = ["trial", "state", plan.metric, "epochs", *keys, "dir"]
     table = [head]
     for r in sorted(rows, key=lambda r: r["number"]):
-        value = "-" if r["value"] is None else f"{r['value']:.4f}"
+        value = "-" if r["value"] is None else _over_seeds(r)
         params = [_cell(r["params"].get(k)) for k in keys]
         table.append([str(r["number"]), r["state"], value, str(r["epochs"]), *params,
                       r["run_dir"] or "-"])  # fmt: skip
@@ -136,11 +141,19 @@ def _print_status(found: dict[str, Any], fmt: str) -> None:
     best = found["best"]
     if best:
         shown = " ".join(f"--set {k}={_cell(v)}" for k, v in best["params"].items())
-        echo(f"best: trial {best['number']}, {plan.metric} {best['value']:.4f} "
+        echo(f"best: trial {best['number']}, {plan.metric} {_over_seeds(best)} "
              f"({found['folder']}/{best['run_dir']}): {shown}")  # fmt: skip
     if found["importances"]:
         shown = ", ".join(f"{k} {v:.2f}" for k, v in found["importances"].items())
         echo(f"importances (Optuna's fANOVA): {shown}")
+
+
+def _over_seeds(row: dict[str, Any]) -> str:
+    """A trial's value: ``mean ± sd (n)`` over its seeds, or the one seed's, named as such."""
+    seeds = row.get("seeds") or {}
+    if len(seeds) > 1 and isinstance(row.get("sd"), float):
+        return f"{row['value']:.4f} ± {row['sd']:.4f} ({len(seeds)})"
+    return f"{row['value']:.4f}"
 
 
 def _cell(value: Any) -> str:

@@ -341,6 +341,24 @@ def is_run_dir(path: Path) -> bool:
     return (Path(path) / CONFIG).exists() and (Path(path) / MODEL).exists()
 
 
+#: The files whose change can change what a run's row says (its status, epochs, best).
+WATCHED = (CONFIG, MODEL, METRICS, "checkpoint.json", "checkpoints", OWNER, LOCK)
+
+
+def fingerprint(run_dir: Path) -> tuple[tuple[int, ...], ...]:
+    """What a run's files are now, from their stat alone (kind, size, modification time, inode
+    of each of :data:`WATCHED`; a missing one ``(0, 0, 0)``): the same fingerprint, the same
+    files, so a listing asked again reads only the runs whose fingerprint changed."""
+    marks = []
+    for name in WATCHED:
+        try:
+            info = os.stat(Path(run_dir) / name, follow_symlinks=False)
+            marks.append((info.st_mode, info.st_size, info.st_mtime_ns, info.st_ino))
+        except OSError:
+            marks.append((0, 0, 0, 0))
+    return tuple(marks)
+
+
 def trained_at(run_dir: Path) -> float | None:
     """When the run last trained, in seconds since the epoch: its last metrics line's time (else
     when its config was written). Not the folder's own time, which ``zoo eval`` writing a

@@ -153,6 +153,31 @@ def open_folder(
     return folder
 
 
+def over_seeds(
+    results: Sequence[Mapping[str, Any]], metric: str, mode: str
+) -> list[dict[str, Any]]:
+    """A sweep's runs that differ only in ``seed``, as one configuration each: its best
+    ``metric`` at every seed, their mean and sample standard deviation (``n`` seeds; ``sd`` is
+    ``None`` for one), best mean first."""
+    import statistics
+
+    groups: dict[str, dict[str, Any]] = {}
+    for result in results:
+        point = {k: v for k, v in result["point"].items() if k != "seed"}
+        value = result["best"].get(metric)
+        if not isinstance(value, (int, float)):
+            continue
+        group = groups.setdefault(json.dumps(point, sort_keys=True), {"point": point, "seeds": {}})
+        group["seeds"][result["point"].get("seed")] = float(value)
+    rows = []
+    for group in groups.values():
+        values = list(group["seeds"].values())
+        sd = statistics.stdev(values) if len(values) > 1 else None
+        rows.append(group | {"mean": statistics.fmean(values), "sd": sd, "n": len(values)})
+    rows.sort(key=lambda r: r["mean"], reverse=mode == "max")
+    return rows
+
+
 def best_row(history: Sequence[Mapping[str, Any]], metric: str, mode: str) -> Mapping[str, Any]:
     """A run's best row by the sweep's ``metric`` (``zoo.config.best_row``: the one rule)."""
     best = config_best_row(history, metric, mode)

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import socket
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -61,11 +62,12 @@ class Plan:
     study: str = ""  # the Optuna study's name
     storage: str | None = None  # a database URL; None: the journal file in the folder
     grid: dict[str, list[Any]] | None = None  # a sweep: every point of this grid, once
+    seeds: int = 1  # each trial's configuration trained at this many seeds (seed, seed + 1...)
 
     def same_search(self, other: Plan) -> list[str]:
         """What differs from ``other`` in what is searched (trials, sampler, pruner may)."""
         keys = ("name", "space", "fixed", "config", "epochs", "seed", "metric", "mode", "study",
-                "grid")  # fmt: skip
+                "grid", "seeds")  # fmt: skip
         return [k for k in keys if getattr(self, k) != getattr(other, k)]
 
     def distributions(self) -> dict[str, Any]:
@@ -189,16 +191,26 @@ def storage(folder: Path, plan: Plan) -> Any:
     kind = "heartbeat_stale_trial_callback" if retry is not None else "failed_trial_callback"
     retry = retry or optuna.storages.RetryFailedTrialCallback
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            again = {kind: retry(inherit_intermediate_values=True)}
-            return optuna.storages.RDBStorage(
-                url,
-                heartbeat_interval=HEARTBEAT,
-                grace_period=GRACE,
-                engine_kwargs={"pool_pre_ping": True},
-                **again,
-            )
+        for attempt in range(5):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    again = {kind: retry(inherit_intermediate_values=True)}
+                    return optuna.storages.RDBStorage(
+                        url,
+                        heartbeat_interval=HEARTBEAT,
+                        grace_period=GRACE,
+                        engine_kwargs={"pool_pre_ping": True},
+                        **again,
+                    )
+            except Exception as exc:  # noqa: PERF203
+                # two workers making Optuna's tables in a new database at once: one of them
+                # is refused (a duplicate key, a table that exists); the tables are there then
+                said = str(exc)
+                if attempt == 4 or not ("duplicate key" in said or "already exists" in said):
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
     except ImportError as exc:  # the database's driver (psycopg for postgresql)
         raise ConfigError(
             f"--storage {_shown(url)}: its database driver is not installed ({exc}): pip "
@@ -213,7 +225,9 @@ def storage(folder: Path, plan: Plan) -> Any:
 def load_study(folder: Path, plan: Plan, *, worker: int | None = None) -> Any:
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Optuna's own lines (a failed trial's traceback among them) are left out: zoo says each
+    # trial's outcome in one line
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     samplers = {
         "tpe": lambda seed: optuna.samplers.TPESampler(seed=seed),
         "random": lambda seed: optuna.samplers.RandomSampler(seed=seed),
@@ -458,6 +472,13 @@ def work(
     points = sweeps.points(plan.grid) if plan.grid is not None else []
 
     def objective(trial: Any) -> float:
+        try:
+            return attempt(trial)
+        except ZooError as exc:
+            say(f"trial {trial.number}: failed: {exc}")
+            raise
+
+    def attempt(trial: Any) -> float:
         original = _frozen(trial).system_attrs.get("failed_trial")
         number = trial.number if original is None else original
         trial.set_user_attr("worker", me)
@@ -477,6 +498,8 @@ def work(
             shown = ", ".join(f"{k}={_value(v)}" for k, v in values.items())
             again = "" if original is None else f" (trial {original} again, resumed)"
             say(f"trial {trial.number}{again}: {shown} -> {run_dir}")
+        if plan.seeds > 1:
+            return over_seeds(trial, values, run_dir, report)
         history, stopped = train_trial(trial, values, run_dir, report)
         value = best(history, plan.metric, plan.mode)
         if report.pruned or (stopped and "pruned by Optuna" in stopped):
@@ -487,6 +510,28 @@ def work(
         if plan.grid is None:
             say(f"trial {trial.number}: {plan.metric} {value:.4f} after {len(history)} epochs")
         return value
+
+    def over_seeds(trial: Any, values: dict[str, Any], run_dir: Path, report: Report) -> float:
+        """The configuration at each seed, a run each (run_dir/seed-N); the first seed's epochs
+        are reported (the pruner judges it); the trial's value is the mean of the seeds'."""
+        found: dict[str, float] = {}
+        for k in range(plan.seeds):
+            seed = (plan.seed or 0) + k
+            watcher = report if k == 0 else None
+            history, stopped = train_trial(trial, {**values, "seed": seed},
+                                           run_dir / f"seed-{seed}", watcher)  # fmt: skip
+            if k == 0 and (report.pruned or (stopped and "pruned by Optuna" in stopped)):
+                say(f"trial {trial.number}: {report.pruned or stopped}")
+                raise optuna.TrialPruned(report.pruned or stopped)
+            value = best(history, plan.metric, plan.mode)
+            if value is None:
+                raise ZooError(f"{run_dir}/seed-{seed}: its run has no {plan.metric} to report")
+            found[str(seed)] = value
+            trial.set_user_attr("seeds", found)
+        mean, sd = mean_sd(list(found.values()))
+        trial.set_user_attr("sd", sd)
+        say(f"trial {trial.number}: {plan.metric} {mean:.4f} ± {sd:.4f} over {plan.seeds} seeds")
+        return mean
 
     def enough(study: Any, trial: Any) -> None:
         recover(study, folder, plan, say)
@@ -502,6 +547,14 @@ def work(
             warnings.filterwarnings("ignore", message=".*GridSampler.*re-evaluating")
             study.optimize(objective, callbacks=[enough], catch=catch)
     return study
+
+
+def mean_sd(values: list[float]) -> tuple[float, float]:
+    """The mean and the sample standard deviation (n - 1; 0 for one value)."""
+    import statistics
+
+    mean = statistics.fmean(values)
+    return mean, (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
 def _value(value: Any) -> str:

@@ -40,7 +40,7 @@ from .. import api
 from ..config import dump_yaml
 from ..errors import ZooError
 from ..files import inside, parse_json
-from ..runs.directory import find_runs, is_run_dir
+from ..runs.directory import find_runs, fingerprint, is_run_dir
 from ..runs.metrics import LR_STEPS_KEY, MAX_SHOWN_ROWS, MetricsScan
 from ..runs.rundir import RunDir
 from ..text import duration, printable
@@ -106,21 +106,28 @@ class Folder:
 
     def summary(self, run_dir: Path, history: bool = True) -> api.RunSummary | None:
         """The run's summary, its metrics read on from where the last request stopped (with its
-        ``history`` for the run's page, without for the list); ``None`` if it vanished."""
+        ``history`` for the run's page, without for the list); ``None`` if it vanished. For the
+        list, a run whose files' fingerprint is what it was is not read again (one training now
+        always is: its process may have died without a file changing)."""
         kept = self.kept[history]
         with self.lock:
             if run_dir not in kept:
                 keep = MAX_SHOWN_ROWS if history else 0
-                kept[run_dir] = (threading.Lock(), RunDir(run_dir).scan(keep=keep))
+                kept[run_dir] = (threading.Lock(), RunDir(run_dir).scan(keep=keep), [None, None])
             kept.move_to_end(run_dir)
-            lock, scan = kept[run_dir]
+            lock, scan, last = kept[run_dir]
             while len(kept) > self.MAX_KEPT[history]:
                 kept.popitem(last=False)
         with lock:
+            mark = None if history else fingerprint(run_dir)
+            if mark is not None and last[0] == mark and last[1].status != "training":
+                return last[1]
             try:
-                return api.run_summary(run_dir, scan)
+                found = api.run_summary(run_dir, scan)
             except ZooError:
                 return None
+            last[:] = [mark, found]
+            return found
 
     def name(self, run_dir: Path) -> str:
         return run_dir.relative_to(self.root).as_posix()
