@@ -28,6 +28,12 @@ This page is written by `python docs/results.py` (`zoo list weights --format mar
 the same table); a test fails when it is out of date. A `-` is a number the card does not record:
 the tutorial's models were trained before cards recorded the training time and hardware.
 
+Which number is which: `test acc` is always the published weights' own, one run at one seed.
+`over seeds` is, where a card carries the same configuration trained at several seeds (`zoo
+new-plugin NAME --from-run DIR` of a folder of its seeds' runs, such as a `zoo tune --seeds 3`
+trial), the test accuracy's mean ± standard deviation in points (n seeds); `1 seed` says the
+card's numbers are one run's, and nothing is known of its spread.
+
 """
 
 

@@ -107,6 +107,12 @@ def test_docs_results_md_is_what_the_cards_say():
         ("flops", 10**400),
         ("train_seconds", "soon"),
         ("hardware", "\x1b[2Jgpu"),
+        ("seeds", {"seed": 0}),
+        ("seeds", [{"seed": 0, "test_acc": 0.9}, {"seed": 0, "test_acc": 0.8}]),
+        ("seeds", [{"seed": "0", "test_acc": 0.9}]),
+        ("seeds", [{"seed": 1, "test_acc": 10**400}]),
+        ("seeds", [{"seed": 1, "test_acc": "=HYPERLINK()"}]),
+        ("seeds", [{"seed": i} for i in range(101)]),
     ],
 )
 def test_a_card_with_a_bad_new_field_is_refused(tmp_path, field, value):

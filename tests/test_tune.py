@@ -5,6 +5,8 @@ one line each."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -306,3 +308,52 @@ def test_a_trial_directory_someone_changed_is_refused_and_nothing_lost(tmp_path,
     changed.write_text(changed.read_text().replace("lr: 0.1", "lr: 0.7"))  # ...and changed
     one_line_error(run_cli(*sweep, cwd=tmp_path, check=False),
                    "lr=0.1 was changed: its config.yaml has optimizer.lr=0.7")  # fmt: skip
+
+
+def test_a_configuration_over_seeds_is_published_with_every_seeds_results(tmp_path, mnist_file):
+    args = tune_args(mnist_file, tmp_path / "s", "--trials", "1", "--epochs", "2", "--seeds",
+                     "3", "--pruner", "none")  # fmt: skip
+    run_cli(*args, cwd=tmp_path)
+    trial = tmp_path / "s" / "trial-0000"
+    made = run_cli("new-plugin", "seeded", "--from-run", trial, "--tag", "seeded", "--set",
+                   f"dataset.path={mnist_file}", cwd=tmp_path)  # fmt: skip
+    assert "the card carries every seed's results (3 seeds: test accuracy" in made.stdout
+    card = json.loads((tmp_path / "zoo-seeded/zoo_seeded/weights/logistic.seeded.json")
+                      .read_text())  # fmt: skip
+    assert [s["seed"] for s in card["seeds"]] == [0, 1, 2]
+    for entry in card["seeds"]:  # each seed's own test numbers, as zoo eval measures them
+        test = zoo.evaluate(trial / f"seed-{entry['seed']}", split="test", which="best",
+                            overrides={"dataset.path": str(mnist_file)})  # fmt: skip
+        assert entry["test_acc"] == pytest.approx(test["acc"])
+    published = [s for s in card["seeds"] if s["test_acc"] == card["metrics"]["test_acc"]]
+    assert published and card["metrics"]["val_loss"] == min(s["val_loss"] for s in card["seeds"])
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--target", str(site), str(tmp_path / "zoo-seeded")],
+                   check=True, capture_output=True)  # fmt: skip
+    env = {"PYTHONPATH": str(site)}
+    accs = [s["test_acc"] for s in card["seeds"]]
+    shown = f"{statistics.fmean(accs):.2%} ± {statistics.stdev(accs) * 100:.2f} (3)"
+    listed = run_process("list", "weights", "logistic.*", cwd=tmp_path, env=env).stdout
+    (line,) = [x for x in listed.splitlines() if x.startswith("logistic.seeded")]
+    assert shown in line and f"{card['metrics']['test_acc']:.2%}" in line
+    markdown = run_process("list", "weights", "--format", "markdown", cwd=tmp_path, env=env)
+    assert f"| {shown} |" in markdown.stdout and "| 1 seed |" in markdown.stdout
+    rows = list(csv.DictReader(io.StringIO(run_process(
+        "list", "weights", "--format", "csv", cwd=tmp_path, env=env).stdout)))  # fmt: skip
+    (row,) = [r for r in rows if r["name"] == "logistic.seeded"]
+    assert row["seeds"] == "3" and float(row["seeds_test_acc"]) == pytest.approx(
+        statistics.fmean(accs)
+    )
+
+
+@pytest.mark.hostile
+def test_a_folder_of_runs_that_are_not_one_configuration_is_not_published(tmp_path, mnist_file):
+    for lr in (0.1, 0.2):
+        run_cli("run", "logistic", "--epochs", "1", "--set", f"dataset.path={mnist_file}",
+                "--set", f"optimizer.lr={lr}", "--out", tmp_path / "mixed" / f"lr{lr}",
+                "--no-progress", cwd=tmp_path)  # fmt: skip
+    result = run_cli("new-plugin", "mixed", "--from-run", tmp_path / "mixed", "--set",
+                     f"dataset.path={mnist_file}", cwd=tmp_path, check=False)  # fmt: skip
+    one_line_error(result, "at another seed (their configs differ in more than the seed)")
+    assert not (tmp_path / "zoo-mixed").exists()

@@ -212,6 +212,7 @@ def weights_plugin(
     tag: str | None,
     test: dict[str, Any] | None,
     model_entry: Any,
+    seeds: list[dict[str, Any]] | None = None,
 ) -> tuple[Path, str]:
     """``zoo new-plugin NAME --from-run RUN_DIR``: the distribution ``zoo-NAME`` carrying the
     run's best weights as ``MODEL.TAG`` (``tag`` defaults to the run's dataset) and their card,
@@ -245,7 +246,9 @@ def weights_plugin(
     written = new_plugin(
         name,
         folder,
-        card=lambda into: write_card(run_dir, weights, into, test, model=model_entry.name),
+        card=lambda into: write_card(
+            run_dir, weights, into, test, model=model_entry.name, seeds=seeds
+        ),  # fmt: skip
         weights=weights,
         model=model_entry.name,
         model_distribution=model_entry.distribution,

@@ -25,8 +25,13 @@ class Result:
     name: str
     model: str
     dataset: str
-    test_acc: float | None
+    test_acc: float | None  # of the published weights (one seed's)
     test_loss: float | None
+    #: the same configuration over its seeds, where the card carries several: their count and
+    #: the test accuracy's mean and sample standard deviation (``None``: one seed)
+    seeds: int | None
+    seeds_test_acc: float | None
+    seeds_test_acc_sd: float | None
     parameters: int | None
     flops: int | None
     train_seconds: float | None
@@ -41,9 +46,12 @@ class Result:
 
 
 COLUMNS = tuple(f.name for f in fields(Result))[:-1]  # problem is said instead of them
+SEEDS = ("seeds", "seeds_test_acc", "seeds_test_acc_sd")
+#: What the text and Markdown tables show: the seeds' three numbers in one cell.
+SHOWN = tuple(c for c in COLUMNS if c not in SEEDS[1:])
 #: Which way a column is sorted: the best first (accuracy high to low; loss, size, cost and time
 #: low to high), names A to Z.
-DESCENDING = ("test_acc",)
+DESCENDING = ("test_acc", "seeds_test_acc")
 
 
 def results(
@@ -67,6 +75,7 @@ def results(
             broken.append(unusable)
             continue
         metrics = card.metrics
+        over = card.over_seeds("test_acc")
         rows.append(
             Result(
                 name=shown,
@@ -74,6 +83,9 @@ def results(
                 dataset=str(card.dataset["name"]),
                 test_acc=metrics.get("test_acc"),
                 test_loss=metrics.get("test_loss"),
+                seeds=over[2] if over else None,
+                seeds_test_acc=over[0] if over else None,
+                seeds_test_acc_sd=over[1] if over else None,
                 parameters=card.parameters,
                 flops=card.flops,
                 train_seconds=card.train_seconds,
@@ -119,6 +131,7 @@ def format_results(rows: list[Result], format: str = "text", commands: bool = Fa
         "dataset",
         "test acc",
         "test loss",
+        "over seeds",
         "params",
         "FLOPs",
         "trained in",
@@ -126,15 +139,15 @@ def format_results(rows: list[Result], format: str = "text", commands: bool = Fa
         "plugin",
     ] + (["retrain"] if commands else [])
     table = [
-        [_shown(key, getattr(r, key)) for key in COLUMNS]
+        [_shown(key, getattr(r, key), r) for key in SHOWN]
         if r.problem is None
-        else [r.name, printable(r.problem), *[""] * (len(COLUMNS) - 2)]
+        else [r.name, printable(r.problem), *[""] * (len(SHOWN) - 2)]
         for r in rows
     ]
     if commands:
         table = [cells + [r.reproduce] for cells, r in zip(table, rows, strict=True)]
     if format == "markdown":
-        right = {"test acc", "test loss", "params", "FLOPs", "trained in"}
+        right = {"test acc", "test loss", "over seeds", "params", "FLOPs", "trained in"}
         rule = ["---:" if t in right else "---" for t in titles]
         table = [[markdown_cell(cell) for cell in cells] for cells in table]
         if commands:
@@ -145,7 +158,7 @@ def format_results(rows: list[Result], format: str = "text", commands: bool = Fa
         return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
     good = [cells for cells, r in zip(table, rows, strict=True) if r.problem is None]
     widths = [max(len(line[i]) for line in [titles, *good]) for i in range(len(titles))]
-    numeric = {3, 4, 5, 6, 7}
+    numeric = {3, 4, 5, 6, 7, 8}
     lines = []
     for cells, r in zip([titles, *table], [None, *rows], strict=True):
         if r is not None and r.problem is not None:  # one line that says why, in its place
@@ -160,8 +173,14 @@ def format_results(rows: list[Result], format: str = "text", commands: bool = Fa
     return "\n".join(lines)
 
 
-def _shown(key: str, value: Any) -> str:
-    """A cell as the text and Markdown tables show it."""
+def _shown(key: str, value: Any, row: Result | None = None) -> str:
+    """A cell as the text and Markdown tables show it: over seeds, ``mean ± sd (n)`` of the test
+    accuracy where the card carries several seeds, ``1 seed`` where it does not."""
+    if key == "seeds":
+        if row is None or row.seeds is None or row.seeds_test_acc is None:
+            return "1 seed"
+        sd = row.seeds_test_acc_sd or 0.0
+        return f"{row.seeds_test_acc:.2%} ± {sd * 100:.2f} ({row.seeds})"
     if value is None:
         return "-"
     if key == "test_acc":

@@ -365,6 +365,9 @@ class Published:
     folder: Path
     weights: str
     test: dict[str, Any] | None
+    run: Path | None = None  # the run whose weights were published
+    seeds: int = 1  # how many seeds the card's results carry
+    over_seeds: tuple[float, float, int] | None = None  # test accuracy: mean, sd, n
 
 
 def publish(
@@ -390,12 +393,86 @@ def publish(
     target(name, where)  # a bad name or a taken folder fails before anything is measured
     if tag is not None and not TAG.fullmatch(tag):  # before the data is loaded for the test
         raise ConfigError(f"--tag {shown(tag)}: use letters, digits, _ and - (e.g. mnist)")
+    run_dir, seeds = Path(run_dir), None
+    if not directory.is_run_dir(run_dir):  # a folder of one configuration's runs at its seeds
+        run_dir, seeds = _seed_runs(run_dir)
     model = get_model(RunDir(run_dir).model_info["model"])
-    try:
-        test = evaluate(run_dir, split="test", which="best", overrides=overrides)
-    except DataError as exc:
-        if "has no test split" not in str(exc):
-            raise
-        test = None  # the card says so
-    path, weights = weights_plugin(name, Path(run_dir), where, tag, test, model)
-    return Published(path, weights, test)
+
+    def tested(run: Path) -> dict[str, Any] | None:
+        try:
+            return evaluate(run, split="test", which="best", overrides=overrides)
+        except DataError as exc:
+            if "has no test split" not in str(exc):
+                raise
+            return None  # the card says so
+
+    test = tested(run_dir)
+    every = None
+    if seeds is not None:
+        every = []
+        for seed, run in seeds:
+            measured = test if run == run_dir else tested(run)
+            best = RunDir(run).config.best(RunDir(run).history()) or {}
+            every.append({"seed": seed, "epoch": best.get("epoch"),
+                          "val_loss": best.get("val_loss"), "val_acc": best.get("val_acc"),
+                          "test_loss": (measured or {}).get("loss"),
+                          "test_acc": (measured or {}).get("acc")})  # fmt: skip
+    path, weights = weights_plugin(name, run_dir, where, tag, test, model, seeds=every)
+    accs = [s["test_acc"] for s in every or [] if s["test_acc"] is not None]
+    over = None
+    if len(accs) > 1:
+        import statistics
+
+        over = (statistics.fmean(accs), statistics.stdev(accs), len(accs))
+    return Published(path, weights, test, run_dir, len(every or [1]), over)
+
+
+def _seed_runs(folder: Path) -> tuple[Path, list[tuple[int, Path]]]:
+    """The runs in ``folder`` (``zoo tune --seeds``' trial-0007/, or any folder of runs) of one
+    configuration at different seeds: the one whose monitored validation value is best (the
+    weights published) and every (seed, run). Runs that differ in more than the seed, a seed
+    twice, or fewer than two finished runs: one line."""
+    from ..plugins.builtin import auto_mode
+    from ..text import printable
+
+    found = directory.find_runs(folder)
+    if not found:
+        raise ConfigError(f"{folder} holds no run: give a run directory, or a folder of one "
+                          "configuration's runs at several seeds")  # fmt: skip
+    if len(found) > 100:
+        raise ConfigError(f"{folder} holds {len(found)} runs: at most 100 seeds are published")
+    configs, seeds, scores = {}, [], []
+    for run in found:
+        standing = RunDir(run).check()
+        if standing.status not in ("complete", "stopped"):
+            raise ConfigError(f"{run} is {standing}: publish its seeds when each has finished")
+        config = standing.config.to_dict()
+        seed = config.pop("seed", None)
+        configs[run] = json.dumps(config, sort_keys=True, default=str)
+        seeds.append((seed, run))
+        best = standing.config.best(RunDir(run).history()) or {}
+        scores.append(best.get(standing.config.monitor))
+    if len(set(configs.values())) > 1:
+        first, other = found[0], next(r for r in found if configs[r] != configs[found[0]])
+        raise ConfigError(
+            f"{printable(str(other))} is not {printable(str(first))} at another seed (their "
+            "configs differ in more than the seed): publish one configuration's seeds"
+        )
+    taken: dict[Any, Path] = {}
+    for seed, run in seeds:
+        if not isinstance(seed, int) or seed in taken:
+            raise ConfigError(
+                f"{printable(str(run))} trained at seed {seed!r}, as "
+                f"{printable(str(taken.get(seed, run)))} did: one configuration's seeds are "
+                "runs at different seeds"
+            )
+        taken[seed] = run
+    if len(seeds) < 2:
+        return found[0], seeds
+    config = RunDir(found[0]).config
+    mode = auto_mode(config.monitor, config.mode)
+    known = [(s, r) for s, r in zip(scores, found, strict=True) if isinstance(s, (int, float))]
+    if not known:
+        raise ConfigError(f"the runs in {folder} have no {config.monitor} to choose one by")
+    chosen = (max if mode == "max" else min)(known, key=lambda item: item[0])[1]
+    return chosen, sorted(seeds)

@@ -63,6 +63,12 @@ def new_plugin(
     path, weights, test = published.folder, published.weights, published.test
     measured = f"test accuracy {test['acc']:.2%}" if test else "no test split to measure"
     echo(f"wrote {path}/ with the weights {weights} ({measured}) and their card")
+    if published.seeds > 1:
+        over = published.over_seeds
+        spread = f": test accuracy {over[0]:.2%} ± {over[1]:.2%} ({over[2]})" if over else ""
+        echo(f"  the card carries every seed's results ({published.seeds} seeds{spread}); the "
+             f"weights are {published.run.name}'s, the seed with the best validation "
+             "result")  # fmt: skip
     echo(f"  pip install {_local(path)}        then  zoo list weights  shows {weights}")
 
 

@@ -59,6 +59,19 @@ class Card:
     urls: tuple[str, ...] = ()
     source: str = ""  # where the card was read from, for messages
     package: Path | None = None  # the plugin's package folder
+    #: the same configuration trained at other seeds too: each seed's metrics (its ``seed``
+    #: and METRICS), the published weights' among them; empty when one seed was trained
+    seeds: tuple[Mapping[str, Any], ...] = ()
+
+    def over_seeds(self, key: str = "test_acc") -> tuple[float, float, int] | None:
+        """The mean and sample standard deviation of ``key`` over the seeds and their count,
+        ``None`` when the card has fewer than two seeds that say it."""
+        import statistics
+
+        values = [s[key] for s in self.seeds if isinstance(s.get(key), (int, float))]
+        if len(values) < 2:
+            return None
+        return statistics.fmean(values), statistics.stdev(values), len(values)
 
     @property
     def where(self) -> str:
@@ -188,6 +201,15 @@ def _check(name: str, fields: Mapping[str, Any], base: Path | None, root: Path |
     hardware = fields.get("hardware")
     if hardware is not None and not is_plain(hardware, 200):
         raise bad("hardware", "one line of printable text (not starting like a formula), or null")
+    seeds = fields.get("seeds", [])
+    if (
+        not isinstance(seeds, list)
+        or len(seeds) > MAX_SEEDS
+        or not all(_seed(s) for s in seeds)
+        or len({s["seed"] for s in seeds}) != len(seeds)
+    ):
+        each = f"'seed' (a whole number, each once) and {', '.join(METRICS)} to numbers"
+        raise bad("seeds", f"a list of at most {MAX_SEEDS} seeds' metrics, each mapping {each}")
     return Card(
         name=name,
         model=model,
@@ -206,7 +228,23 @@ def _check(name: str, fields: Mapping[str, Any], base: Path | None, root: Path |
         urls=tuple(urls),
         source=source,
         package=root.resolve() if root is not None else None,
+        seeds=tuple(dict(s) for s in seeds),
     )
+
+
+#: The most seeds a card may list.
+MAX_SEEDS = 100
+
+
+def _seed(value: Any) -> bool:
+    """One seed's metrics: ``{"seed": 3, "test_acc": 0.99, ...}``."""
+    return (
+        isinstance(value, Mapping)
+        and _int(value.get("seed"))
+        and abs(value["seed"]) < 1 << 53
+        and all(k == "seed" or (k in METRICS and (v is None or _number(v)))
+                for k, v in value.items())
+    )  # fmt: skip
 
 
 def _inside(path: Path, root: Path | None, where: str, what: str) -> Path:

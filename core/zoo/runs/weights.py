@@ -239,9 +239,13 @@ def write_card(
     folder: Path,
     test: Mapping[str, Any] | None = None,
     model: str | None = None,
+    seeds: list[dict[str, Any]] | None = None,
 ) -> Path:
-    """Write ``NAME.json`` and ``NAME.safetensors`` (the run's best weights) into ``folder``."""
+    """Write ``NAME.json`` and ``NAME.safetensors`` (the run's best weights) into ``folder``;
+    ``seeds``: every seed's metrics when the configuration was trained at several."""
     fields = card_fields(Path(run_dir), name, test, model)
+    if seeds:
+        fields["seeds"] = seeds
     folder.mkdir(parents=True, exist_ok=True)
     best = RunDir(run_dir).weights("best")
     with atomic(folder / fields["file"]) as tmp:
