@@ -815,3 +815,50 @@ def test_try_takes_colour_uploads_for_a_folder_run_and_draws_only_for_grey_ones(
     page.wait_for_selector("#predictions:not([data-busy]) li")
     classes = page.eval_on_selector_all("#predictions li", "li => li.map(i => i.dataset.class)")
     assert sorted(classes) == ["blue", "green", "red"]
+
+
+# --- Studies ---------------------------------------------------------------------------------
+
+
+def test_a_study_lists_its_trials_and_their_history_and_opens_their_runs(
+    ui, page, tmp_path, mnist_file, shots
+):
+    run_cli("tune", "logistic", "--space", "optimizer.lr=loguniform(0.01,1)", "--set",
+            f"dataset.path={mnist_file}", "--trials", "4", "--epochs", "2", "--seed", "3",
+            "--out", "runs/studies/lr", cwd=tmp_path)  # fmt: skip
+    run_cli("sweep", "logistic", "--set", f"dataset.path={mnist_file}", "--epochs", "1",
+            "--set", "optimizer.lr=0.1,0.2", "--out", "runs/sweeps/g", "--no-progress",
+            cwd=tmp_path)  # fmt: skip
+    elsewhere = tmp_path / "runs" / "studies" / "db"
+    elsewhere.mkdir()
+    plan = json.loads((tmp_path / "runs/studies/lr/study.json").read_text())
+    plan["storage"] = "postgresql://zoo@db.example/never"  # a shared folder naming a database
+    (elsewhere / "study.json").write_text(json.dumps(plan))
+    before = snapshot(tmp_path / "runs")
+    server = ui()
+    found = zoo.tune_status(tmp_path / "runs/studies/lr")
+    page.goto(server.url + "#/studies")
+    page.wait_for_selector("#studies tr[data-path='runs/studies/lr']")
+    row = page.inner_text("#studies tr[data-path='runs/studies/lr']")
+    assert "search" in row and "val_loss (min)" in row and f"{found['best']['value']:.4f}" in row
+    assert "sweep" in page.inner_text("#studies tr[data-path='runs/sweeps/g']")
+    db = page.inner_text("#studies tr[data-path='runs/studies/db']")
+    assert "its trials are in a database (postgresql://zoo@db.example/never)" in db
+    page.click("#studies tr[data-path='runs/studies/lr']")
+    page.wait_for_selector("#study-history .main-svg")
+    assert page.locator("#trials tbody tr").count() == len(found["trials"])
+    complete = [t for t in found["trials"] if t["state"] == "complete"]
+    values = page.evaluate("() => document.querySelector('#study-history').data[0].y")
+    assert values == pytest.approx([t["value"] for t in complete])
+    best = page.evaluate("() => document.querySelector('#study-history').data[1].y")
+    assert best[-1] == pytest.approx(found["best"]["value"])
+    assert best == sorted(best, reverse=True)  # the best so far never gets worse
+    page.mouse.move(0, 0)
+    page.screenshot(path=shots / "ui-study.png")
+    page.click(f"#trials tr[data-trial='{found['best']['number']}']")
+    page.wait_for_selector("#run-title")
+    assert f"runs/studies/lr/{found['best']['run_dir']}" in page.inner_text("#run-title")
+    assert snapshot(tmp_path / "runs") == before  # the page read the studies, wrote nothing
+    for path in ("../x", "runs/studies/lr/../../..", "runs/studies/lr/trial-0000"):
+        answer = server.api("/api/study", params={"path": path})
+        assert answer.status_code in (403, 404) and "error" in answer.json(), path

@@ -69,7 +69,7 @@ from .trained import (
     show_samples,
 )
 from .training import LRFind, Reproduction, lr_find, reproduce, resolve, resume, train
-from .tuning import join_study, sweep, tune, tune_status
+from .tuning import join_study, list_studies, sweep, tune, tune_status
 
 #: The public names, the ones ``zoo`` itself offers (its facade takes them from here, so they are
 #: written once). ``current``, ``using`` and ``reset`` (the process's catalog, for tools and
@@ -133,5 +133,6 @@ __all__ = [
     "tune",
     "tune_status",
     "join_study",
+    "list_studies",
     "train",
 ]

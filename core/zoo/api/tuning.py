@@ -312,10 +312,45 @@ def _same_values(run_dir: Path, config: Any, values: dict[str, Any]) -> None:
             )
 
 
-def tune_status(folder: str | Path) -> dict[str, Any]:
-    """The study in ``folder``: its plan, its trials (number, state, value, parameters, run
-    directory, epochs reported), the best one and the parameters' importances (Optuna's, once
-    two trials are complete)."""
+def list_studies(root: str | Path = "runs") -> list[dict[str, Any]]:
+    """Every study below ``root`` (a folder with study.json, a search's, or sweep.json, a
+    sweep's), read from its journal file and never written: ``{"folder", "kind", "name",
+    "metric", "mode", "trials", "states", "best", "problem"}``; one that cannot be read is a
+    row with its ``problem`` (a study kept in a database is not connected to: it says where)."""
+    from ..runs import directory, sweeps
+    from ..runs.rundir import one_line
+    from ..search import study as studies
+
+    wanted = lambda names: studies.PLAN in names or sweeps.FILE in names  # noqa: E731
+    rows = []
+    for folder in directory.find_folders(Path(root), wanted):
+        kind = "search" if (folder / studies.PLAN).exists() else "sweep"
+        row: dict[str, Any] = {"folder": folder, "kind": kind, "name": None, "metric": None,
+                               "mode": None, "trials": 0, "states": {}, "best": None,
+                               "problem": None}  # fmt: skip
+        try:
+            plan = studies.read_plan(folder)
+            row |= {"name": plan.name, "metric": plan.metric, "mode": plan.mode}
+            found = tune_status(folder, files_only=True, importances=False)
+        except Exception as exc:  # whatever a shared folder holds: its row says why
+            row["problem"] = one_line(exc)
+            rows.append(row)
+            continue
+        for trial in found["trials"]:
+            row["states"][trial["state"]] = row["states"].get(trial["state"], 0) + 1
+        row["trials"] = len(found["trials"])
+        row["best"] = found["best"]["value"] if found["best"] else None
+        rows.append(row)
+    return rows
+
+
+def tune_status(
+    folder: str | Path, *, files_only: bool = False, importances: bool = True
+) -> dict[str, Any]:
+    """The study in ``folder`` (a search's or a sweep's), read and never written: its plan, its
+    trials (number, state, value, parameters, run directory, epochs reported), the best one and
+    the parameters' importances (Optuna's, once two trials are complete). ``files_only``: a
+    study kept in a database is not read (one line says where it is)."""
     import warnings
 
     import optuna
@@ -324,7 +359,7 @@ def tune_status(folder: str | Path) -> dict[str, Any]:
 
     folder = Path(folder)
     plan = studies.read_plan(folder)
-    study = studies.load_study(folder, plan)
+    study = studies.read_study(folder, plan, files_only=files_only)
     rows = []
     for t in study.get_trials(deepcopy=False):
         rows.append(
@@ -343,20 +378,20 @@ def tune_status(folder: str | Path) -> dict[str, Any]:
     complete = [t for t in study.get_trials(deepcopy=False)
                 if t.state == optuna.trial.TrialState.COMPLETE]  # fmt: skip
     best = None
-    importances: dict[str, float] = {}
+    weights: dict[str, float] = {}
     if complete:
         b = study.best_trial
         best = {"number": b.number, "value": b.value, "params": dict(b.params),
                 "run_dir": b.user_attrs.get("run_dir"), "seeds": b.user_attrs.get("seeds"),
                 "sd": b.user_attrs.get("sd")}  # fmt: skip
-    if len(complete) >= 2 and len(plan.space) >= 1:
+    if importances and len(complete) >= 2 and len(plan.space) >= 1:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                importances = dict(optuna.importance.get_param_importances(study))
+                weights = dict(optuna.importance.get_param_importances(study))
             except (RuntimeError, ValueError, ZeroDivisionError):
-                importances = {}
-    return {"plan": plan, "trials": rows, "best": best, "importances": importances,
+                weights = {}
+    return {"plan": plan, "trials": rows, "best": best, "importances": weights,
             "folder": folder}  # fmt: skip
 
 

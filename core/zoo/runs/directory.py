@@ -16,7 +16,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -303,6 +303,17 @@ def find_runs(root: Path = RUNS_DIR) -> list[Path]:
     :data:`MAX_FOLDERS` folders :data:`MAX_DEPTH` deep (a :class:`~zoo.ZooWarning` says when it
     stopped short), and skips what it cannot read or what vanished while it looked."""
     found: list[tuple[float, str, Path]] = []
+    for folder in find_folders(root, lambda names: CONFIG in names and MODEL in names):
+        when = trained_at(folder)
+        if when is not None:
+            found.append((when, os.fsencode(folder).decode("utf-8", "replace"), folder))
+    return [path for _, _, path in sorted(found, key=lambda item: item[:2])]
+
+
+def find_folders(root: Path, wanted: Callable[[set[str]], bool]) -> list[Path]:
+    """The folders below ``root`` (``root`` too) whose names of entries ``wanted`` takes, walked
+    as :func:`find_runs` walks: no link followed, bounded in depth and count, no recursion."""
+    found: list[Path] = []
     pending, visited = [(Path(root), 0)], 0
     while pending:  # a stack, not recursion: nesting cannot exhaust Python's
         folder, depth = pending.pop()
@@ -318,10 +329,8 @@ def find_runs(root: Path = RUNS_DIR) -> list[Path]:
                         break
         except OSError:  # vanished, unreadable, not a folder: not a run, and nothing below
             continue
-        if CONFIG in names and MODEL in names:
-            when = trained_at(folder)
-            if when is not None:
-                found.append((when, os.fsencode(folder).decode("utf-8", "replace"), folder))
+        if wanted(names):
+            found.append(folder)
         if depth >= MAX_DEPTH:
             continue
         pending.extend((sub, depth + 1) for sub in sorted(subfolders, reverse=True))
@@ -333,7 +342,7 @@ def find_runs(root: Path = RUNS_DIR) -> list[Path]:
                 stacklevel=2,
             )
             break
-    return [path for _, _, path in sorted(found, key=lambda item: item[:2])]
+    return found
 
 
 def is_run_dir(path: Path) -> bool:

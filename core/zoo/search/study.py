@@ -22,6 +22,7 @@ import json
 import math
 import os
 import socket
+import stat
 import time
 import warnings
 from collections.abc import Callable
@@ -220,6 +221,44 @@ def storage(folder: Path, plan: Plan) -> Any:
         raise ConfigError(
             f"--storage {_shown(url)}: cannot reach the database ({_first_line(exc)})"
         ) from None
+
+
+#: The largest journal file read (a study of thousands of trials is a few MB).
+MAX_JOURNAL = 64 << 20
+
+
+def read_study(folder: Path, plan: Plan, *, files_only: bool = False) -> Any:
+    """The study as its storage holds it, read and never written (nothing is created): for
+    ``zoo tune --status`` and the page. ``files_only``: a study in a database is not connected
+    to (a folder someone shared names its URL), one line says where its trials are."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    if plan.storage is not None:
+        if files_only:
+            raise ZooError(f"its trials are in a database ({_shown(plan.storage)}): "
+                           f"zoo tune --status {folder} reads them")  # fmt: skip
+        store = storage(folder, plan)
+    else:
+        from optuna.storages.journal import JournalFileBackend
+
+        path = folder / JOURNAL
+        try:
+            info = os.stat(path, follow_symlinks=False)
+        except OSError:
+            raise ZooError("no trial has begun (no journal.log yet)") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise ZooError(f"{path} is not a regular file: not a journal zoo wrote")
+        if info.st_size > MAX_JOURNAL:
+            raise ZooError(f"{path} is larger than {MAX_JOURNAL >> 20} MB: not read")
+        try:
+            store = optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+        except Exception as exc:  # whatever a shared file holds: one line
+            raise ZooError(f"{path} is not a journal Optuna wrote ({_first_line(exc)})") from None
+    try:
+        return optuna.load_study(study_name=plan.study, storage=store)
+    except KeyError:
+        raise ZooError(f"its storage holds no study named {plan.study!r} yet") from None
 
 
 def load_study(folder: Path, plan: Plan, *, worker: int | None = None) -> Any:

@@ -160,6 +160,78 @@ class Folder:
             raise Refused(404, f"{printable(relative)} is not a run directory in {self.root}")
         return self.root / relative
 
+    def study_dir(self, relative: Any) -> Path:
+        """The study folder ``relative`` names (study.json or sweep.json), inside the folder."""
+        refused = self.refusal(relative)
+        if refused is not None:
+            raise Refused(*refused)
+        try:
+            path = inside(self.root, relative, "study")
+        except ZooError as exc:
+            raise Refused(403, str(exc)) from exc
+        if not ((path / "study.json").is_file() or (path / "sweep.json").is_file()):
+            raise Refused(404, f"{printable(relative)} is not a study in {self.root}")
+        return self.root / relative
+
+    def studies(self) -> list[dict[str, Any]]:
+        """Every study below the folder, as the Studies table lists it (names as the runs')."""
+        rows = []
+        for row in api.list_studies(self.root):
+            folder = row.pop("folder")
+            if not folder.resolve().is_relative_to(self.resolved):
+                continue
+            name = self.name(folder) if folder != self.root else "."
+            refused = self.refusal(name) if name != "." else None
+            problem = refused[1] if refused else row["problem"]
+            rows.append(
+                row
+                | {
+                    "path": name if refused is None else printable(name, 500),
+                    "name": printable(row["name"]) if row["name"] else None,
+                    "metric": printable(row["metric"]) if row["metric"] else None,
+                    "problem": printable(problem, 500) if problem else None,
+                }
+            )
+        return rows
+
+    def study(self, relative: str) -> dict[str, Any]:
+        """A study's trials for its page: each trial's run (to open), the history of its values
+        and of the best so far, the parameters' importances."""
+        folder = self.study_dir(relative)
+        try:
+            found = api.tune_status(folder, files_only=True)
+        except ZooError as exc:
+            raise Refused(422, f"{printable(relative)}: {exc}") from exc
+        plan = found["plan"]
+        trials, best_so_far, history = [], None, []
+        better = (lambda a, b: a > b) if plan.mode == "max" else (lambda a, b: a < b)
+        for t in sorted(found["trials"], key=lambda t: t["number"]):
+            run = None
+            named = t["run_dir"]  # from the journal: one name inside the study, or none
+            if isinstance(named, str) and named not in ("", ".", "..") and "/" not in named:
+                for where in (t["run_dir"], f"{t['run_dir']}/seed-{plan.seed or 0}"):
+                    if is_run_dir(folder / where) and self.refusal(f"{relative}/{where}") is None:
+                        run = f"{relative}/{where}" if relative != "." else where
+                        break
+            value = t["value"] if isinstance(t["value"], (int, float)) else None
+            trials.append({"number": t["number"], "state": t["state"], "value": value,
+                           "sd": t.get("sd"), "seeds": len(t.get("seeds") or {}) or 1,
+                           "params": {printable(k): v if isinstance(v, (int, float)) else
+                                      printable(v) for k, v in t["params"].items()},
+                           "epochs": t["epochs"], "run": run})  # fmt: skip
+            if t["state"] == "complete" and value is not None:
+                if best_so_far is None or better(value, best_so_far):
+                    best_so_far = value
+                history.append({"number": t["number"], "value": value, "best": best_so_far})
+        keys = list(plan.grid or plan.space)
+        return {
+            "path": relative, "kind": "sweep" if plan.grid is not None else "search",
+            "name": printable(plan.name), "metric": printable(plan.metric), "mode": plan.mode,
+            "keys": [printable(k) for k in keys], "trials": trials, "history": history,
+            "best": found["best"]["number"] if found["best"] else None,
+            "importances": {printable(k): v for k, v in found["importances"].items()},
+        }  # fmt: skip
+
 
 def run_row(folder: Folder, name: str, summary: api.RunSummary) -> dict[str, Any]:
     """One run as the runs table shows it; a run the page cannot open (its name) is a row that
@@ -322,6 +394,12 @@ def build_app(root: Path, allowed_hosts: list[str]) -> Starlette:
         listed = [run_row(folder, name, summary) for name, summary in folder.runs()]
         return {"folder": str(folder.resolved), "runs": listed}
 
+    def studies(request: Request) -> dict[str, Any]:
+        return {"folder": str(folder.resolved), "studies": folder.studies()}
+
+    def study(request: Request) -> dict[str, Any]:
+        return folder.study(request.query_params.get("path"))
+
     def run(request: Request) -> dict[str, Any]:
         name = request.query_params.get("path")
         run_dir = folder.run_dir(name)
@@ -366,6 +444,8 @@ def build_app(root: Path, allowed_hosts: list[str]) -> Starlette:
         Route("/api/runs", _answer(runs)),
         Route("/api/try", _answer(try_sources)),
         Route("/api/run", _answer(run)),
+        Route("/api/studies", _answer(studies)),
+        Route("/api/study", _answer(study)),
         Route("/api/predict", _answer(predict), methods=["POST"]),
         Route("/api/mistakes", _answer(mistakes), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

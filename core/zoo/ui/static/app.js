@@ -87,14 +87,14 @@ function route() {
   showError("");
   const [page, query] = (location.hash.slice(2) || "catalog").split("?");
   const params = new URLSearchParams(query || "");
-  const tab = { weights: "catalog", run: "runs", compare: "runs" }[page] || page;
+  const tab = { weights: "catalog", run: "runs", compare: "runs", study: "studies" }[page] || page;
   for (const link of document.querySelectorAll("nav a")) {
     link.classList.toggle("active", link.dataset.page === tab);
   }
   const main = document.getElementById("main");
   main.replaceChildren();
   main.dataset.page = page;
-  const views = { catalog, weights, runs, run, compare, try: tryView };
+  const views = { catalog, weights, runs, run, compare, studies, study, try: tryView };
   const view = views[page] || catalog;
   view(main, params).catch((e) => showError(e.message));
 }
@@ -403,6 +403,87 @@ async function compare(main, params) {
   };
   await draw();
   timer = setInterval(() => draw().catch((e) => showError(e.message)), POLL_MS * 2);
+}
+
+// --- Studies ----------------------------------------------------------------------------------
+
+// A value as the study's metric is written: an accuracy as a percentage, else a number.
+const metricValue = (metric, v) => (metric && metric.endsWith("acc") ? pct(v) : num(v));
+const stateCounts = (states) => Object.entries(states || {}).map(([s, n]) => `${n} ${s}`).join(", ") || "none";
+
+async function studies(main) {
+  const listed = await call("/api/studies");
+  document.getElementById("folder").textContent = visible(listed.folder);
+  main.append(el("h2", { text: `Studies under ${listed.folder}` }));
+  if (!listed.studies.length) {
+    main.append(el("p", { class: "muted", text: "No studies here yet: zoo tune NAME --space KEY=DIST makes one, zoo sweep a grid." }));
+    return;
+  }
+  const head = el("tr", {}, ["study", "kind", "run", "metric", "trials", "states", "best"]
+    .map((t) => el("th", { text: t })));
+  const rows = listed.studies.map((s) => {
+    if (s.problem) {
+      return el("tr", { class: "broken", "data-path": s.path }, el("td", {}, el("code", { text: s.path })),
+        el("td", { text: s.kind }), el("td", { colspan: 5, text: s.problem }));
+    }
+    const open = () => { location.hash = `#/study?path=${encodeURIComponent(s.path)}`; };
+    return el("tr", { class: "link", "data-path": s.path, onclick: open },
+      el("td", {}, el("code", { text: s.path })), el("td", { text: s.kind }), el("td", { text: s.name }),
+      el("td", { text: `${s.metric} (${s.mode})` }), el("td", { class: "num", text: s.trials }),
+      el("td", { text: stateCounts(s.states) }), el("td", { class: "num", text: metricValue(s.metric, s.best) }));
+  });
+  main.append(el("table", { id: "studies" }, el("thead", {}, head), el("tbody", {}, rows)));
+}
+
+async function study(main, params) {
+  const path = params.get("path");
+  const url = `/api/study?path=${encodeURIComponent(path)}`;
+  let shown = await call(url);
+  const title = el("h2", { id: "study-title" });
+  const summary = el("p", { id: "study-summary" });
+  const chart = el("div", { class: "chart", id: "study-history", style: "height:320px" });
+  const weights = el("p", { id: "study-importances", class: "muted" });
+  const table = el("table", { id: "trials" });
+  main.append(title, summary, chart, weights, table);
+  const render = (s) => {
+    title.textContent = visible(`${s.path}: a ${s.kind} of ${s.name}, ${s.metric} (${s.mode})`);
+    const states = {};
+    for (const t of s.trials) states[t.state] = (states[t.state] || 0) + 1;
+    const best = s.trials.find((t) => t.number === s.best);
+    summary.textContent = visible(`${s.trials.length} trials (${stateCounts(states)})` +
+      (best ? `; best: trial ${best.number}, ${s.metric} ${metricValue(s.metric, best.value)}` : ""));
+    const trace = (key, name, mode) => ({ x: s.history.map((h) => h.number), y: s.history.map((h) => h[key]),
+      name, mode, type: "scatter" });
+    Plotly.react(chart, [trace("value", "trial", "markers"), trace("best", "best so far", "lines")], {
+      title: { text: "optimisation history", font: { size: 14 } }, margin: { l: 60, r: 10, t: 36, b: 36 },
+      xaxis: { title: { text: "trial" }, dtick: s.trials.length > 15 ? undefined : 1 },
+      yaxis: { title: { text: plain(s.metric) }, tickformat: ".4~g" },
+      legend: { x: 1, xanchor: "right", y: 1, bgcolor: "rgba(255,255,255,0.7)" }, uirevision: "history",
+    }, plotConfig);
+    const shares = Object.entries(s.importances);
+    weights.textContent = shares.length ? visible(`importances (Optuna's fANOVA): ${shares
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`) : "";
+    const head = el("tr", {}, ["trial", "state", s.metric, "epochs", ...s.keys].map((t) => el("th", { text: t })));
+    const rows = s.trials.map((t) => {
+      const open = t.run ? () => { location.hash = `#/run?path=${encodeURIComponent(t.run)}`; } : null;
+      const value = t.value === null ? "-" : metricValue(s.metric, t.value) +
+        (t.seeds > 1 && t.sd !== null ? ` ± ${num(t.sd)} (${t.seeds})` : "");
+      return el("tr", { class: open ? "link" : null, "data-trial": t.number, "data-run": t.run, onclick: open },
+        el("td", { class: "num", text: t.number }), el("td", {}, badge(t.state === "complete" ? "complete" : t.state)),
+        el("td", { class: "num", text: value }), el("td", { class: "num", text: t.epochs }),
+        ...s.keys.map((k) => el("td", { class: "num", text: typeof t.params[k] === "number" ?
+          Number(t.params[k]).toPrecision(4) : (t.params[k] ?? "-") })));
+    });
+    table.replaceChildren(el("thead", {}, head), el("tbody", {}, rows));
+  };
+  render(shown);
+  timer = setInterval(async () => {
+    try {
+      if (document.hidden) return;
+      const next = await call(url);
+      if (JSON.stringify(next) !== JSON.stringify(shown)) { shown = next; render(next); }
+    } catch (e) { showError(e.message); }
+  }, POLL_MS * 2);
 }
 
 // --- Try --------------------------------------------------------------------------------------
