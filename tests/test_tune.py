@@ -357,3 +357,21 @@ def test_a_folder_of_runs_that_are_not_one_configuration_is_not_published(tmp_pa
                      f"dataset.path={mnist_file}", cwd=tmp_path, check=False)  # fmt: skip
     one_line_error(result, "at another seed (their configs differ in more than the seed)")
     assert not (tmp_path / "zoo-mixed").exists()
+
+
+def test_a_search_for_the_fastest_way_to_a_target_counts_the_seconds_to_it(tmp_path, mnist_file):
+    args = tune_args(mnist_file, tmp_path / "s", "--trials", "3", "--epochs", "3",
+                     "--objective", "seconds_to:val_acc=0.5", "--seed", "0")  # fmt: skip
+    done = run_cli(*args, cwd=tmp_path)
+    assert "seconds_to:val_acc=0.5 (min) of logistic" in done.stdout
+    for row in zoo.tune_status(tmp_path / "s")["trials"]:
+        assert row["state"] == "complete"  # nothing pruned: a slow start may still be fastest
+        lines = (tmp_path / "s" / row["run_dir"] / "metrics.jsonl").read_text().splitlines()
+        history = [json.loads(x) for x in lines]
+        reached = [i for i, r in enumerate(history) if r["val_acc"] >= 0.5]
+        spent = sum(r["epoch_seconds"] for r in history[: reached[0] + 1]) if reached else None
+        assert row["value"] == (pytest.approx(spent) if reached else float("inf"))
+    wrong = run_cli(*tune_args(mnist_file, tmp_path / "w", "--objective", "fastest"),
+                    cwd=tmp_path, check=False)  # fmt: skip
+    one_line_error(wrong, "--objective 'fastest': expected seconds_to:METRIC=VALUE")
+    assert not (tmp_path / "w").exists()

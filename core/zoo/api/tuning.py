@@ -118,6 +118,7 @@ def tune(
     epochs: int | None = None,
     seed: int | None = None,
     seeds: int = 1,
+    objective: str | None = None,
     device: str | None = None,
     verbose: bool = False,
 ) -> Any:
@@ -126,7 +127,9 @@ def tune(
     ``space``: ``KEY=DISTRIBUTION`` texts (``optimizer.lr=loguniform(1e-3,1)``,
     ``model.width=int(8,64)``, ``optimizer.name=choice(sgd,adam)``); ``overrides``: ``--set``
     texts every trial has. Each trial is a run directory ``out/trial-0007/``; the trial's value is
-    its best ``monitor`` (the run's, e.g. val_loss; ``mode`` as the run says). ``storage``: a
+    its best ``monitor`` (the run's, e.g. val_loss; ``mode`` as the run says), or with
+    ``objective`` ``"seconds_to:val_acc=0.99"`` the training seconds it took to reach that
+    (infinity when it did not; the least is best, no trial is pruned). ``storage``: a
     database URL many machines share (default: a journal file in ``out``); ``workers``: how many
     processes train trials here at once; ``seeds`` > 1: each trial trains its configuration at
     that many seeds (``out/trial-0007/seed-0/``...), its value their mean (the first seed's
@@ -152,7 +155,10 @@ def tune(
     base = resolve(name, config=config, overrides=list(overrides), epochs=epochs, seed=seed)
     for key, dist in distributions.items():  # every key is one --set takes, checked up front
         _check_key(name, config, overrides, key, dist, epochs, seed)
-    mode = auto_mode(base.monitor, base.mode)
+    metric, mode = base.monitor, auto_mode(base.monitor, base.mode)
+    if objective is not None:  # the seconds to reach a value: less is better, nothing to prune
+        studies.objective_metric(objective)
+        metric, mode, pruner = objective.strip(), "min", "none"
     folder = Path(out) if out is not None else default_folder(name)
     plan = studies.Plan(
         name=name,
@@ -162,7 +168,7 @@ def tune(
         epochs=epochs,
         seed=seed,
         device=device,
-        metric=base.monitor,
+        metric=metric,
         mode=mode,
         trials=trials,
         sampler=sampler,

@@ -38,6 +38,9 @@ from .common import config_option, device_option, echo
               default="median", show_default=True)  # fmt: skip
 @click.option("--epochs", type=click.IntRange(min=1), help="Epochs of each trial.")
 @click.option("--seed", type=int, help="Seed of each trial's run (and of the sampler).")
+@click.option("--objective", metavar="seconds_to:METRIC=VALUE", help="What a trial is judged "
+              "by, instead of the run's monitor: the training seconds it takes to reach a "
+              "value (seconds_to:val_acc=0.99; the least is best).")  # fmt: skip
 @click.option("--seeds", type=click.IntRange(1, 100), default=1, show_default=True,
               help="Train each configuration at this many seeds (seed, seed+1, ...): its value "
               "the mean, shown as mean ± sd (n).")  # fmt: skip
@@ -64,6 +67,7 @@ def tune(
     epochs: int | None,
     seed: int | None,
     seeds: int,
+    objective: str | None,
     device: str | None,
     join_dir: str | None,
     status_dir: str | None,
@@ -107,6 +111,7 @@ def tune(
         epochs=epochs,
         seed=seed,
         seeds=seeds,
+        objective=objective,
         device=device,
         verbose=True,
     )

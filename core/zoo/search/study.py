@@ -21,6 +21,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import socket
 import stat
 import time
@@ -482,7 +483,42 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
+#: ``--objective seconds_to:val_acc=0.99``: the training seconds a run took to reach a value.
+SECONDS_TO = re.compile(
+    r"^seconds_to:([A-Za-z_][A-Za-z0-9_]*)=([-+]?[0-9]*\.?[0-9]+(?:e[-+]?[0-9]+)?)$"
+)
+
+
+def objective_metric(text: str) -> tuple[str, float]:
+    """``seconds_to:val_acc=0.99`` -> ("val_acc", 0.99); anything else is one line."""
+    found = SECONDS_TO.match(text.strip())
+    if not found or not math.isfinite(float(found.group(2))):
+        raise ConfigError(
+            f"--objective {text!r}: expected seconds_to:METRIC=VALUE (the training seconds a "
+            "trial takes to reach it, e.g. seconds_to:val_acc=0.99), or none for the run's monitor"
+        )
+    return found.group(1), float(found.group(2))
+
+
+def seconds_to(history: list[dict[str, Any]], metric: str, target: float) -> float:
+    """The epochs' seconds up to the first whose ``metric`` reaches ``target`` (at or above it
+    for an accuracy, at or below for a loss); infinity when none does."""
+    from ..plugins.builtin import auto_mode
+
+    higher = auto_mode(metric, "auto") == "max"
+    spent = 0.0
+    for row in history:
+        seconds = row.get("epoch_seconds")
+        spent += float(seconds) if _finite(seconds) else 0.0
+        value = row.get(metric)
+        if _finite(value) and (value >= target if higher else value <= target):
+            return spent
+    return math.inf
+
+
 def best(history: list[dict[str, Any]], metric: str, mode: str) -> float | None:
+    if metric.startswith("seconds_to:"):
+        return seconds_to(history, *objective_metric(metric))
     values = [r[metric] for r in history if _finite(r.get(metric))]
     if not values:
         return None

@@ -183,6 +183,7 @@ class Folder:
             name = self.name(folder) if folder != self.root else "."
             refused = self.refusal(name) if name != "." else None
             problem = refused[1] if refused else row["problem"]
+            row["best"] = row["best"] if _finite(row["best"]) else None
             rows.append(
                 row
                 | {
@@ -213,7 +214,7 @@ class Folder:
                     if is_run_dir(folder / where) and self.refusal(f"{relative}/{where}") is None:
                         run = f"{relative}/{where}" if relative != "." else where
                         break
-            value = t["value"] if isinstance(t["value"], (int, float)) else None
+            value = t["value"] if _finite(t["value"]) else None  # inf: never reached
             trials.append({"number": t["number"], "state": t["state"], "value": value,
                            "sd": t.get("sd"), "seeds": len(t.get("seeds") or {}) or 1,
                            "params": {printable(k): v if isinstance(v, (int, float)) else
@@ -479,6 +480,10 @@ def _answer(handler: Callable[[Request], Any]) -> Callable[[Request], Awaitable[
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     return route
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def _int(text: Any, low: int, high: int, what: str) -> int:
