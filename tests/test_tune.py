@@ -160,7 +160,7 @@ def test_two_machines_share_a_study_on_postgresql(tmp_path, mnist_file, postgres
     on one database: one study, every trial trained once, each in its own worker's folder."""
 
     def start(folder):
-        more = ["--workers", "2", "--storage", postgres_url, "--study", "shared"]
+        more = ["--workers", "2", "--storage", postgres_url, "--study", "shared", "--seed", "0"]
         args = tune_args(mnist_file, tmp_path / folder, "--trials", "6", "--epochs", "2", *more)
         command = [sys.executable, "-m", "zoo", *map(str, args)]
         return subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
@@ -177,6 +177,8 @@ def test_two_machines_share_a_study_on_postgresql(tmp_path, mnist_file, postgres
     assert len(finished) >= 6 and len({t.number for t in study.trials}) == len(study.trials)
     workers = {t.user_attrs["worker"] for t in finished}
     assert len(workers) >= 3, workers  # the four workers of both commands took trials
+    drawn = [t.params["optimizer.lr"] for t in study.trials]
+    assert len(set(drawn)) == len(drawn)  # started alike, the workers never drew alike
     for folder in ("here", "there"):
         status = zoo.tune_status(tmp_path / folder)
         assert len(status["trials"]) == len(study.trials)  # one study, seen from either

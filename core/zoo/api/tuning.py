@@ -180,9 +180,10 @@ def tune(
     if storage is not None:
         studies.storage(folder, plan)  # the database reached before the folder is made
     plan = studies.open_folder(folder, plan)
+    own = plan.storage is None and not (folder / studies.JOURNAL).exists()
     if workers > 1:  # the storage reached and the study checked once, here, not in each worker
         studies.load_study(folder, plan)
-    return _work(folder, plan, workers, verbose)
+    return _work(folder, plan, workers, verbose, own=own)
 
 
 def join_study(folder: str | Path, *, workers: int = 1, trials: int | None = None,
@@ -201,7 +202,18 @@ def join_study(folder: str | Path, *, workers: int = 1, trials: int | None = Non
     return _work(folder, plan, workers, verbose)
 
 
-def _work(folder: Path, plan: Any, workers: int, verbose: bool, progress: bool = False) -> Any:
+def _work(
+    folder: Path,
+    plan: Any,
+    workers: int,
+    verbose: bool,
+    progress: bool = False,
+    own: bool = False,
+) -> Any:
+    """Train the study's trials here: in this process, or in ``workers`` processes. ``own``:
+    the study is this command's, new, on its own file: its sampler draws as --seed says;
+    otherwise each worker mixes its own process into the seed (machines started alike, on one
+    study, would draw the same values)."""
     from ..search import study as studies
 
     if workers > 1:
@@ -218,6 +230,7 @@ def _work(folder: Path, plan: Any, workers: int, verbose: bool, progress: bool =
                     str(i),
                     "--trials",
                     str(plan.trials),
+                    *([] if own else ["--mixed-seed"]),
                 ],  # fmt: skip
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
@@ -238,11 +251,13 @@ def _work(folder: Path, plan: Any, workers: int, verbose: bool, progress: bool =
     say = print if verbose else (lambda text: None)
     # a sweep's runs print their epochs, as zoo run does; a search's trials their lines only
     loud = verbose and plan.grid is not None
-    return studies.work(folder, plan, _trainer(plan, progress=progress, verbose=loud), worker=0,
-                        say=say)  # fmt: skip
+    trainer = _trainer(plan, progress=progress, verbose=loud)
+    return studies.work(folder, plan, trainer, worker=0 if own else None, say=say)
 
 
-def work_one(folder: str | Path, index: int, trials: int | None = None) -> Any:
+def work_one(
+    folder: str | Path, index: int, trials: int | None = None, mixed_seed: bool = False
+) -> Any:
     """One worker process of ``zoo tune --workers N`` (its lines prefixed with its index)."""
     from dataclasses import replace
 
@@ -256,7 +271,8 @@ def work_one(folder: str | Path, index: int, trials: int | None = None) -> Any:
     def say(text: str) -> None:
         print(f"[worker {index}] {text}", flush=True)
 
-    return studies.work(folder, plan, _trainer(plan), worker=index, say=say)
+    worker = None if mixed_seed else index
+    return studies.work(folder, plan, _trainer(plan), worker=worker, say=say)
 
 
 def _trainer(plan: Any, *, progress: bool = False, verbose: bool = False):

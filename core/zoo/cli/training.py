@@ -306,7 +306,7 @@ def _print_over_seeds(name: str, results: list[dict[str, Any]], metric: str, mod
             shown = f"{group['mean']:.4f} (1 seed)"
         else:
             shown = f"{group['mean']:.4f} ± {group['sd']:.4f} ({group['n']})"
-        seeds = ",".join(str(s) for s in group["seeds"])
+        seeds = ",".join(str(s) for s in sorted(group["seeds"], key=lambda s: (str(type(s)), s)))
         rows.append([*(_value(group["point"][k]) for k in keys), shown, seeds])
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     echo(f"sweep {name}: {len(grouped)} configurations over seeds, best mean {metric} first")

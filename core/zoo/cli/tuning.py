@@ -52,6 +52,7 @@ from .common import config_option, device_option, echo
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               help="With --status: text or JSON.")  # fmt: skip
 @click.option("--worker-index", type=int, hidden=True)
+@click.option("--mixed-seed", is_flag=True, hidden=True)
 def tune(
     name: str | None,
     config_file: str | None,
@@ -73,6 +74,7 @@ def tune(
     status_dir: str | None,
     fmt: str,
     worker_index: int | None,
+    mixed_seed: bool,
 ) -> None:
     """Search NAME's settings on Optuna: each trial a run directory (STUDY/trial-0007/), its
     epochs reported to the trial (a pruner may stop it), its best monitored value the trial's.
@@ -87,7 +89,7 @@ def tune(
         _print_status(api.tune_status(status_dir), fmt)
         return
     if worker_index is not None and join_dir is not None:
-        api.tuning.work_one(join_dir, worker_index, trials)
+        api.tuning.work_one(join_dir, worker_index, trials, mixed_seed)
         return
     if join_dir is not None:
         api.join_study(join_dir, workers=workers, trials=trials, verbose=True)

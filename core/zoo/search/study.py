@@ -26,6 +26,7 @@ import socket
 import stat
 import time
 import warnings
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -281,7 +282,16 @@ def load_study(folder: Path, plan: Plan, *, worker: int | None = None) -> Any:
     if plan.grid is not None:  # one order of the points in every worker: the same seed
         grid = {k: grid_choices(v) for k, v in plan.grid.items()}
         samplers["grid"] = lambda seed: optuna.samplers.GridSampler(grid, seed=0)
-    seed = None if plan.seed is None or worker is None else plan.seed * 1000 + worker
+    # the sampler's seed: a fresh study's workers here draw as the seed says (worker 0, 1...);
+    # a worker joining a study others share mixes in its own process, or two machines started
+    # alike would draw the same values trial after trial
+    if plan.seed is None:
+        seed = None
+    elif worker is not None:
+        seed = plan.seed * 1000 + worker
+    else:
+        seed = plan.seed * 1000 + zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
+        seed %= 2**31
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study = optuna.create_study(
