@@ -406,7 +406,7 @@ def tune_status(
         best = {"number": b.number, "value": b.value, "params": dict(b.params),
                 "run_dir": b.user_attrs.get("run_dir"), "seeds": b.user_attrs.get("seeds"),
                 "sd": b.user_attrs.get("sd")}  # fmt: skip
-    if importances and len(complete) >= 2 and len(plan.space) >= 1:
+    if importances and len(complete) >= 2 and len(plan.grid or plan.space) >= 1:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:

@@ -134,7 +134,7 @@ def _print_status(found: dict[str, Any], fmt: str) -> None:
     counted = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
     echo(f"study {plan.study!r} in {found['folder']}: {len(rows)} trials ({counted or 'none'}); "
          f"{plan.metric} ({plan.mode}) of {plan.name}")  # fmt: skip
-    keys = list(plan.space)
+    keys = list(plan.grid or plan.space)
     head = ["trial", "state", plan.metric, "epochs", *keys, "dir"]
     table = [head]
     for r in sorted(rows, key=lambda r: r["number"]):

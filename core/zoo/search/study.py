@@ -323,25 +323,25 @@ def finished(study: Any) -> int:
 
 
 def more_needed(study: Any, plan: Plan) -> bool:
-    """Whether this worker should start another trial: a queued one (a trial to resume) waits,
-    or the study has fewer than ``plan.trials`` finished or running ones (a sweep: points)."""
+    """Whether this worker should start another trial: a queued one waits (a trial to resume;
+    a sweep's point), or a search has fewer than ``plan.trials`` finished or running ones."""
     from optuna.trial import TrialState
 
     trials = study.get_trials(deepcopy=False)
     if any(t.state == TrialState.WAITING for t in trials):
         return True
-    going = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED,
-                                                 TrialState.RUNNING)]  # fmt: skip
-    if plan.grid is not None:  # each point once, however many trials it took
-        return len({t.system_attrs.get("grid_id") for t in going}) < plan.trials
-    return len(going) < plan.trials
+    if plan.grid is not None:  # a sweep trains its queued points, and nothing else
+        return False
+    going = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+    return sum(t.state in going for t in trials) < plan.trials
 
 
 def recover(study: Any, folder: Path, plan: Plan, say: Callable[[str], None]) -> None:
-    """Trials still marked running whose worker on this machine is gone: each marked failed and
-    queued again (parameters, reported values, run directory), once, under the folder's lock.
-    A sweep's point whose trial failed (its run raised) is queued again too: the same command
-    again goes on with it, as it always did."""
+    """Under the folder's lock: trials still marked running whose worker on this machine is
+    gone are marked failed, and a search's are queued again (parameters, reported values, run
+    directory), once. A sweep's points are queued in the grid's order: each that no trial
+    waits for, trains, or finished with its run directory saying so (a new study's every point;
+    one whose worker died, whose run failed, or whose folder someone removed or changed)."""
     import optuna
     from filelock import FileLock
     from optuna.trial import TrialState
@@ -363,35 +363,43 @@ def recover(study: Any, folder: Path, plan: Plan, say: Callable[[str], None]) ->
         for trial, pid in dead:
             with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
                 study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-            if _original(trial) in going:
-                continue
-            _again(study, trial)
-            going.add(_original(trial))
             say(
                 f"trial {trial.number}: its worker (process {pid}) is gone; queued again, to "
                 f"resume {trial.user_attrs.get('run_dir', 'its run')} from its last checkpoint"
             )
-        if plan.grid is None:
-            return
-        # a sweep's point is done when a trial of it finished and its run directory says so:
-        # one that failed, or whose directory someone removed or changed, is queued again
-        from ..runs.rundir import DONE, RunDir
-
-        trials = study.get_trials(deepcopy=False)
-        done = set()
-        for t in trials:
-            if t.state == TrialState.FAIL:
+            if plan.grid is not None or _original(trial) in going:
                 continue
-            if t.state.is_finished():
-                where = folder / str(t.user_attrs.get("run_dir", ""))
-                if t.state == TrialState.COMPLETE and RunDir(where).check().status not in DONE:
-                    continue
-            done.add(t.system_attrs.get("grid_id"))
-        for trial in reversed(trials):  # the latest trial of each point
-            point = trial.system_attrs.get("grid_id")
-            if trial.state.is_finished() and point is not None and point not in done:
-                _again(study, trial)
-                done.add(point)
+            _again(study, trial)
+            going.add(_original(trial))
+        if plan.grid is not None:
+            _queue_points(study, folder, plan)
+
+
+def _queue_points(study: Any, folder: Path, plan: Plan) -> None:
+    """Each of a sweep's points that nothing covers, queued (its values as the grid's choices)."""
+    from optuna.trial import TrialState
+
+    from ..runs.rundir import DONE, RunDir
+
+    assert plan.grid is not None
+    covered = set()
+    for t in study.get_trials(deepcopy=False):
+        if t.state == TrialState.FAIL:
+            continue
+        if t.state == TrialState.COMPLETE:
+            where = folder / str(t.user_attrs.get("run_dir", ""))
+            if RunDir(where).check().status not in DONE:
+                continue
+        covered.add(_point_key(t.params or t.system_attrs.get("fixed_params") or {}))
+    for point in sweeps.points(plan.grid):
+        params = {k: grid_choices([v])[0] for k, v in point.items()}
+        if _point_key(params) not in covered:
+            study.enqueue_trial(params)
+            covered.add(_point_key(params))
+
+
+def _point_key(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True)
 
 
 def _original(trial: Any) -> int:
@@ -399,14 +407,12 @@ def _original(trial: Any) -> int:
 
 
 def _again(study: Any, trial: Any) -> None:
-    """A failed trial queued again: its parameters, values, run directory and grid point."""
+    """A failed trial queued again: its parameters, reported values and run directory."""
     import optuna
     from optuna.trial import TrialState
 
     history = [*trial.system_attrs.get("retry_history", []), trial.number]
     attrs = {"failed_trial": _original(trial), "retry_history": history}
-    attrs |= {k: trial.system_attrs[k] for k in ("grid_id", "search_space")
-              if k in trial.system_attrs}  # fmt: skip
     study.add_trial(
         optuna.trial.create_trial(
             state=TrialState.WAITING,
