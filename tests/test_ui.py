@@ -651,7 +651,9 @@ def test_a_sorted_column_reverses_and_the_table_scrolls_on_a_narrow_screen(ui, b
         # a training time reads as zoo list weights prints it (1,162.5 s: 19m 22s in both)
         seconds = zoo.get_weights("bn_cnn.mnist").train_seconds
         printed = run_cli("list", "weights", "bn_cnn.mnist", cwd=tmp_path).stdout
-        shown = page.inner_text("#results tr[data-name='bn_cnn.mnist'] td:nth-child(8)")
+        shown = page.inner_text("#results tr[data-name='bn_cnn.mnist'] td:nth-child(9)")
+        over = page.inner_text("#results tr[data-name='bn_cnn.mnist'] td:nth-child(6)")
+        assert over == "1 seed" and " 1 seed " in printed  # its card has one seed's numbers
         assert shown == zoo.text.duration(seconds) and f" {shown} " in printed
         page.goto(server.url + "#/weights?name=bn_cnn.mnist")
         page.wait_for_selector("#card")

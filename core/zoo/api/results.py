@@ -173,14 +173,19 @@ def format_results(rows: list[Result], format: str = "text", commands: bool = Fa
     return "\n".join(lines)
 
 
+def seeds_cell(row: Result | None) -> str:
+    """The over-seeds cell: the test accuracy's ``mean% ± sd (n)`` in points, ``1 seed``."""
+    if row is None or row.seeds is None or row.seeds_test_acc is None:
+        return "1 seed"
+    sd = row.seeds_test_acc_sd or 0.0
+    return f"{row.seeds_test_acc:.2%} ± {sd * 100:.2f} ({row.seeds})"
+
+
 def _shown(key: str, value: Any, row: Result | None = None) -> str:
     """A cell as the text and Markdown tables show it: over seeds, ``mean ± sd (n)`` of the test
     accuracy where the card carries several seeds, ``1 seed`` where it does not."""
     if key == "seeds":
-        if row is None or row.seeds is None or row.seeds_test_acc is None:
-            return "1 seed"
-        sd = row.seeds_test_acc_sd or 0.0
-        return f"{row.seeds_test_acc:.2%} ± {sd * 100:.2f} ({row.seeds})"
+        return seeds_cell(row)
     if value is None:
         return "-"
     if key == "test_acc":

@@ -37,6 +37,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import api
+from ..api.results import seeds_cell
 from ..config import dump_yaml
 from ..errors import ZooError
 from ..files import inside, parse_json
@@ -355,9 +356,10 @@ def build_app(root: Path, allowed_hosts: list[str]) -> Starlette:
         except ZooError as exc:
             raise Refused(400, str(exc)) from exc
         table = json.loads(api.format_results(rows, "json", commands=True))
-        for item in table:  # a training time reads the same here as in zoo list weights
+        for item, row in zip(table, rows, strict=True):  # cells as zoo list weights writes them
             seconds = item["train_seconds"]
             item["trained_in"] = duration(seconds) if seconds is not None else None
+            item["over_seeds"] = seeds_cell(row)
         return table
 
     def try_sources(request: Request) -> dict[str, Any]:

@@ -107,6 +107,8 @@ window.addEventListener("DOMContentLoaded", route);
 const RESULT_COLUMNS = [
   ["name", "weights"], ["model", "model"], ["dataset", "dataset"],
   ["test_acc", "test acc", pct, "num"], ["test_loss", "test loss", num, "num"],
+  // over seeds: mean ± sd (n) of the test accuracy where a card has several seeds (the server's)
+  ["seeds_test_acc", "over seeds", null, "num", "over_seeds"],
   ["parameters", "params", si, "num"], ["flops", "FLOPs", si, "num"],
   // the training time as zoo list weights writes it (the server's one formatter)
   ["train_seconds", "trained in", null, "num", "trained_in"], ["hardware", "hardware"], ["plugin", "plugin"],
