@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import click
@@ -125,7 +126,7 @@ def _print_status(found: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         body = {k: v for k, v in found.items() if k not in ("plan", "folder")}
         body |= {"folder": str(found["folder"]), "metric": plan.metric, "mode": plan.mode}
-        echo(json.dumps(body, indent=2, default=str))
+        echo(json.dumps(_plain(body), indent=2, default=str, allow_nan=False))
         return
     rows = found["trials"]
     states: dict[str, int] = {}
@@ -153,6 +154,17 @@ def _print_status(found: dict[str, Any], fmt: str) -> None:
     if found["importances"]:
         shown = ", ".join(f"{k} {v:.2f}" for k, v in found["importances"].items())
         echo(f"importances (Optuna's fANOVA): {shown}")
+
+
+def _plain(value: Any) -> Any:
+    """JSON's own values: a trial that never reached its target (infinity) is null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _over_seeds(row: dict[str, Any]) -> str:
