@@ -466,12 +466,21 @@ class Report:
 
     def on_start(self, trainer: Any) -> None:
         known = self._known()
-        for row in trainer.history:
-            if row["epoch"] not in known and _finite(row.get(self.metric)):
-                self.trial.report(float(row[self.metric]), row["epoch"])
+        for i, row in enumerate(trainer.history):
+            value = self._value(trainer.history[: i + 1])
+            if row["epoch"] not in known and _finite(value):
+                self.trial.report(float(value), row["epoch"])
+
+    def _value(self, rows: list[dict[str, Any]]) -> Any:
+        """What the trial reports after ``rows``: the metric of the last, or for a
+        ``seconds_to:`` objective the seconds trained so far."""
+        if self.metric.startswith("seconds_to:"):
+            return sum(float(r["epoch_seconds"]) for r in rows if _finite(r.get("epoch_seconds")))
+        return rows[-1].get(self.metric) if rows else None
 
     def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
-        value = row.get(self.metric)
+        rows = trainer.history  # this epoch's row is its last (the trainer appends it first)
+        value = self._value(rows if rows and rows[-1] is row else [*rows, row])
         if not _finite(value):
             return
         if row["epoch"] not in self._known():
