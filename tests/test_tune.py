@@ -373,6 +373,12 @@ def test_a_search_for_the_fastest_way_to_a_target_counts_the_seconds_to_it(tmp_p
         reached = [i for i, r in enumerate(history) if r["val_acc"] >= 0.5]
         spent = sum(r["epoch_seconds"] for r in history[: reached[0] + 1]) if reached else None
         assert row["value"] == (pytest.approx(spent) if reached else float("inf"))
+    never = run_cli(*tune_args(mnist_file, tmp_path / "n", "--trials", "1", "--epochs", "1",
+                               "--seeds", "2", "--objective", "seconds_to:val_acc=1.01"),
+                    cwd=tmp_path)  # fmt: skip
+    assert "not reached at 2 of 2 seeds" in never.stdout
+    (row,) = zoo.tune_status(tmp_path / "n")["trials"]
+    assert row["state"] == "complete" and row["value"] == float("inf") and row["sd"] is None
     wrong = run_cli(*tune_args(mnist_file, tmp_path / "w", "--objective", "fastest"),
                     cwd=tmp_path, check=False)  # fmt: skip
     one_line_error(wrong, "--objective 'fastest': expected seconds_to:METRIC=VALUE")

@@ -630,7 +630,13 @@ def work(
             trial.set_user_attr("seeds", found)
         mean, sd = mean_sd(list(found.values()))
         trial.set_user_attr("sd", sd)
-        say(f"trial {trial.number}: {plan.metric} {mean:.4f} ± {sd:.4f} over {plan.seeds} seeds")
+        if sd is None:
+            missed = sum(not math.isfinite(v) for v in found.values())
+            say(f"trial {trial.number}: {plan.metric} not reached at {missed} of {plan.seeds} "
+                "seeds")  # fmt: skip
+        else:
+            say(f"trial {trial.number}: {plan.metric} {mean:.4f} ± {sd:.4f} over {plan.seeds} "
+                "seeds")  # fmt: skip
         return mean
 
     def enough(study: Any, trial: Any) -> None:
@@ -649,10 +655,13 @@ def work(
     return study
 
 
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    """The mean and the sample standard deviation (n - 1; 0 for one value)."""
+def mean_sd(values: list[float]) -> tuple[float, float | None]:
+    """The mean and the sample standard deviation (n - 1; 0 for one value). A value that is not
+    finite (a seed that never reached a seconds_to target) makes the mean infinite, sd None."""
     import statistics
 
+    if not all(math.isfinite(v) for v in values):
+        return math.inf, None
     mean = statistics.fmean(values)
     return mean, (statistics.stdev(values) if len(values) > 1 else 0.0)
 
