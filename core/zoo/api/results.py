@@ -27,16 +27,16 @@ class Result:
     dataset: str
     test_acc: float | None  # of the published weights (one seed's)
     test_loss: float | None
-    #: the same configuration over its seeds, where the card carries several: their count and
-    #: the test accuracy's mean and sample standard deviation (``None``: one seed)
-    seeds: int | None
-    seeds_test_acc: float | None
-    seeds_test_acc_sd: float | None
     parameters: int | None
     flops: int | None
     train_seconds: float | None
     hardware: str | None
     plugin: str
+    #: the same configuration over its seeds, where the card carries several: their count and
+    #: the test accuracy's mean and sample standard deviation (``None``: one seed)
+    seeds: int | None = None
+    seeds_test_acc: float | None = None
+    seeds_test_acc_sd: float | None = None
     problem: str | None = None  # why the card cannot be used (its other columns are None)
 
     @property
@@ -46,9 +46,9 @@ class Result:
 
 
 COLUMNS = tuple(f.name for f in fields(Result))[:-1]  # problem is said instead of them
-SEEDS = ("seeds", "seeds_test_acc", "seeds_test_acc_sd")
-#: What the text and Markdown tables show: the seeds' three numbers in one cell.
-SHOWN = tuple(c for c in COLUMNS if c not in SEEDS[1:])
+#: What the text and Markdown tables show, in order: the seeds' three numbers in one cell.
+SHOWN = ("name", "model", "dataset", "test_acc", "test_loss", "seeds", "parameters", "flops",
+         "train_seconds", "hardware", "plugin")  # fmt: skip
 #: Which way a column is sorted: the best first (accuracy high to low; loss, size, cost and time
 #: low to high), names A to Z.
 DESCENDING = ("test_acc", "seeds_test_acc")
@@ -70,7 +70,7 @@ def results(
         try:
             card = get_weights(shown)
         except Exception:
-            unknown = dict.fromkeys(COLUMNS[1:-1])
+            unknown = {c: None for c in COLUMNS if c not in ("name", "plugin")}
             unusable = Result(shown, **unknown, plugin=entry.plugin, problem=_weights_line(shown))
             broken.append(unusable)
             continue
