@@ -150,28 +150,28 @@ class Folder:
 
     def run_dir(self, relative: Any) -> Path:
         """The run directory ``relative`` names, refused unless it is one, inside the folder."""
-        refused = self.refusal(relative)
-        if refused is not None:
-            raise Refused(*refused)
-        try:
-            path = inside(self.root, relative, "run")
-        except ZooError as exc:
-            raise Refused(403, str(exc)) from exc
-        if not is_run_dir(path):
-            raise Refused(404, f"{printable(relative)} is not a run directory in {self.root}")
-        return self.root / relative
+        return self._named(relative, "run", is_run_dir, "a run directory")
 
     def study_dir(self, relative: Any) -> Path:
         """The study folder ``relative`` names (study.json or sweep.json), inside the folder."""
+
+        def is_study(path: Path) -> bool:
+            return (path / "study.json").is_file() or (path / "sweep.json").is_file()
+
+        return self._named(relative, "study", is_study, "a study")
+
+    def _named(self, relative: Any, what: str, is_one: Callable[[Path], bool], kind: str) -> Path:
+        """The folder ``relative`` names inside the one served, refused (an HTTP status and one
+        line) unless its name is one the page may use, it stays inside, and ``is_one`` says so."""
         refused = self.refusal(relative)
         if refused is not None:
             raise Refused(*refused)
         try:
-            path = inside(self.root, relative, "study")
+            path = inside(self.root, relative, what)
         except ZooError as exc:
             raise Refused(403, str(exc)) from exc
-        if not ((path / "study.json").is_file() or (path / "sweep.json").is_file()):
-            raise Refused(404, f"{printable(relative)} is not a study in {self.root}")
+        if not is_one(path):
+            raise Refused(404, f"{printable(relative)} is not {kind} in {self.root}")
         return self.root / relative
 
     def studies(self) -> list[dict[str, Any]]:
