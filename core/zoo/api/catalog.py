@@ -125,10 +125,17 @@ def get_weights(name: str) -> Card:
 def create_model(name: str, weights: str | Path | None = None, **options: Any) -> Any:
     """Build the model ``name`` (an ``nn.Module``) with the factory's options. Trained weights,
     in eval mode: ``create_model("cnn.mnist")`` or ``create_model("cnn", weights="mnist")`` (a
-    registered weights name, its sha256 checked first), or ``weights=RUN_DIR`` (that run's last
-    weights)."""
+    registered weights name, its sha256 checked first), ``weights=RUN_DIR`` (that run's last
+    weights), or a folder in the Hugging Face Hub's layout (``zoo export --format hf``) or
+    ``hf://OWNER/NAME`` as ``name``."""
     catalog = current()
     models, registered = catalog.registries["models"], catalog.registries["weights"]
+    from ..runs import weights as trained_weights
+
+    if weights is None and name not in models and trained_weights.is_hub_source(name):
+        if options:  # a Hub folder or hf://OWNER/NAME: the options are in its config.json
+            raise ConfigError(f"create_model('{name}') takes the options its config.json records")
+        return trained_weights.from_hub(name, models).build(models)
     named = weights is None and name not in models and name in registered  # "cnn.mnist"
     if weights is None and not named:
         return get_model(name).create(**options)
@@ -137,7 +144,6 @@ def create_model(name: str, weights: str | Path | None = None, **options: Any) -
             f"create_model('{name}') with weights takes the options they were trained with, "
             f"not {sorted(options)}"
         )
-    from ..runs import weights as trained_weights
     from ..runs.trained import load_model
 
     if named:

@@ -140,9 +140,12 @@ def export(
     from ..runs.export import FORMATS
     from ..runs.export import export as export_model
 
-    if format not in FORMATS:
-        hint = did_you_mean(format, FORMATS)
-        raise ConfigError(f"export format '{format}'{hint}: expected one of {', '.join(FORMATS)}")
+    if format not in (*FORMATS, "hf"):
+        hint = did_you_mean(format, (*FORMATS, "hf"))
+        known = ", ".join((*FORMATS, "hf"))
+        raise ConfigError(f"export format '{format}'{hint}: expected one of {known}")
+    if format == "hf":
+        return export_hub(source, out)
     trained = _trained(source, which)
     if not trained.input_shape:
         raise ZooError(f"{trained.label} record no input shape: zoo cannot make an example input")
@@ -153,6 +156,56 @@ def export(
     where = _device(device or "cpu")
     net = trained.build(current().registries["models"], where)
     return export_model(net, trained.input_shape, format, Path(out), where)
+
+
+def export_hub(source: str | Path, out: str | Path | None = None) -> Path:
+    """Write trained weights in the Hugging Face Hub's layout into the folder ``out`` (default:
+    the weights' name here): ``model.safetensors``, ``config.json`` (the card, the plugin that
+    builds the model) and ``README.md``, a model card with ``model-index`` results. A run gives
+    its best epoch's weights (as ``zoo new-plugin --from-run`` publishes them); registered
+    weights and Hub folders their own. Returns the folder."""
+    from importlib import metadata
+
+    from .. import __version__
+    from ..runs import hub
+    from ..runs import weights as trained_weights
+
+    registries = current().registries
+    models = registries["models"]
+    if trained_weights.is_hub_source(source):
+        card, _ = trained_weights.hub_card(source, models)
+        fields, name = hub.fields_of(card), card.name
+        weights = trained_weights.verified_file(card, models=models)
+    elif Path(source).is_dir():
+        model = RunDir(source).model_info["model"]
+        tag = "".join(c if c.isalnum() or c in "_-" else "-" for c in Path(source).name)
+        name = f"{model}.{tag.strip('-_') or 'run'}"[:100]
+        fields = trained_weights.card_fields(Path(source), name)
+        weights = RunDir(source).weights("best")
+    else:
+        card = trained_weights.get_card(str(source), registries["weights"])
+        fields, name = hub.fields_of(card), card.name
+        weights = trained_weights.verified_file(card, models=models)
+    if fields["sha256"] != _sha256(weights):
+        raise ZooError(f"{weights} changed while it was read: nothing exported")
+    distribution = models.get(fields["model"]).distribution if fields["model"] in models else None
+    plugin: dict[str, str | None] = {"distribution": distribution, "version": None}
+    license_ = None
+    if distribution:
+        try:
+            plugin["version"] = metadata.version(distribution)
+            about = metadata.metadata(distribution)
+            license_ = hub.license_id(about.get("License-Expression") or about.get("License"))
+        except metadata.PackageNotFoundError:
+            pass
+    folder = Path(out) if out is not None else Path(check_name(name, "the export's folder"))
+    return hub.write(fields, weights, name, folder, plugin, license_, __version__)
+
+
+def _sha256(path: Path) -> str:
+    from ..data.cache import sha256_of
+
+    return sha256_of(path)
 
 
 def _trained(source: str | Path, which: str = "last") -> Any:

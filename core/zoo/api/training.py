@@ -268,12 +268,15 @@ def reproduce(
     and versions the numbers are the card's."""
     from ..data.cache import sha256_of
     from ..runs.trained import Trained
-    from ..runs.weights import recipe_config
+    from ..runs.weights import hub_card, is_hub_source, recipe_config
     from ..training.device import select_device
     from ..training.evaluation import evaluate_run
     from ..training.trainer import Trainer
 
-    card = get_weights(name)
+    if is_hub_source(name):  # a Hub folder (or hf://) records the same card in its config.json
+        card, _ = hub_card(name, current().registries["models"])
+    else:
+        card = get_weights(name)
     config = recipe_config(card)
     if config is None:
         raise ZooError(

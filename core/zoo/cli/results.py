@@ -210,14 +210,28 @@ def show_samples(
 @click.command()
 @source_argument
 @click.option(
-    "--format", "format_", type=click.Choice(list(FORMATS)), default="onnx", show_default=True
+    "--format",
+    "format_",
+    type=click.Choice([*FORMATS, "hf"]),
+    default="onnx",
+    show_default=True,
+    help="onnx, pt2, or hf: a folder in the Hugging Face Hub's layout.",
 )
-@out_option("The file to write (default: WEIGHTS.onnx or MODEL-RUN.onnx here).")
+@out_option("The file to write (default: WEIGHTS.onnx or MODEL-RUN.onnx here); for hf, the folder.")
 @weights_option
 @device_option("Where to trace the model (default: cpu; the file runs anywhere).")
 def export(source: str, format_: str, out: str | None, weights: str, device: str | None) -> None:
     """Write trained weights as ONNX (onnxruntime...) or PT2 (torch.export.load): files that load
-    without zoo. ONNX needs the export extra: pip install 'torch-zoo[export]'."""
+    without zoo; or as a Hugging Face Hub folder (model.safetensors, config.json, a README.md
+    model card) that zoo predict, eval, run --init and hf://OWNER/NAME load back. ONNX needs
+    the export extra: pip install 'torch-zoo[export]'."""
     path = api.export(source, format=format_, out=out, which=weights, device=device)
+    if format_ == "hf":
+        files = ", ".join(
+            f"{p.name} ({p.stat().st_size / 1000:,.1f} kB)" for p in sorted(path.iterdir())
+        )
+        echo(f"wrote {path}/: {files}")
+        echo(f"  zoo predict {path} PICTURE; upload: hf upload OWNER/NAME {path}")
+        return
     size = path.stat().st_size
     echo(f"wrote {path} ({size / 1000:,.1f} kB, {format_}; input: a batch of flat rows)")

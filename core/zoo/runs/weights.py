@@ -20,6 +20,7 @@ from ..hints import did_you_mean
 from ..plugins.cards import FORMAT, Card, CardError
 from ..plugins.registry import Registry
 from ..text import is_plain, shown
+from . import hub
 from .rundir import RunDir
 from .trained import Trained
 
@@ -84,9 +85,10 @@ def verified_file(
     return path
 
 
-def _check_claimed_size(card: Card, models: Registry) -> None:
+def _check_claimed_size(card: Card, models: Registry) -> int:
     """Before downloading: a card that says its file is far larger than its model with its
-    options can hold (built without memory) is refused, so no one can fill a disk with it."""
+    options can hold (built without memory) is refused, so no one can fill a disk with it.
+    Returns the bytes the file may have (the card's size, checked)."""
     from .trained import model_context, size_of, skeleton
 
     entry = models.get(card.model)
@@ -98,14 +100,19 @@ def _check_claimed_size(card: Card, models: Registry) -> None:
             f"weights '{card.name}': its card says the file has {card.size:,} bytes, but model "
             f"'{card.model}' with its options holds {size_of(meta):,}: not downloaded"
         )
+    return card.size
 
 
 def from_card(
-    card: Card, offline: bool | None = None, progress: bool = False, models: Registry | None = None
+    card: Card,
+    offline: bool | None = None,
+    progress: bool = False,
+    models: Registry | None = None,
+    label: str | None = None,
 ) -> Trained:
     """The card's weights, verified, as :class:`Trained` (see :func:`verified_file`)."""
     return Trained(
-        label=f"weights '{card.name}'",
+        label=label or f"weights '{card.name}'",
         path=verified_file(card, offline, progress, models),
         model=card.model,
         options=dict(card.options),
@@ -146,6 +153,8 @@ def trained_from(
 ) -> Trained:
     """``source`` is a run directory (its ``which`` weights) or a registered weights name (with
     the ``models`` registry, a download is bounded by what the card's model holds)."""
+    if is_hub_source(source):
+        return from_hub(source, models)
     path = Path(source)
     if path.is_dir():
         return Trained.from_run(path, which)
@@ -157,6 +166,40 @@ def trained_from(
         f"'{name}' is neither a run directory nor registered weights{hint} "
         "(zoo list weights shows the weights; zoo runs the run directories)"
     )
+
+
+def is_hub_source(source: str | Path) -> bool:
+    """Whether ``source`` names weights in the Hugging Face Hub's layout: ``hf://OWNER/NAME`` or
+    a folder holding ``config.json`` and no run of zoo's."""
+    return str(source).startswith(hub.PREFIX) or hub.is_hub_folder(source)
+
+
+def hub_card(source: str | Path, models: Registry | None = None) -> tuple[Card, Path]:
+    """The checked card of a Hub folder or ``hf://`` name (fetched into huggingface_hub's
+    cache, bounded by what the card's model can hold) and the folder it is in. A model no
+    installed plugin provides names the plugin to install."""
+    text = str(source)
+    if text.startswith(hub.PREFIX):
+        bound = (lambda card: _check_claimed_size(card, models)) if models is not None else None
+        folder = hub.download(text, bound)
+        card = hub.read(folder, hub.cache_root(folder))
+    else:
+        folder = Path(source)
+        card = hub.read(folder)
+    if models is not None and card.model not in models:
+        plugin = hub.plugin_of(folder)
+        install = f"pip install {plugin}" if plugin else "install the plugin that provides it"
+        raise ZooError(
+            f"{source}: its config.json names model '{card.model}', which no installed plugin "
+            f"provides: {install} (zoo list models shows what is installed)"
+        )
+    return card, folder
+
+
+def from_hub(source: str | Path, models: Registry | None = None) -> Trained:
+    """The weights of a Hub folder or ``hf://`` name as verified :class:`Trained`."""
+    card, _ = hub_card(source, models)
+    return from_card(card, models=models, label=f"{source} ({card.name})")
 
 
 def card_fields(
