@@ -79,10 +79,12 @@ class Metric:
 class Callback:
     """What a run calls at its edges (never per batch, so a callback costs nothing per step):
     ``on_start(trainer)`` before the first epoch this process trains (also after a resume),
-    ``on_epoch_end(trainer, row)`` with the epoch's metrics row, ``on_end(trainer)``. The trainer
-    has ``dir``, ``config`` (a ``zoo.RunConfig``), ``history``, ``epochs``, ``raw_model`` (the
-    module; ``model`` is what trains), ``optimizer``, ``is_main`` (only that process should write
-    files), ``stop(reason)`` and ``output_path(relative)`` (where it may write).
+    ``on_epoch_end(trainer, row)`` with the epoch's metrics row, ``on_saved(trainer, row)`` once
+    its checkpoint is written, ``on_end(trainer)``. The trainer has ``dir``, ``config`` (a
+    ``zoo.RunConfig``), ``history``, ``epochs``, ``raw_model`` (the module; ``model`` is what
+    trains), ``optimizer``, ``is_main`` (only that process should write files), ``env`` (its
+    env.json), ``outputs()`` (its files to copy), ``card()``, ``say(line)``, ``stop(reason)``
+    and ``output_path(relative)`` (where it may write).
     ``state_dict()`` is saved in every checkpoint and given back to ``load_state_dict`` on
     resume: a run resumes exactly. A
     ``monitor`` attribute (here or on a scheduler) names a key of the metrics rows, checked
@@ -93,6 +95,10 @@ class Callback:
 
     def on_epoch_end(self, trainer: Any, row: dict[str, Any]) -> None:
         """After each epoch, before its checkpoint (so what it changes is saved with it)."""
+
+    def on_saved(self, trainer: Any, row: dict[str, Any]) -> None:
+        """After each epoch's checkpoint and metrics line are on disk: what is sent elsewhere
+        from here is never an epoch that a resume trains again."""
 
     def on_end(self, trainer: Any) -> None:
         """After the last epoch (or an early stop)."""

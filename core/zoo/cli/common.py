@@ -132,14 +132,16 @@ def device_option(help: str) -> Any:
     return click.option("--device", type=click.Choice(DEVICES), help=help)
 
 
-def out_option(help: str, *, folder: bool = False, default: str | None = None) -> Any:
-    """``--out``: the folder (``folder``) or the file a command writes."""
+def out_option(help: str, *, folder: bool | None = False, default: str | None = None) -> Any:
+    """``--out``: the folder (``folder``), the file (not ``folder``) or either (``None``: the
+    command checks which its format needs) a command writes."""
+    kinds = {True: click.Path(file_okay=False), False: click.Path(dir_okay=False)}
     return click.option(
         "--out",
-        type=click.Path(file_okay=False) if folder else click.Path(dir_okay=False),
+        type=kinds.get(folder, click.Path()),
         default=default,
         show_default=default is not None,
-        metavar="DIR" if folder else "FILE",
+        metavar={True: "DIR", False: "FILE"}.get(folder, "PATH"),
         help=help,
     )
 

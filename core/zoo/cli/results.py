@@ -217,7 +217,10 @@ def show_samples(
     show_default=True,
     help="onnx, pt2, or hf: a folder in the Hugging Face Hub's layout.",
 )
-@out_option("The file to write (default: WEIGHTS.onnx or MODEL-RUN.onnx here); for hf, the folder.")
+@out_option(
+    "The file to write (default: WEIGHTS.onnx or MODEL-RUN.onnx here); for hf, the folder.",
+    folder=None,
+)
 @weights_option
 @device_option("Where to trace the model (default: cpu; the file runs anywhere).")
 def export(source: str, format_: str, out: str | None, weights: str, device: str | None) -> None:

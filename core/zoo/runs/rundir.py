@@ -16,6 +16,7 @@ nothing written, torch imported only for a checkpoint older than the marker's ``
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -85,6 +86,18 @@ class RunDir:
         except (FileNotFoundError, ValueError):
             return {}
         return env if isinstance(env, dict) else {}
+
+    def outputs(self) -> dict[str, Path]:
+        """The run's files that may be copied elsewhere (an experiment tracker's artifacts), by
+        name: its curves, config, model description and best epoch's weights, those that
+        exist now as regular files inside it."""
+        found = {name: self.path / name for name in (directory.CURVES, directory.CONFIG)}
+        found[directory.MODEL] = self.path / directory.MODEL
+        with contextlib.suppress(ZooError):
+            found[checkpoints.BEST] = self.weights("best")
+        return {
+            name: path for name, path in found.items() if path.is_file() and not path.is_symlink()
+        }
 
     # --- its history -------------------------------------------------------------------------
 

@@ -528,6 +528,10 @@ class Trainer:
                 self.end_epoch(row)
                 self.history.append(row)
                 self.record(row)
+                for callback in [*self.callbacks, *self.watchers]:
+                    saved = getattr(callback, "on_saved", None)  # older callbacks have none
+                    if saved is not None:
+                        saved(self, row)
                 self.say(report.row_text(row, self.columns))
                 if self.stopped:
                     self.say(self.stopped)
@@ -593,6 +597,25 @@ class Trainer:
         """Where a callback may write its files: ``relative`` inside the run directory (links
         resolved), never over zoo's own files; a :class:`ConfigError` otherwise."""
         return self.files.output_path(relative, what)
+
+    @property
+    def env(self) -> dict[str, Any]:
+        """The run's provenance (env.json: python, torch, device, hardware, every plugin's
+        distribution and version), ``{}`` before the run has a directory."""
+        return self.files.env if self.files is not None else {}
+
+    def outputs(self) -> dict[str, Path]:
+        """The run's files a logger may copy elsewhere, by name (``RunDir.outputs``)."""
+        return self.files.outputs() if self.files is not None else {}
+
+    def card(self) -> dict[str, Any]:
+        """The card zoo would publish of the run's best weights now (``zoo new-plugin
+        --from-run``'s fields, the test split not measured)."""
+        from ..runs.weights import card_fields
+
+        assert self.dir is not None
+        model = self.files.model_info["model"]
+        return card_fields(self.dir, f"{model}.run")
 
     @property
     def is_main(self) -> bool:

@@ -1,5 +1,5 @@
 """Callbacks, registered through ``register_callbacks`` like any plugin's: early stopping,
-stopping at a target (``stop_at``), and loggers to TensorBoard (through
+stopping at a target (``stop_at``), and loggers to MLflow (``mlflow_logger``), TensorBoard (through
 ``torch.utils.tensorboard``; its package is the optional extra ``tensorboard``) and to a CSV
 file. Each keeps what it needs in its ``state_dict``, saved in
 every checkpoint, so a resumed run stops and logs exactly as an uninterrupted one."""
@@ -19,6 +19,7 @@ from ...errors import ZooError
 from ...files import write_atomic
 from ...hookspecs import Callback, hookimpl
 from . import auto_mode
+from .mlflow_logger import mlflow
 
 
 class EarlyStopping(Callback):
@@ -231,3 +232,4 @@ def register_callbacks(register):
     register("stop_at", stop_at)
     register("tensorboard", tensorboard)
     register("csv", csv_logger)
+    register("mlflow", mlflow)
