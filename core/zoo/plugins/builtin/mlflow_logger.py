@@ -154,12 +154,14 @@ class MLflowLogger(Callback):
             os.environ.setdefault(name, value)  # a server that is down costs seconds, not minutes
         import logging
 
+        # MLflow's and Alembic's INFO lines (creating a store's tables) would cut the epochs'
+        # table: warnings only, unless the user asked for MLflow's level
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
         import mlflow
         from mlflow.tracking import MlflowClient
 
-        for name in ("mlflow", "alembic"):  # their INFO lines would cut the epochs' table
-            if logging.getLogger(name).level == logging.NOTSET:
-                logging.getLogger(name).setLevel(logging.WARNING)
+        if logging.getLogger("alembic").level == logging.NOTSET:
+            logging.getLogger("alembic").setLevel(logging.WARNING)
 
         self.uri = check_uri(self.named_uri or mlflow.get_tracking_uri())
         if self.run_id is not None and self.logged_to != self.uri:
