@@ -132,6 +132,20 @@ def wait_for(condition, seconds=120.0):
         time.sleep(0.05)
 
 
+def killed_after(tmp_path, data, callbacks, epochs: int, saved: int) -> Path:
+    """A run of ``epochs`` in ``tmp_path/run`` killed with SIGKILL (no handler runs) once it
+    has saved ``saved`` epochs; its folder."""
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        zoo_args(data, callbacks, out, epochs),
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for(lambda: saved_epochs(out) >= saved)
+    process.kill()
+    process.wait()
+    return out
+
+
 def test_a_run_is_logged_with_params_metrics_tags_and_artifacts(tmp_path, server, small):
     result = run_cli(
         "run", "logistic", "--set", f"dataset.path={small}", "--set", tracked(server.url, "whole"),
@@ -158,14 +172,7 @@ def test_a_run_is_logged_with_params_metrics_tags_and_artifacts(tmp_path, server
 
 
 def test_a_killed_and_resumed_run_is_one_unbroken_mlflow_run(tmp_path, server, small):
-    out = tmp_path / "run"
-    process = subprocess.Popen(
-        zoo_args(small, tracked(server.url, "killed"), out, 40),
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    wait_for(lambda: saved_epochs(out) >= 3)
-    process.kill()  # SIGKILL: no handler runs
-    process.wait()
+    out = killed_after(tmp_path, small, tracked(server.url, "killed"), epochs=40, saved=3)
     client, run = the_run(server.url, "killed")
     assert run.info.status == "RUNNING"
     resumed = subprocess.run(
@@ -275,14 +282,7 @@ def test_tracking_uris_that_lead_elsewhere_are_one_line(tmp_path, small, uri, ex
 def test_a_shared_runs_checkpoint_cannot_send_its_metrics_elsewhere(tmp_path, server, small):
     """A run folder logged to another server (its checkpoint's tracking_uri): resumed here, it
     goes to this config's server, as a new MLflow run, and says so."""
-    out = tmp_path / "run"
-    process = subprocess.Popen(
-        zoo_args(small, tracked(server.url, "shared"), out, 30),
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    wait_for(lambda: saved_epochs(out) >= 2)
-    process.kill()
-    process.wait()
+    out = killed_after(tmp_path, small, tracked(server.url, "shared"), epochs=30, saved=2)
     config = (out / "config.yaml").read_text()
     (out / "config.yaml").write_text(
         config.replace(server.url, "sqlite:///" + str(tmp_path / "mine.db"))
